@@ -1,0 +1,61 @@
+#pragma once
+// The HTTP/1.1 server: Asio/Beast underneath (kept out of this header), one coroutine per connection,
+// keep-alive, request bodies streamed to handlers, limits and timeouts, graceful drain.
+//
+// Thread-safety: Start/Shutdown/Wait from one controlling thread; the handler is called concurrently
+// from `threads` server threads.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/error.h"
+#include "http/message.h"
+
+namespace berth::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";  // "" or "0.0.0.0" for all IPv4, "::" for all
+  uint16_t port = 0;               // 0 picks a free port; port() tells which
+  int threads = 0;                 // 0: one per core
+  size_t max_header_bytes = 64 * 1024;  // larger heads get 431
+  std::chrono::milliseconds header_timeout{30'000};  // to receive a complete head
+  std::chrono::milliseconds idle_timeout{120'000};   // keep-alive wait between requests
+  std::chrono::milliseconds body_idle_timeout{60'000};  // longest gap between body bytes
+  std::chrono::milliseconds write_timeout{120'000};     // longest stall writing a response
+  size_t discard_limit = 1 << 20;  // unread body bytes drained before keep-alive; more closes
+  size_t stream_buffer = 1 << 20;  // chunk size for streamed responses
+  bool sendfile = false;           // use sendfile for BodySource with a NativeFd (plain TCP only)
+  // TLS (issue 5): PEM paths; empty = plain TCP.
+  std::string tls_certificate;
+  std::string tls_key;
+  std::string tls_client_cas;
+  std::string tls_minimum = "tls1.2";
+  std::function<void(const AccessLogEntry&)> access_log;  // nullptr: no access log
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, listens and starts the threads. Errors: kIo (address in use, bad address, TLS files).
+  Status Start();
+  uint16_t port() const;
+  // Stops accepting; lets in-flight requests finish for up to `drain`, then closes every connection.
+  // Idle keep-alive connections close at once. Returns when all threads have stopped.
+  void Shutdown(std::chrono::milliseconds drain);
+  // Blocks until SIGINT or SIGTERM arrives (or Shutdown is called from elsewhere); returns the signal
+  // number (0 when shut down). Installs the signal handling itself.
+  int WaitForSignal();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace berth::http
