@@ -4,6 +4,19 @@
 // Distribution does (REGISTRY_STORAGE_DELETE_ENABLED=true sets storage.delete.enabled).
 // Unknown keys produce warnings; wrong values are errors naming the key's path ("http.draintimeout:
 // not a duration: \"ten\"").
+//
+// Environment overrides: REGISTRY_A_B_C=value sets a.b.c, matched case-insensitively against the known
+// keys; variables are applied in name order, so REGISTRY_STORAGE=filesystem (which, as in Distribution,
+// replaces the whole storage section) comes before REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY. Values are
+// YAML ("true" is a bool, "[a, b]" a list). REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS names the header
+// X-Frame-Options (the remaining words joined with '-', canonicalised as Go's http.CanonicalHeaderKey).
+// REGISTRY_CONFIG_PATH is the CLI's and is skipped; other unrecognised REGISTRY_* variables warn.
+//
+// Sections Berth recognises but does not implement yet (auth, notifications, proxy, redis, health,
+// validation, compatibility, reporting, middleware, policy, log.hooks, http.tls.letsencrypt,
+// http.tls.ciphersuites, catalog.maxentries) produce the warning "accepted but not used yet: <path>".
+//
+// Thread-safety: all functions are pure and thread-safe.
 
 #include <chrono>
 #include <cstdint>
@@ -38,6 +51,7 @@ struct StorageConfig {
   bool readonly = false;  // storage.maintenance.readonly.enabled
   bool redirect_disable = false;
   std::string cache_blobdescriptor;  // accepted; Berth caches in memory regardless
+  uint32_t tag_concurrencylimit = 0;  // storage.tag.concurrencylimit; 0 = not set
 };
 
 struct TlsConfig {
@@ -51,14 +65,19 @@ struct HttpConfig {
   std::string addr = ":5000";
   std::string net = "tcp";
   std::string host;    // absolute base URL used to build Location headers
-  std::string prefix;  // path prefix, e.g. "/registry/" (normalized to start and end with '/')
+  std::string prefix;  // path prefix, e.g. "/registry/" (normalized to start and end with '/';
+                       // empty when there is none, including a configured "/")
   std::string secret;
   bool relativeurls = false;
   std::chrono::milliseconds draintimeout{0};
   std::vector<std::pair<std::string, std::vector<std::string>>> headers;  // in file order
   TlsConfig tls;
-  bool debug_enabled = false;
+  bool debug_enabled = false;  // true when debug_addr is set
   std::string debug_addr;
+  bool debug_prometheus_enabled = false;
+  std::string debug_prometheus_path = "/metrics";
+  bool http2_disabled = false;  // http.http2.disabled
+  bool h2c_enabled = false;     // http.h2c.enabled
 };
 
 struct Config {
@@ -66,6 +85,12 @@ struct Config {
   LogConfig log;
   StorageConfig storage;
   HttpConfig http;
+  uint32_t catalog_maxentries = 1000;  // catalog.maxentries (<= 0 in the file means 1000)
+  // Sections parsed but not decoded into structs yet, as YAML text after environment overrides, keyed
+  // by top-level name: "auth", "notifications", "proxy", "redis", "health", "validation",
+  // "compatibility", "reporting", "middleware", "policy". Absent sections have no entry. A scalar
+  // selector is expanded as Distribution does (REGISTRY_AUTH=htpasswd gives "htpasswd: ~").
+  std::map<std::string, std::string> raw_sections;
 };
 
 struct LoadResult {
@@ -73,8 +98,10 @@ struct LoadResult {
   std::vector<std::string> warnings;  // unknown keys, accepted-but-ignored keys
 };
 
-// `yaml_text` may be empty (all defaults). `env` is the process environment as NAME=VALUE strings
-// (pass environ-derived data; tests pass their own). Errors: kInvalidArgument with the key's path.
+// `yaml_text` may be empty (all defaults, no `version` needed); otherwise it must be a mapping with
+// `version: 0.1`. `env` is the process environment as NAME=VALUE strings (pass environ-derived data;
+// tests pass their own). Errors: kInvalidArgument, the message starting with the key's dotted path
+// ("version", "storage.filesystem.maxthreads", ...), or "config:" for malformed YAML.
 Result<LoadResult> Load(const std::string& yaml_text, const std::vector<std::string>& env);
 // Reads the file, then Load. Errors: kIo when unreadable.
 Result<LoadResult> LoadFile(const std::string& path, const std::vector<std::string>& env);

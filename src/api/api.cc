@@ -1,0 +1,316 @@
+// Dispatch, shared helpers, and the small endpoints: base, manifests, tags, catalog, referrers.
+#include "api/api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/internal.h"
+#include "common/log.h"
+#include "common/strings.h"
+
+namespace berth::api {
+namespace internal {
+
+using http::Dispatch;
+using http::Response;
+using nlohmann::json;
+
+Query::Query(std::string_view raw) {
+  if (raw.empty()) return;
+  for (auto part : Split(raw, '&')) {
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    auto key = UrlDecode(part.substr(0, eq));
+    auto value = eq == std::string_view::npos ? std::optional<std::string>("")
+                                              : UrlDecode(part.substr(eq + 1));
+    if (key && value) items_.emplace_back(std::move(*key), std::move(*value));
+  }
+}
+
+std::optional<std::string> Query::Get(std::string_view key) const {
+  for (const auto& [k, v] : items_) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+Response Fail(const Ctx& c, const Error& e) { return ErrorResponse(e, c.head()); }
+
+Response Empty(int status) {
+  Response r;
+  r.status = status;
+  r.content_length = 0;
+  return r;
+}
+
+std::string Path(const Ctx& c, std::string_view path) {
+  std::string out = c.opt.prefix;
+  out += path;
+  return out;
+}
+
+std::string Url(const Ctx& c, std::string_view path) {
+  std::string p = Path(c, path);
+  if (c.opt.relative_urls) return p;
+  if (!c.opt.host.empty()) {
+    std::string base = c.opt.host;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + p;
+  }
+  std::string_view host = c.req.headers.Get("X-Forwarded-Host");
+  if (host.empty()) host = c.req.headers.Get("Host");
+  if (host.empty()) return p;
+  if (auto comma = host.find(','); comma != std::string_view::npos) host = Trim(host.substr(0, comma));
+  std::string_view proto = c.req.headers.Get("X-Forwarded-Proto");
+  if (proto.empty()) proto = c.req.tls ? "https" : "http";
+  return std::string(proto) + "://" + std::string(host) + p;
+}
+
+std::string UploadRange(uint64_t size) {
+  return "0-" + std::to_string(size == 0 ? 0 : size - 1);
+}
+
+namespace {
+
+Error MethodNotAllowed(const std::string& method) {
+  return Error{ErrorCode::kUnsupported, "method " + method + " is not allowed here", {}, 405};
+}
+
+Response JsonResponse(const Ctx& c, const json& body, std::string_view content_type = "application/json") {
+  Response res;
+  res.headers.Add("Content-Type", std::string(content_type));
+  std::string text = body.dump();
+  if (c.head()) {
+    res.content_length = text.size();
+  } else {
+    res.body = std::move(text);
+  }
+  return res;
+}
+
+// Parses `n` (absent -> `fallback`) for the paginated lists.
+Result<size_t> PageSize(const Query& q, size_t fallback, size_t max) {
+  auto n = q.Get("n");
+  if (!n) return fallback;
+  auto v = ParseUint64(*n);
+  if (!v) {
+    return MakeError(ErrorCode::kPaginationNumberInvalid,
+                     "n=" + n->substr(0, 40) + " is not a non-negative integer");
+  }
+  return static_cast<size_t>(std::min<uint64_t>(*v, max));
+}
+
+void AddNextLink(Response& res, const Ctx& c, std::string_view path, const std::string& last, size_t n) {
+  res.headers.Add("Link", "<" + Path(c, path) + "?last=" + UrlEncode(last) +
+                              "&n=" + std::to_string(n) + ">; rel=\"next\"");
+}
+
+Dispatch HandleBase(Ctx& c) {
+  if (c.req.method != "GET" && c.req.method != "HEAD") {
+    return FailNow(c, MethodNotAllowed(c.req.method));
+  }
+  return Dispatch::Respond(JsonResponse(c, json::object()));
+}
+
+Dispatch HandleTags(Ctx& c) {
+  if (c.req.method != "GET" && c.req.method != "HEAD") return FailNow(c, MethodNotAllowed(c.req.method));
+  Query q(c.req.query);
+  auto tags = c.reg.ListTags(c.route.name);
+  if (!tags) return FailNow(c, tags.error());
+  auto n = PageSize(q, SIZE_MAX, SIZE_MAX);
+  if (!n) return FailNow(c, n.error());
+  std::string last = q.Get("last").value_or("");
+  auto it = last.empty() ? tags->begin() : std::upper_bound(tags->begin(), tags->end(), last);
+  json list = json::array();
+  size_t taken = 0;
+  for (; it != tags->end() && taken < *n; ++it, ++taken) list.push_back(*it);
+  Response res = JsonResponse(c, json{{"name", c.route.name}, {"tags", std::move(list)}});
+  if (it != tags->end() && taken > 0) {
+    AddNextLink(res, c, "v2/" + c.route.name + "/tags/list", *(it - 1), *n);
+  }
+  return Dispatch::Respond(std::move(res));
+}
+
+Dispatch HandleCatalog(Ctx& c) {
+  if (c.req.method != "GET" && c.req.method != "HEAD") return FailNow(c, MethodNotAllowed(c.req.method));
+  Query q(c.req.query);
+  auto n = PageSize(q, c.opt.catalog_max_entries, c.opt.catalog_max_entries);
+  if (!n) return FailNow(c, n.error());
+  std::string last = q.Get("last").value_or("");
+  bool more = false;
+  auto repos = c.reg.Catalog(last, *n, &more);
+  if (!repos) return FailNow(c, repos.error());
+  Response res = JsonResponse(c, json{{"repositories", *repos}});
+  if (more && !repos->empty()) AddNextLink(res, c, "v2/_catalog", repos->back(), *n);
+  return Dispatch::Respond(std::move(res));
+}
+
+Dispatch HandleReferrers(Ctx& c) {
+  if (c.req.method != "GET" && c.req.method != "HEAD") return FailNow(c, MethodNotAllowed(c.req.method));
+  auto subject = Digest::Parse(c.route.arg);
+  if (!subject) return FailNow(c, subject.error());
+  auto refs = c.reg.ListReferrers(c.route.name, *subject);
+  if (!refs) return FailNow(c, refs.error());
+  Query q(c.req.query);
+  auto filter = q.Get("artifactType");
+  json manifests = json::array();
+  for (const auto& r : *refs) {
+    const auto& d = r.descriptor;
+    if (filter && d.artifact_type != *filter) continue;
+    json item{{"mediaType", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
+    if (!d.artifact_type.empty()) item["artifactType"] = d.artifact_type;
+    if (!d.annotations_json.empty()) item["annotations"] = json::parse(d.annotations_json, nullptr, false);
+    manifests.push_back(std::move(item));
+  }
+  json index{{"schemaVersion", 2},
+             {"mediaType", std::string(storage::kOciIndex)},
+             {"manifests", std::move(manifests)}};
+  Response res = JsonResponse(c, index, storage::kOciIndex);
+  if (filter) res.headers.Add("OCI-Filters-Applied", "artifactType");
+  return Dispatch::Respond(std::move(res));
+}
+
+Dispatch HandleManifest(Ctx& c) {
+  auto ref = ParseReference(c.route.arg);
+  if (!ref) return FailNow(c, ref.error());
+  const std::string& m = c.req.method;
+  if (m == "GET" || m == "HEAD") {
+    auto stored = c.reg.GetManifest(c.route.name, *ref);
+    if (!stored) {
+      if (stored.error().code == ErrorCode::kManifestUnknown) {
+        auto exists = c.reg.RepositoryExists(c.route.name);
+        if (exists && !*exists) {
+          return FailNow(c, Error{ErrorCode::kNameUnknown,
+                                  "repository \"" + c.route.name + "\" is not known", {}, 0});
+        }
+      }
+      return FailNow(c, stored.error());
+    }
+    Response res;
+    res.headers.Add("Content-Type", stored->media_type);
+    res.headers.Add("Docker-Content-Digest", stored->digest.str());
+    res.headers.Add("ETag", "\"" + stored->digest.str() + "\"");
+    res.log_note = stored->digest.str();
+    if (c.head()) {
+      res.content_length = stored->bytes.size();
+    } else {
+      res.body = std::move(stored->bytes);
+    }
+    return Dispatch::Respond(std::move(res));
+  }
+  if (m == "PUT") {
+    if (c.opt.readonly) {
+      return FailNow(c, Error{ErrorCode::kUnsupported, "the registry is in read-only mode", {}, 0});
+    }
+    Error too_big{ErrorCode::kSizeInvalid,
+                  "manifest is larger than the " + std::to_string(storage::kMaxManifestBytes) +
+                      "-byte limit",
+                  {}, 413};
+    std::string name = c.route.name;
+    Reference reference = *ref;
+    storage::Registry* reg = &c.reg;
+    const ApiOptions* opt = &c.opt;
+    return Dispatch::BufferBody(
+        storage::kMaxManifestBytes,
+        [name, reference, reg, opt](http::Request& req) -> Response {
+          Route route{RouteKind::kManifest, name, reference.str()};
+          Ctx c{req, route, *reg, *opt};
+          auto put = reg->PutManifest(name, reference, req.headers.Get("Content-Type"),
+                                      std::move(req.body));
+          if (!put) return Fail(c, put.error());
+          Response res = Empty(201);
+          res.headers.Add("Location", Url(c, "v2/" + name + "/manifests/" + put->digest.str()));
+          res.headers.Add("Docker-Content-Digest", put->digest.str());
+          if (put->subject) res.headers.Add("OCI-Subject", put->subject->str());
+          res.log_note = put->digest.str();
+          return res;
+        },
+        Fail(c, too_big));
+  }
+  if (m == "DELETE") {
+    if (!c.opt.delete_enabled) {
+      return FailNow(c, Error{ErrorCode::kUnsupported, "deletion is disabled on this registry", {}, 0});
+    }
+    if (c.opt.readonly) {
+      return FailNow(c, Error{ErrorCode::kUnsupported, "the registry is in read-only mode", {}, 0});
+    }
+    auto st = ref->is_digest() ? c.reg.DeleteManifest(c.route.name, ref->digest)
+                               : c.reg.DeleteTag(c.route.name, ref->tag);
+    if (!st) return FailNow(c, st.error());
+    return Dispatch::Respond(Empty(202));
+  }
+  return FailNow(c, MethodNotAllowed(m));
+}
+
+// Adds the headers every response carries.
+void Decorate(Response& res, const ApiOptions& opt) {
+  res.headers.Set("Docker-Distribution-API-Version", "registry/2.0");
+  for (const auto& [name, values] : opt.headers) {
+    for (const auto& v : values) res.headers.Add(name, v);
+  }
+}
+
+class DecoratingSink : public http::BodySink {
+ public:
+  DecoratingSink(std::unique_ptr<http::BodySink> inner, const ApiOptions& opt)
+      : inner_(std::move(inner)), opt_(opt) {}
+  Status Write(const char* data, size_t n) override { return inner_->Write(data, n); }
+  Response Finish(const Status& body) override {
+    Response res = inner_->Finish(body);
+    Decorate(res, opt_);
+    return res;
+  }
+
+ private:
+  std::unique_ptr<http::BodySink> inner_;
+  const ApiOptions& opt_;
+};
+
+}  // namespace
+}  // namespace internal
+
+Api::Api(std::shared_ptr<storage::Registry> registry, ApiOptions options)
+    : registry_(std::move(registry)), options_(std::move(options)) {
+  if (options_.prefix.empty() || options_.prefix.front() != '/') options_.prefix.insert(0, "/");
+  if (options_.prefix.back() != '/') options_.prefix += '/';
+}
+Api::~Api() = default;
+
+http::Dispatch Api::Handle(http::Request& req) {
+  using namespace internal;
+  Route route;
+  http::Dispatch d;
+  auto matched = MatchRoute(req.path, options_.prefix);
+  Ctx c{req, route, *registry_, options_};
+  if (!matched) {
+    d = FailNow(c, matched.error());
+  } else {
+    route = std::move(*matched);
+    switch (route.kind) {
+      case RouteKind::kBase: d = HandleBase(c); break;
+      case RouteKind::kCatalog: d = HandleCatalog(c); break;
+      case RouteKind::kTags: d = HandleTags(c); break;
+      case RouteKind::kManifest: d = HandleManifest(c); break;
+      case RouteKind::kBlob: d = HandleBlob(c); break;
+      case RouteKind::kUploadStart: d = HandleUploadStart(c); break;
+      case RouteKind::kUpload: d = HandleUpload(c); break;
+      case RouteKind::kReferrers: d = HandleReferrers(c); break;
+      case RouteKind::kSearch:
+      case RouteKind::kNotFound:
+        d = FailNow(c, Error{ErrorCode::kUnsupported, "no such endpoint: " + req.path.substr(0, 200),
+                             {}, 404});
+        break;
+    }
+  }
+  if (d.response) Decorate(*d.response, options_);
+  if (d.sink) d.sink = std::make_unique<DecoratingSink>(std::move(d.sink), options_);
+  if (d.on_body) {
+    d.on_body = [inner = std::move(d.on_body), this](http::Request& r) {
+      http::Response res = inner(r);
+      Decorate(res, options_);
+      return res;
+    };
+  }
+  return d;
+}
+
+}  // namespace berth::api

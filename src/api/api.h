@@ -1,0 +1,39 @@
+#pragma once
+// The OCI Distribution v1.1 / Docker Registry v2 HTTP API over a storage::Registry. One entry point,
+// Api::Handle, decides per request head (see http/message.h) and returns the response, or asks the
+// HTTP layer to buffer or stream the body first. Every error leaves through one writer (errors.h).
+// Thread-safe.
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "http/message.h"
+#include "storage/registry.h"
+
+namespace berth::api {
+
+struct ApiOptions {
+  bool delete_enabled = false;
+  bool readonly = false;
+  std::string prefix = "/";  // starts and ends with '/'; the API lives under <prefix>v2/
+  std::string host;          // absolute base for Location headers ("" = from the request's Host)
+  bool relative_urls = false;
+  std::vector<std::pair<std::string, std::vector<std::string>>> headers;  // http.headers
+  size_t catalog_max_entries = 1000;
+};
+
+class Api {
+ public:
+  Api(std::shared_ptr<storage::Registry> registry, ApiOptions options);
+  ~Api();
+  http::Dispatch Handle(http::Request& req);
+  storage::Registry& registry() { return *registry_; }
+
+ private:
+  std::shared_ptr<storage::Registry> registry_;
+  ApiOptions options_;
+};
+
+}  // namespace berth::api

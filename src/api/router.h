@@ -1,0 +1,36 @@
+#pragma once
+// Maps a request path to an API route. The path is percent-decoded first, so encoded slashes cannot
+// smuggle a different repository name past validation ("a%2F..%2Fb" becomes "a/../b": NAME_INVALID).
+// Thread-safe (pure).
+
+#include <string>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace berth::api {
+
+enum class RouteKind {
+  kBase,         // /v2/
+  kCatalog,      // /v2/_catalog
+  kTags,         // /v2/<name>/tags/list
+  kManifest,     // /v2/<name>/manifests/<reference>
+  kBlob,         // /v2/<name>/blobs/<digest>
+  kUploadStart,  // /v2/<name>/blobs/uploads/
+  kUpload,       // /v2/<name>/blobs/uploads/<id>
+  kReferrers,    // /v2/<name>/referrers/<digest>
+  kSearch,       // /v1/search (Docker Hub's search API)
+  kNotFound,
+};
+
+struct Route {
+  RouteKind kind = RouteKind::kNotFound;
+  std::string name;  // repository (validated)
+  std::string arg;   // reference, digest or upload id (not yet validated)
+};
+
+// `path` is the raw request path; `prefix` starts and ends with '/'.
+// Errors: NAME_INVALID for a bad repository name or a bad percent-escape.
+Result<Route> MatchRoute(std::string_view path, std::string_view prefix);
+
+}  // namespace berth::api

@@ -1,0 +1,107 @@
+// The command line: serve, config check, version. Distribution's `registry serve <config>` maps to
+// `berth serve <config>`.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/app.h"
+#include "common/log.h"
+
+namespace berth::cli {
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// The config path: the argument, else REGISTRY_CONFIG_PATH, else none (embedded defaults).
+std::string ConfigPath(const std::string& arg) {
+  if (!arg.empty()) return arg;
+  if (const char* p = std::getenv("REGISTRY_CONFIG_PATH"); p && *p) return p;
+  return "";
+}
+
+Result<config::LoadResult> LoadConfig(const std::string& path) {
+  auto env = config::ProcessEnvironment();
+  if (path.empty()) {
+    // Embedded default: a data directory beside where Berth was started, unless the environment
+    // (REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY) says otherwise.
+    std::string root = (std::filesystem::current_path() / "berth-data").string();
+    if (const char* d = std::getenv("BERTH_DATA_DIR"); d && *d) root = d;
+    std::string yaml = "version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: \"" + root +
+                       "\"\nhttp:\n  addr: \":5000\"\n";
+    return config::Load(yaml, env);
+  }
+  return config::LoadFile(path, env);
+}
+
+int Serve(const std::string& config_arg) {
+  std::string path = ConfigPath(config_arg);
+  auto loaded = LoadConfig(path);
+  if (!loaded) {
+    std::cerr << "berth: configuration error: " << loaded.error().message << "\n";
+    return 2;
+  }
+  const config::Config& cfg = loaded->config;
+  log::Configure(cfg.log.level, cfg.log.formatter != "text");
+  for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
+  auto app = App::Create(cfg);
+  if (!app) {
+    spdlog::critical("cannot start: {}", app.error().message);
+    return 1;
+  }
+  auto started = (*app)->Start();
+  if (!started) {
+    spdlog::critical("cannot listen on {}: {}", cfg.http.addr, started.error().message);
+    return 1;
+  }
+  spdlog::info("berth {} listening on {} (port {}), storage {}{}{}", kVersion, cfg.http.addr,
+               (*app)->port(), cfg.storage.driver,
+               cfg.storage.driver == "filesystem" ? " at " : "",
+               cfg.storage.driver == "filesystem" ? cfg.storage.filesystem_rootdirectory : "");
+  (*app)->RunUntilSignal();
+  spdlog::info("berth stopped");
+  return 0;
+}
+
+int ConfigCheck(const std::string& file) {
+  auto loaded = config::LoadFile(file, config::ProcessEnvironment());
+  if (!loaded) {
+    std::cerr << file << ": " << loaded.error().message << "\n";
+    return 1;
+  }
+  for (const auto& w : loaded->warnings) std::cerr << file << ": warning: " << w << "\n";
+  std::cout << file << ": ok\n";
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App cli{"Berth: an OCI container image registry, drop-in for registry:2"};
+  cli.require_subcommand(1);
+  std::string serve_config;
+  auto* serve = cli.add_subcommand("serve", "Run the registry (config file, or REGISTRY_CONFIG_PATH, "
+                                            "or embedded defaults)");
+  serve->add_option("config", serve_config, "Distribution-format config.yml");
+  auto* config_cmd = cli.add_subcommand("config", "Configuration tools");
+  config_cmd->require_subcommand(1);
+  std::string check_file;
+  auto* check = config_cmd->add_subcommand("check", "Validate a config file without serving");
+  check->add_option("file", check_file, "config.yml")->required();
+  auto* version = cli.add_subcommand("version", "Print the version");
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e);
+  }
+  if (*serve) return Serve(serve_config);
+  if (*check) return ConfigCheck(check_file);
+  if (*version) {
+    std::cout << "berth " << kVersion << "\n";
+    return 0;
+  }
+  return 2;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,529 @@
+// The filesystem driver. The on-disk format is Distribution's: one file per path, nothing else, so
+// this file must never add headers, sidecars or trailing newlines. See filesystem.h for the rules.
+
+#include "storage/driver/filesystem.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "common/strings.h"
+
+namespace berth::storage::driver {
+namespace {
+
+constexpr std::string_view kTempPrefix = ".berth-tmp-";
+// Bounded retries for races with concurrent Delete/mkdir (a parent removed between our mkdir and
+// open, say). Each retry re-creates what was removed; a loop that keeps losing gives up with the error.
+constexpr int kRaceRetries = 4;
+
+std::string OsMessage(int err) { return std::system_category().message(err); }
+
+std::unexpected<Error> IoError(std::string_view op, std::string_view os_path, int err) {
+  return MakeError(ErrorCode::kIo,
+                   std::string(op) + " " + std::string(os_path) + ": " + OsMessage(err));
+}
+
+std::unexpected<Error> NotFound(std::string_view path) {
+  return MakeError(ErrorCode::kNotFound, "path not found: \"" + std::string(path) + "\"");
+}
+
+bool IsNotFoundErrno(int err) { return err == ENOENT || err == ENOTDIR; }
+
+bool IsValidComponent(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// ValidatePath plus the filesystem's reserved temp-file names, which must not be addressable or a
+// caller could read a half-written PutContent or have its object hidden from List.
+Status CheckPath(std::string_view path) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  for (size_t pos = 0; pos != std::string_view::npos; pos = path.find('/', pos + 1)) {
+    if (path.substr(pos + 1).starts_with(kTempPrefix)) {
+      return MakeError(ErrorCode::kInvalidPath, "storage path \"" + std::string(path) +
+                                                    "\" uses the reserved prefix " +
+                                                    std::string(kTempPrefix));
+    }
+  }
+  return Ok();
+}
+
+std::string ParentOf(const std::string& os_path) {
+  size_t slash = os_path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return os_path.substr(0, slash);
+}
+
+// mkdir -p. Returns 0 or an errno. Another thread creating the same directories at the same time is
+// not an error: EEXIST is accepted whenever the thing that exists is a directory.
+int MkdirAll(const std::string& dir) {
+  auto exists_as_dir = [&dir]() {
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return errno;
+    return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+  };
+  if (::mkdir(dir.c_str(), 0755) == 0) return 0;
+  int err = errno;
+  if (err == EEXIST) return exists_as_dir();
+  if (err != ENOENT) return err;
+  std::string parent = ParentOf(dir);
+  if (parent == dir) return err;
+  if (int parent_err = MkdirAll(parent); parent_err != 0) return parent_err;
+  if (::mkdir(dir.c_str(), 0755) == 0) return 0;
+  err = errno;
+  return err == EEXIST ? exists_as_dir() : err;
+}
+
+// Returns 0 or an errno; `written` counts the bytes that made it even on failure, so a writer's
+// Size() stays true after a partial write (disk full mid-chunk).
+int WriteAll(int fd, const char* data, size_t n, size_t* written) {
+  *written = 0;
+  while (*written < n) {
+    ssize_t w = ::write(fd, data + *written, n - *written);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (w == 0) return EIO;  // write(2) never returns 0 for n > 0; don't spin if it does
+    *written += static_cast<size_t>(w);
+  }
+  return 0;
+}
+
+// close(2) that reports real failures (EIO on NFS, say) but not EINTR: on Linux the descriptor is
+// released even then, so retrying would close someone else's.
+int CloseFd(int fd) {
+  if (::close(fd) == 0 || errno == EINTR) return 0;
+  return errno;
+}
+
+struct FdGuard {
+  int fd = -1;
+  ~FdGuard() {
+    if (fd >= 0) ::close(fd);
+  }
+  int Release() { return std::exchange(fd, -1); }
+};
+
+SystemTime ToSystemTime(const struct timespec& ts) {
+  auto since_epoch = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(since_epoch));
+}
+
+// Removes `name` (relative to parent_fd, or absolute with AT_FDCWD) and everything below it.
+// Entries already gone are fine: concurrent deletes of overlapping trees must both succeed.
+Status RemoveTreeAt(int parent_fd, const std::string& name, const std::string& os_path) {
+  if (::unlinkat(parent_fd, name.c_str(), 0) == 0) return Ok();
+  int err = errno;
+  if (err == ENOENT) return Ok();
+  // Linux says EISDIR for a directory, POSIX allows EPERM.
+  if (err != EISDIR && err != EPERM) return IoError("unlink", os_path, err);
+  for (int attempt = 0; attempt < kRaceRetries; ++attempt) {
+    int fd = ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return Ok();
+      return IoError("open", os_path, errno);
+    }
+    DIR* dir = ::fdopendir(fd);
+    if (dir == nullptr) {
+      err = errno;
+      ::close(fd);
+      return IoError("opendir", os_path, err);
+    }
+    // Collect first: removing entries while readdir walks the same directory is unspecified.
+    std::vector<std::string> children;
+    errno = 0;
+    while (struct dirent* entry = ::readdir(dir)) {
+      std::string_view child = entry->d_name;
+      if (child != "." && child != "..") children.emplace_back(child);
+    }
+    err = errno;
+    if (err != 0) {
+      ::closedir(dir);
+      return IoError("readdir", os_path, err);
+    }
+    for (const std::string& child : children) {
+      Status st = RemoveTreeAt(::dirfd(dir), child, os_path + "/" + child);
+      if (!st) {
+        ::closedir(dir);
+        return st;
+      }
+    }
+    ::closedir(dir);
+    if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) == 0) return Ok();
+    err = errno;
+    if (err == ENOENT) return Ok();
+    // Someone wrote into the tree while we emptied it; go round again.
+    if (err != ENOTEMPTY && err != EEXIST) break;
+  }
+  return IoError("rmdir", os_path, err);
+}
+
+class FilesystemReader : public Reader {
+ public:
+  FilesystemReader(int fd, std::string os_path) : fd_(fd), os_path_(std::move(os_path)) {}
+  ~FilesystemReader() override { ::close(fd_); }
+  FilesystemReader(const FilesystemReader&) = delete;
+  FilesystemReader& operator=(const FilesystemReader&) = delete;
+
+  Result<size_t> Read(char* buf, size_t cap) override {
+    for (;;) {
+      ssize_t n = ::read(fd_, buf, cap);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return IoError("read", os_path_, errno);
+    }
+  }
+
+  int NativeFd() const override { return fd_; }
+
+ private:
+  int fd_;
+  std::string os_path_;
+};
+
+class FilesystemWriter : public FileWriter {
+ public:
+  FilesystemWriter(int fd, std::string os_path, uint64_t size, bool sync_on_commit)
+      : fd_(fd), os_path_(std::move(os_path)), size_(size), sync_on_commit_(sync_on_commit) {}
+  // An uncommitted writer only closes: the bytes stay so an interrupted upload can resume.
+  ~FilesystemWriter() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FilesystemWriter(const FilesystemWriter&) = delete;
+  FilesystemWriter& operator=(const FilesystemWriter&) = delete;
+
+  Status Write(const char* data, size_t n) override {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    size_t written = 0;
+    int err = WriteAll(fd_, data, n, &written);
+    size_ += written;
+    if (err != 0) return IoError("write", os_path_, err);
+    return Ok();
+  }
+
+  uint64_t Size() const override { return size_; }
+
+  Status Commit() override {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    int fd = std::exchange(fd_, -1);
+    if (sync_on_commit_ && ::fdatasync(fd) != 0) {
+      int err = errno;
+      ::close(fd);
+      return IoError("fdatasync", os_path_, err);
+    }
+    if (int err = CloseFd(fd); err != 0) return IoError("close", os_path_, err);
+    return Ok();
+  }
+
+  Status Cancel() override {
+    BERTH_RETURN_IF_ERROR(CheckOpen());
+    ::close(std::exchange(fd_, -1));
+    if (::unlink(os_path_.c_str()) != 0 && errno != ENOENT) {
+      return IoError("unlink", os_path_, errno);
+    }
+    return Ok();
+  }
+
+ private:
+  Status CheckOpen() const {
+    if (fd_ < 0) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "writer for " + os_path_ + " already committed or cancelled");
+    }
+    return Ok();
+  }
+
+  int fd_;
+  std::string os_path_;
+  uint64_t size_;
+  bool sync_on_commit_;
+};
+
+class FilesystemDriver : public StorageDriver {
+ public:
+  // root_ has no trailing slash; "" stands for the filesystem root itself.
+  FilesystemDriver(std::string root, FilesystemOptions options)
+      : root_(std::move(root)), options_(options) {}
+
+  std::string_view Name() const override { return "filesystem"; }
+
+  Result<std::string> GetContent(std::string_view path) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    std::string full = FullPath(path);
+    FdGuard fd{::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (fd.fd < 0) {
+      if (IsNotFoundErrno(errno)) return NotFound(path);
+      return IoError("open", full, errno);
+    }
+    struct stat st;
+    if (::fstat(fd.fd, &st) != 0) return IoError("stat", full, errno);
+    if (S_ISDIR(st.st_mode)) return NotFound(path);  // no object here, only a directory
+    auto too_large = [&]() {
+      return MakeError(ErrorCode::kIo, full + " is larger than " +
+                                           std::to_string(kMaxGetContentSize) +
+                                           " bytes; GetContent is for small objects");
+    };
+    if (static_cast<uint64_t>(st.st_size) > kMaxGetContentSize) return too_large();
+    // Sized from fstat, but read to EOF: the file may be replaced-by-rename (fine, we hold the old
+    // inode) or, for a FileWriter's target, still growing.
+    std::string out(static_cast<size_t>(st.st_size) + 1, '\0');
+    size_t got = 0;
+    for (;;) {
+      if (got == out.size()) {
+        out.resize(std::min<size_t>(out.size() * 2, kMaxGetContentSize + 1));
+      }
+      ssize_t n = ::read(fd.fd, out.data() + got, out.size() - got);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return IoError("read", full, errno);
+      }
+      if (n == 0) break;
+      got += static_cast<size_t>(n);
+      if (got > kMaxGetContentSize) return too_large();
+    }
+    out.resize(got);
+    return out;
+  }
+
+  Status PutContent(std::string_view path, std::string_view content) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    // The temp file goes in the target's directory; for "/" that would be outside the root.
+    if (path == "/") return IoError("write", FullPath(path), EISDIR);
+    std::string full = FullPath(path);
+    std::string dir = ParentOf(full);
+    std::string tmp;
+    FdGuard fd;
+    for (int attempt = 0;; ++attempt) {
+      tmp = dir + "/" + std::string(kTempPrefix) + RandomHex(8);
+      fd.fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd.fd >= 0) break;
+      int err = errno;
+      if (attempt + 1 < kRaceRetries && err == EEXIST) continue;
+      if (attempt + 1 < kRaceRetries && err == ENOENT) {
+        if (int mkdir_err = MkdirAll(dir); mkdir_err != 0) return IoError("mkdir", dir, mkdir_err);
+        continue;
+      }
+      return IoError("create", tmp, err);
+    }
+    size_t written = 0;
+    int err = WriteAll(fd.fd, content.data(), content.size(), &written);
+    if (err == 0) err = CloseFd(fd.Release());
+    if (err != 0) {
+      ::unlink(tmp.c_str());
+      return IoError("write", tmp, err);
+    }
+    if (::rename(tmp.c_str(), full.c_str()) != 0) {
+      err = errno;
+      ::unlink(tmp.c_str());
+      return IoError("rename", full, err);
+    }
+    return Ok();
+  }
+
+  Result<ReaderPtr> NewReader(std::string_view path, uint64_t offset) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    std::string full = FullPath(path);
+    FdGuard fd{::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (fd.fd < 0) {
+      if (IsNotFoundErrno(errno)) return NotFound(path);
+      return IoError("open", full, errno);
+    }
+    struct stat st;
+    if (::fstat(fd.fd, &st) != 0) return IoError("stat", full, errno);
+    if (S_ISDIR(st.st_mode)) return NotFound(path);
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    if (offset > size) {
+      return MakeError(ErrorCode::kInvalidOffset,
+                       "offset " + std::to_string(offset) + " beyond the end of \"" +
+                           std::string(path) + "\" (size " + std::to_string(size) + ")");
+    }
+    if (offset > 0 && ::lseek(fd.fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
+      return IoError("seek", full, errno);
+    }
+    return ReaderPtr(std::make_unique<FilesystemReader>(fd.Release(), std::move(full)));
+  }
+
+  Result<FileWriterPtr> NewWriter(std::string_view path, bool append) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    std::string full = FullPath(path);
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
+    FdGuard fd;
+    // Open first and create parents only on ENOENT: writers usually go to existing directories.
+    for (int attempt = 0;; ++attempt) {
+      fd.fd = ::open(full.c_str(), flags, 0644);
+      if (fd.fd >= 0) break;
+      int err = errno;
+      if (err == ENOENT && attempt + 1 < kRaceRetries) {
+        std::string dir = ParentOf(full);
+        if (int mkdir_err = MkdirAll(dir); mkdir_err != 0) return IoError("mkdir", dir, mkdir_err);
+        continue;
+      }
+      return IoError("open", full, err);
+    }
+    uint64_t size = 0;
+    if (append) {
+      struct stat st;
+      if (::fstat(fd.fd, &st) != 0) return IoError("stat", full, errno);
+      size = static_cast<uint64_t>(st.st_size);
+    }
+    return FileWriterPtr(std::make_unique<FilesystemWriter>(fd.Release(), std::move(full), size,
+                                                            options_.sync_on_commit));
+  }
+
+  Result<FileInfo> Stat(std::string_view path) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    std::string full = FullPath(path);
+    struct stat st;
+    if (::stat(full.c_str(), &st) != 0) {
+      if (IsNotFoundErrno(errno)) return NotFound(path);
+      return IoError("stat", full, errno);
+    }
+    FileInfo info;
+    info.path = std::string(path);
+    info.is_dir = S_ISDIR(st.st_mode);
+    info.size = info.is_dir ? 0 : static_cast<uint64_t>(st.st_size);
+    info.mod_time = ToSystemTime(st.st_mtim);
+    return info;
+  }
+
+  Result<std::vector<std::string>> List(std::string_view path) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    std::string full = FullPath(path);
+    DIR* dir = ::opendir(full.c_str());
+    if (dir == nullptr) {
+      if (IsNotFoundErrno(errno)) return NotFound(path);
+      return IoError("opendir", full, errno);
+    }
+    std::string prefix = path == "/" ? std::string() : std::string(path);
+    std::vector<std::string> children;
+    errno = 0;
+    while (struct dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (!IsValidComponent(name) || name.starts_with(kTempPrefix)) continue;
+      children.push_back(prefix + "/" + std::string(name));
+    }
+    int err = errno;
+    ::closedir(dir);
+    if (err != 0) return IoError("readdir", full, err);
+    return children;
+  }
+
+  Status Move(std::string_view src, std::string_view dst) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(src));
+    BERTH_RETURN_IF_ERROR(CheckPath(dst));
+    if (src == "/" || dst == "/") {
+      return MakeError(ErrorCode::kInvalidPath, "cannot move the root directory");
+    }
+    std::string src_full = FullPath(src);
+    std::string dst_full = FullPath(dst);
+    for (int attempt = 0;; ++attempt) {
+      if (::rename(src_full.c_str(), dst_full.c_str()) == 0) return Ok();
+      int err = errno;
+      if (!IsNotFoundErrno(err) || attempt + 1 == kRaceRetries) {
+        return IoError("rename", src_full + " to " + dst_full, err);
+      }
+      // Either src is missing or dst's parent is; only the second is ours to fix.
+      struct stat st;
+      if (::lstat(src_full.c_str(), &st) != 0 && IsNotFoundErrno(errno)) return NotFound(src);
+      std::string dir = ParentOf(dst_full);
+      if (int mkdir_err = MkdirAll(dir); mkdir_err != 0) return IoError("mkdir", dir, mkdir_err);
+    }
+  }
+
+  Status Delete(std::string_view path) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    std::string full = FullPath(path);
+    if (path == "/") return EmptyRoot(full);
+    struct stat st;
+    if (::lstat(full.c_str(), &st) != 0) {
+      if (IsNotFoundErrno(errno)) return NotFound(path);
+      return IoError("stat", full, errno);
+    }
+    return RemoveTreeAt(AT_FDCWD, full, full);
+  }
+
+  Result<std::string> RedirectURL(std::string_view path, std::string_view method) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    return std::string();
+  }
+
+ private:
+  std::string FullPath(std::string_view path) const {
+    if (path == "/") return root_.empty() ? std::string("/") : root_;
+    return root_ + std::string(path);
+  }
+
+  // Delete("/") keeps the root directory itself so the driver stays usable.
+  Status EmptyRoot(const std::string& full) {
+    FdGuard fd{::open(full.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (fd.fd < 0) return IoError("open", full, errno);
+    DIR* dir = ::fdopendir(fd.fd);
+    if (dir == nullptr) return IoError("opendir", full, errno);
+    fd.Release();
+    std::vector<std::string> children;
+    errno = 0;
+    while (struct dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (name != "." && name != "..") children.emplace_back(name);
+    }
+    int err = errno;
+    if (err != 0) {
+      ::closedir(dir);
+      return IoError("readdir", full, err);
+    }
+    std::string base = root_.empty() ? std::string() : full;
+    for (const std::string& child : children) {
+      Status st = RemoveTreeAt(::dirfd(dir), child, base + "/" + child);
+      if (!st) {
+        ::closedir(dir);
+        return st;
+      }
+    }
+    ::closedir(dir);
+    return Ok();
+  }
+
+  const std::string root_;
+  const FilesystemOptions options_;
+};
+
+}  // namespace
+
+Result<StorageDriverPtr> NewFilesystemDriver(const std::string& root_directory,
+                                             const FilesystemOptions& options) {
+  if (root_directory.empty()) {
+    return MakeError(ErrorCode::kIo, "filesystem driver: empty root directory");
+  }
+  // Absolute, so a later chdir cannot move the store.
+  std::error_code ec;
+  std::string root = std::filesystem::absolute(root_directory, ec).lexically_normal().string();
+  if (ec) return IoError("resolve", root_directory, ec.value());
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  if (int err = MkdirAll(root.empty() ? std::string("/") : root); err != 0) {
+    return IoError("mkdir", root_directory, err);
+  }
+  return StorageDriverPtr(std::make_shared<FilesystemDriver>(std::move(root), options));
+}
+
+Result<StorageDriverPtr> NewFilesystemDriver(const std::string& root_directory) {
+  return NewFilesystemDriver(root_directory, FilesystemOptions{});
+}
+
+}  // namespace berth::storage::driver
