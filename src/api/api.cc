@@ -169,6 +169,51 @@ Dispatch HandleReferrers(Ctx& c) {
   return Dispatch::Respond(std::move(res));
 }
 
+// Docker Hub's v1 search API over the catalog, so `docker search HOST/term` and `podman search` work:
+// a case-insensitive substring match on repository names, paged by `n` (default 25, max 100) and
+// `page` (from 1).
+Dispatch HandleSearch(Ctx& c) {
+  if (c.req.method != "GET" && c.req.method != "HEAD") return FailNow(c, MethodNotAllowed(c.req.method));
+  Query q(c.req.query);
+  std::string term = ToLower(q.Get("q").value_or(""));
+  auto n = PageSize(q, 25, 100);
+  if (!n) return FailNow(c, n.error());
+  size_t page_size = *n == 0 ? 25 : *n;
+  size_t page = 1;
+  if (auto p = q.Get("page")) {
+    auto v = ParseUint64(*p);
+    if (!v || *v == 0) {
+      return FailNow(c, Error{ErrorCode::kPaginationNumberInvalid,
+                              "page=" + p->substr(0, 40) + " is not a positive integer", {}, 0});
+    }
+    page = static_cast<size_t>(std::min<uint64_t>(*v, 1u << 30));
+  }
+  bool more = false;
+  auto repos = c.reg.Catalog("", SIZE_MAX, &more);
+  if (!repos) return FailNow(c, repos.error());
+  std::vector<std::string> hits;
+  for (auto& r : *repos) {
+    if (term.empty() || r.find(term) != std::string::npos) hits.push_back(std::move(r));
+  }
+  json results = json::array();
+  size_t start = (page - 1) * page_size;
+  for (size_t i = start; i < hits.size() && i < start + page_size; ++i) {
+    results.push_back({{"name", hits[i]},
+                       {"description", ""},
+                       {"star_count", 0},
+                       {"is_official", false},
+                       {"is_automated", false},
+                       {"is_trusted", false}});
+  }
+  json body{{"num_results", hits.size()},
+            {"num_pages", (hits.size() + page_size - 1) / page_size},
+            {"page", page},
+            {"page_size", page_size},
+            {"query", q.Get("q").value_or("")},
+            {"results", std::move(results)}};
+  return Dispatch::Respond(JsonResponse(c, body));
+}
+
 Dispatch HandleManifest(Ctx& c) {
   auto ref = ParseReference(c.route.arg);
   if (!ref) return FailNow(c, ref.error());
@@ -294,7 +339,8 @@ http::Dispatch Api::Handle(http::Request& req) {
       case RouteKind::kUploadStart: d = HandleUploadStart(c); break;
       case RouteKind::kUpload: d = HandleUpload(c); break;
       case RouteKind::kReferrers: d = HandleReferrers(c); break;
-      case RouteKind::kSearch:
+      case RouteKind::kSearch: d = HandleSearch(c); break;
+      case RouteKind::kPing: d = Dispatch::Respond(JsonResponse(c, json{{"standalone", true}})); break;
       case RouteKind::kNotFound:
         d = FailNow(c, Error{ErrorCode::kUnsupported, "no such endpoint: " + req.path.substr(0, 200),
                              {}, 404});

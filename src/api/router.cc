@@ -17,6 +17,10 @@ Result<Route> MatchRoute(std::string_view raw_path, std::string_view prefix) {
     r.kind = RouteKind::kSearch;
     return r;
   }
+  if (p == "v1/_ping") {
+    r.kind = RouteKind::kPing;
+    return r;
+  }
   if (p == "v2" || p == "v2/") {
     r.kind = RouteKind::kBase;
     return r;

@@ -20,6 +20,7 @@ enum class RouteKind {
   kUpload,       // /v2/<name>/blobs/uploads/<id>
   kReferrers,    // /v2/<name>/referrers/<digest>
   kSearch,       // /v1/search (Docker Hub's search API)
+  kPing,         // /v1/_ping (docker probes it before searching)
   kNotFound,
 };
 

@@ -55,10 +55,14 @@ int Serve(const std::string& config_arg) {
     spdlog::critical("cannot listen on {}: {}", cfg.http.addr, started.error().message);
     return 1;
   }
-  spdlog::info("berth {} listening on {} (port {}), storage {}{}{}", kVersion, cfg.http.addr,
-               (*app)->port(), cfg.storage.driver,
-               cfg.storage.driver == "filesystem" ? " at " : "",
-               cfg.storage.driver == "filesystem" ? cfg.storage.filesystem_rootdirectory : "");
+  auto hp = config::SplitHostPort(cfg.http.addr);
+  std::string host = hp && !hp->first.empty() ? hp->first : "0.0.0.0";
+  // Tests and scripts start Berth on port 0 and read the real port from this line.
+  spdlog::info("listening on {}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
+               (*app)->port());
+  spdlog::info("berth {} storage {}{}", kVersion, cfg.storage.driver,
+               cfg.storage.driver == "filesystem" ? " at " + cfg.storage.filesystem_rootdirectory
+                                                  : std::string());
   (*app)->RunUntilSignal();
   spdlog::info("berth stopped");
   return 0;

@@ -274,7 +274,7 @@ Result<UploadWriterPtr> Registry::OpenUpload(std::string_view repo, std::string_
     uint64_t sz = 0;
     auto h = RehashUpload(repo, id, DigestAlgorithm::kSha256, &sz);
     if (!h) return fail(h.error());
-    if (sz != on_disk) return fail(Error{ErrorCode::kIo, "upload data changed while rehashing"});
+    if (sz != on_disk) return fail(Error{ErrorCode::kIo, "upload data changed while rehashing", {}, 0});
     state.emplace(HashState{sz, std::move(*h)});
   }
   (void)info;

@@ -1,0 +1,525 @@
+#include "config/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace berth::config {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::Pair;
+using ::testing::StartsWith;
+
+using Env = std::vector<std::string>;
+using Headers = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+LoadResult MustLoad(const std::string& yaml, const Env& env = {}) {
+  auto r = Load(yaml, env);
+  EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message);
+  return r ? *r : LoadResult{};
+}
+
+// The error message of a load that must fail.
+std::string LoadError(const std::string& yaml, const Env& env = {}) {
+  auto r = Load(yaml, env);
+  if (r) {
+    ADD_FAILURE() << "load succeeded";
+    return {};
+  }
+  EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+  return r.error().message;
+}
+
+// The production config from the seeds (003, "registry-config.yml").
+constexpr const char* kProductionConfig = R"(
+# registry-config.yml
+version: 0.1
+log:
+  accesslog:
+    disabled: false
+  level: info
+  formatter: text
+  fields:
+    service: registry
+    environment: production
+
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  delete:
+    enabled: true
+  redirect:
+    disable: false
+  cache:
+    blobdescriptor: inmemory
+
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+    Access-Control-Allow-Origin: ['*']
+    Access-Control-Allow-Methods: ['HEAD', 'GET', 'OPTIONS', 'DELETE']
+    Access-Control-Allow-Headers: ['Authorization', 'Accept', 'Cache-Control']
+  host: https://registry.example.com
+  secret: asecretforlocaldevelopment
+  tls:
+    certificate: /certs/domain.crt
+    key: /certs/domain.key
+    minimumtls: tls1.2
+
+auth:
+  htpasswd:
+    realm: basic-realm
+    path: /auth/htpasswd
+
+validation:
+  manifests:
+    urls:
+      allow:
+        - ^https?://([^/]+\.)*example\.com/
+      deny:
+        - ^https?://www\.example\.com/
+
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+
+notifications:
+  events:
+    includereferences: true
+  endpoints:
+    - name: webhook
+      disabled: false
+      url: https://webhook.example.com/registry
+      headers:
+        Authorization: [Bearer <token>]
+      timeout: 5s
+      threshold: 10
+      backoff: 1s
+      ignoredmediatypes:
+        - application/octet-stream
+)";
+
+// The registry service's environment from the seeds' compose file (003).
+const Env kComposeEnv = {
+    "REGISTRY_CONFIG_PATH=/etc/registry/config.yml",
+    "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry",
+    "REGISTRY_AUTH=htpasswd",
+    "REGISTRY_AUTH_HTPASSWD_REALM=Registry Realm",
+    "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd",
+    "REGISTRY_HTTP_TLS_CERTIFICATE=/certs/domain.crt",
+    "REGISTRY_HTTP_TLS_KEY=/certs/domain.key",
+    "PATH=/usr/bin",
+};
+
+TEST(Config, EmptyTextIsAllDefaults) {
+  LoadResult r = MustLoad("");
+  const Config& c = r.config;
+  EXPECT_THAT(r.warnings, IsEmpty());
+  EXPECT_EQ(c.version, "0.1");
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_EQ(c.log.formatter, "text");
+  EXPECT_FALSE(c.log.accesslog_disabled);
+  EXPECT_EQ(c.storage.driver, "filesystem");
+  EXPECT_EQ(c.storage.filesystem_rootdirectory, "/var/lib/registry");
+  EXPECT_EQ(c.storage.filesystem_maxthreads, 100u);
+  EXPECT_FALSE(c.storage.delete_enabled);
+  EXPECT_TRUE(c.storage.uploadpurging.enabled);
+  EXPECT_EQ(c.storage.uploadpurging.age, std::chrono::hours(168));
+  EXPECT_EQ(c.storage.uploadpurging.interval, std::chrono::hours(24));
+  EXPECT_FALSE(c.storage.readonly);
+  EXPECT_EQ(c.http.addr, ":5000");
+  EXPECT_EQ(c.http.net, "tcp");
+  EXPECT_EQ(c.http.prefix, "");
+  EXPECT_EQ(c.http.draintimeout, std::chrono::milliseconds(0));
+  EXPECT_THAT(c.http.headers, IsEmpty());
+  EXPECT_EQ(c.http.tls.minimumtls, "tls1.2");
+  EXPECT_FALSE(c.http.debug_enabled);
+  EXPECT_EQ(c.catalog_maxentries, 1000u);
+  EXPECT_THAT(c.raw_sections, IsEmpty());
+}
+
+TEST(Config, SeedProductionConfigLoads) {
+  LoadResult r = MustLoad(kProductionConfig);
+  const Config& c = r.config;
+  EXPECT_FALSE(c.log.accesslog_disabled);
+  EXPECT_EQ(c.log.level, "info");
+  EXPECT_THAT(c.log.fields, ElementsAre(Pair("environment", "production"), Pair("service", "registry")));
+  EXPECT_EQ(c.storage.driver, "filesystem");
+  EXPECT_EQ(c.storage.filesystem_rootdirectory, "/var/lib/registry");
+  EXPECT_TRUE(c.storage.delete_enabled);
+  EXPECT_FALSE(c.storage.redirect_disable);
+  EXPECT_EQ(c.storage.cache_blobdescriptor, "inmemory");
+  EXPECT_EQ(c.http.addr, ":5000");
+  EXPECT_EQ(c.http.host, "https://registry.example.com");
+  EXPECT_EQ(c.http.secret, "asecretforlocaldevelopment");
+  EXPECT_EQ(c.http.tls.certificate, "/certs/domain.crt");
+  EXPECT_EQ(c.http.tls.key, "/certs/domain.key");
+  EXPECT_EQ(c.http.tls.minimumtls, "tls1.2");
+  EXPECT_EQ(c.http.headers,
+            (Headers{{"X-Content-Type-Options", {"nosniff"}},
+                     {"Access-Control-Allow-Origin", {"*"}},
+                     {"Access-Control-Allow-Methods", {"HEAD", "GET", "OPTIONS", "DELETE"}},
+                     {"Access-Control-Allow-Headers", {"Authorization", "Accept", "Cache-Control"}}}));
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: auth",
+                                      "accepted but not used yet: validation",
+                                      "accepted but not used yet: health",
+                                      "accepted but not used yet: notifications"));
+  ASSERT_TRUE(c.raw_sections.contains("notifications"));
+  YAML::Node notifications = YAML::Load(c.raw_sections.at("notifications"));
+  EXPECT_EQ(notifications["endpoints"][0]["url"].as<std::string>(),
+            "https://webhook.example.com/registry");
+}
+
+TEST(Config, SeedComposeEnvironmentOverridesFile) {
+  LoadResult r = MustLoad(kProductionConfig, kComposeEnv);
+  const Config& c = r.config;
+  EXPECT_EQ(c.storage.filesystem_rootdirectory, "/var/lib/registry");
+  EXPECT_EQ(c.http.tls.certificate, "/certs/domain.crt");
+  // REGISTRY_AUTH=htpasswd replaces the file's auth section, as in Distribution; the parameters
+  // that follow it (in name order) land inside the chosen type.
+  YAML::Node auth = YAML::Load(c.raw_sections.at("auth"));
+  ASSERT_TRUE(auth.IsMap());
+  EXPECT_EQ(auth.size(), 1u);
+  EXPECT_EQ(auth["htpasswd"]["realm"].as<std::string>(), "Registry Realm");
+  EXPECT_EQ(auth["htpasswd"]["path"].as<std::string>(), "/auth/htpasswd");
+  // REGISTRY_CONFIG_PATH is the CLI's and PATH is not ours: neither warns.
+  EXPECT_THAT(r.warnings, Not(Contains(HasSubstr("REGISTRY_CONFIG_PATH"))));
+  EXPECT_THAT(r.warnings, Not(Contains(HasSubstr("PATH"))));
+}
+
+TEST(Config, SeedComposeEnvironmentWithoutFile) {
+  LoadResult r = MustLoad("", {"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/data",
+                               "REGISTRY_AUTH=htpasswd", "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd",
+                               "REGISTRY_AUTH_HTPASSWD_REALM=Registry",
+                               "REGISTRY_STORAGE_DELETE_ENABLED=true"});
+  EXPECT_EQ(r.config.storage.driver, "filesystem");
+  EXPECT_EQ(r.config.storage.filesystem_rootdirectory, "/data");
+  EXPECT_TRUE(r.config.storage.delete_enabled);
+  YAML::Node auth = YAML::Load(r.config.raw_sections.at("auth"));
+  EXPECT_EQ(auth["htpasswd"]["realm"].as<std::string>(), "Registry");
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: auth"));
+}
+
+TEST(Config, EnvironmentWinsOverFile) {
+  LoadResult r = MustLoad("version: 0.1\nhttp:\n  addr: :5000\nlog:\n  level: info\n",
+                          {"REGISTRY_HTTP_ADDR=:5001", "REGISTRY_LOG_LEVEL=debug"});
+  EXPECT_EQ(r.config.http.addr, ":5001");
+  EXPECT_EQ(r.config.log.level, "debug");
+  EXPECT_THAT(r.warnings, IsEmpty());
+}
+
+TEST(Config, EnvironmentValuesAreYaml) {
+  // Compose files quote "true"; the decoder sees the same value either way.
+  LoadResult r = MustLoad("", {"REGISTRY_STORAGE_DELETE_ENABLED=\"true\"",
+                               "REGISTRY_STORAGE_FILESYSTEM_MAXTHREADS=50",
+                               "REGISTRY_HTTP_TLS_CLIENTCAS=[/a.pem, /b.pem]"});
+  EXPECT_TRUE(r.config.storage.delete_enabled);
+  EXPECT_EQ(r.config.storage.filesystem_maxthreads, 50u);
+  EXPECT_THAT(r.config.http.tls.clientcas, ElementsAre("/a.pem", "/b.pem"));
+}
+
+TEST(Config, EnvironmentListIndex) {
+  LoadResult r = MustLoad("version: 0.1\nhttp:\n  tls:\n    clientcas: [/a.pem]\n",
+                          {"REGISTRY_HTTP_TLS_CLIENTCAS_0=/x.pem", "REGISTRY_HTTP_TLS_CLIENTCAS_1=/y.pem"});
+  EXPECT_THAT(r.config.http.tls.clientcas, ElementsAre("/x.pem", "/y.pem"));
+}
+
+TEST(Config, EnvironmentHeaderNameIsCanonical) {
+  LoadResult r = MustLoad("version: 0.1\nhttp:\n  headers:\n    x-content-type-options: [old]\n",
+                          {"REGISTRY_HTTP_HEADERS_X_CONTENT_TYPE_OPTIONS=nosniff",
+                           "REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS=DENY"});
+  EXPECT_EQ(r.config.http.headers, (Headers{{"X-Content-Type-Options", {"nosniff"}},
+                                            {"X-Frame-Options", {"DENY"}}}));
+  EXPECT_THAT(r.warnings, IsEmpty());
+}
+
+TEST(Config, HeaderAcceptsSingleString) {
+  LoadResult r = MustLoad("version: 0.1\nhttp:\n  headers:\n    strict-transport-security: max-age=1\n");
+  EXPECT_EQ(r.config.http.headers, (Headers{{"Strict-Transport-Security", {"max-age=1"}}}));
+}
+
+TEST(Config, StorageSelectorReplacesSection) {
+  LoadResult r = MustLoad("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /x\n",
+                          {"REGISTRY_STORAGE=inmemory"});
+  EXPECT_EQ(r.config.storage.driver, "inmemory");
+  // Name order applies REGISTRY_STORAGE before the keys inside it, whatever the input order.
+  r = MustLoad("", {"REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/y", "REGISTRY_STORAGE=filesystem"});
+  EXPECT_EQ(r.config.storage.driver, "filesystem");
+  EXPECT_EQ(r.config.storage.filesystem_rootdirectory, "/y");
+  r = MustLoad("version: 0.1\nstorage: inmemory\n");
+  EXPECT_EQ(r.config.storage.driver, "inmemory");
+}
+
+TEST(Config, EnvironmentDebugAndProxy) {
+  LoadResult r = MustLoad("", {"REGISTRY_HTTP_DEBUG_ADDR=:5001",
+                               "REGISTRY_HTTP_DEBUG_PROMETHEUS_ENABLED=\"true\"",
+                               "REGISTRY_PROXY_REMOTEURL=https://registry-1.docker.io",
+                               "REGISTRY_PROXY_USERNAME=username"});
+  EXPECT_TRUE(r.config.http.debug_enabled);
+  EXPECT_EQ(r.config.http.debug_addr, ":5001");
+  EXPECT_TRUE(r.config.http.debug_prometheus_enabled);
+  EXPECT_EQ(r.config.http.debug_prometheus_path, "/metrics");
+  YAML::Node proxy = YAML::Load(r.config.raw_sections.at("proxy"));
+  EXPECT_EQ(proxy["remoteurl"].as<std::string>(), "https://registry-1.docker.io");
+  EXPECT_EQ(proxy["username"].as<std::string>(), "username");
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: proxy"));
+}
+
+TEST(Config, UnknownEnvironmentVariableWarns) {
+  LoadResult r = MustLoad("", {"REGISTRY_TITLE=Docker", "REGISTRY_HTTP_ADDR_EXTRA=1",
+                               "REGISTRY_HTTP__ADDR=1", "OTHER_HTTP_ADDR=:1"});
+  EXPECT_THAT(r.warnings,
+              ElementsAre("ignoring unrecognised environment variable REGISTRY_HTTP_ADDR_EXTRA",
+                          "ignoring unrecognised environment variable REGISTRY_HTTP__ADDR",
+                          "ignoring unrecognised environment variable REGISTRY_TITLE"));
+  EXPECT_EQ(r.config.http.addr, ":5000");
+}
+
+TEST(Config, UnknownKeysWarnWithPath) {
+  LoadResult r = MustLoad(
+      "version: 0.1\nfoo: 1\nstorage:\n  filesystem:\n    rootdir: /x\nhttp:\n  tls:\n    cert: a\n");
+  EXPECT_THAT(r.warnings, ElementsAre("unknown configuration key foo",
+                                      "unknown configuration key storage.filesystem.rootdir",
+                                      "unknown configuration key http.tls.cert"));
+  EXPECT_EQ(r.config.storage.filesystem_rootdirectory, "/var/lib/registry");
+}
+
+TEST(Config, VersionAsFloatOrString) {
+  EXPECT_EQ(MustLoad("version: 0.1\n").config.version, "0.1");
+  EXPECT_EQ(MustLoad("version: \"0.1\"\n").config.version, "0.1");
+}
+
+TEST(Config, VersionErrors) {
+  EXPECT_THAT(LoadError("log:\n  level: info\n"), StartsWith("version: missing"));
+  EXPECT_THAT(LoadError("version: 0.2\n"), StartsWith("version: unsupported version \"0.2\""));
+  EXPECT_THAT(LoadError("# just a comment\n"), StartsWith("version: missing"));
+}
+
+TEST(Config, ValueErrorsNameTheKeyPath) {
+  const std::string v = "version: 0.1\n";
+  EXPECT_EQ(LoadError(v + "http:\n  draintimeout: ten\n"), "http.draintimeout: not a duration: \"ten\"");
+  EXPECT_EQ(LoadError(v + "storage:\n  delete:\n    enabled: maybe\n"),
+            "storage.delete.enabled: not a boolean: \"maybe\"");
+  EXPECT_THAT(LoadError(v + "storage:\n  filesystem:\n    maxthreads: x\n"),
+              StartsWith("storage.filesystem.maxthreads: "));
+  EXPECT_THAT(LoadError(v + "storage:\n  filesystem:\n    maxthreads: 10\n"),
+              StartsWith("storage.filesystem.maxthreads: must be at least 25"));
+  EXPECT_THAT(LoadError(v + "http:\n  addr: localhost\n"),
+              AllOf(StartsWith("http.addr: "), HasSubstr("\"localhost\""), HasSubstr("missing port")));
+  EXPECT_THAT(LoadError(v + "http:\n  net: unix\n  addr: /run/registry.sock\n"),
+              AllOf(StartsWith("http.net: "), HasSubstr("not supported")));
+  EXPECT_THAT(LoadError(v + "http:\n  host: registry.example.com\n"),
+              StartsWith("http.host: not an absolute URL"));
+  EXPECT_THAT(LoadError(v + "http:\n  tls:\n    minimumtls: tls1.4\n"),
+              StartsWith("http.tls.minimumtls: "));
+  EXPECT_THAT(LoadError(v + "http:\n  tls:\n    certificate: /c.pem\n"), StartsWith("http.tls.key: "));
+  EXPECT_THAT(LoadError(v + "http:\n  debug:\n    addr: nope\n"), StartsWith("http.debug.addr: "));
+  EXPECT_THAT(LoadError(v + "http:\n  relativeurls: [true]\n"),
+              StartsWith("http.relativeurls: expected a single value"));
+  EXPECT_THAT(LoadError(v + "http: 5\n"), StartsWith("http: expected a mapping"));
+  EXPECT_THAT(LoadError(v + "log:\n  level: verbose\n"), StartsWith("log.level: "));
+  EXPECT_THAT(LoadError(v + "log:\n  formatter: xml\n"), StartsWith("log.formatter: "));
+  EXPECT_THAT(LoadError(v + "storage:\n  cache:\n    blobdescriptor: memcached\n"),
+              StartsWith("storage.cache.blobdescriptor: "));
+  EXPECT_THAT(LoadError(v + "storage:\n  maintenance:\n    uploadpurging:\n      age: soon\n"),
+              StartsWith("storage.maintenance.uploadpurging.age: not a duration"));
+  EXPECT_THAT(LoadError(v + "catalog:\n  maxentries: many\n"), StartsWith("catalog.maxentries: "));
+}
+
+TEST(Config, EnvironmentValueErrorsNameTheKeyPath) {
+  EXPECT_EQ(LoadError("", {"REGISTRY_HTTP_DRAINTIMEOUT=ten"}),
+            "http.draintimeout: not a duration: \"ten\"");
+  EXPECT_THAT(LoadError("", {"REGISTRY_STORAGE_DELETE_ENABLED=maybe"}),
+              StartsWith("storage.delete.enabled: "));
+}
+
+TEST(Config, StorageDriverErrors) {
+  const std::string v = "version: 0.1\n";
+  std::string two = LoadError(v + "storage:\n  filesystem: {}\n  inmemory:\n");
+  EXPECT_THAT(two, AllOf(StartsWith("storage: "), HasSubstr("filesystem"), HasSubstr("inmemory")));
+  EXPECT_EQ(LoadError(v + "storage:\n  s3:\n    bucket: b\n"),
+            "storage.s3: storage driver s3 is not supported yet");
+  EXPECT_THAT(LoadError(v + "storage:\n  filesytem: {}\n"),
+              StartsWith("storage: unknown storage driver \"filesytem\""));
+  // A driver from the environment beside one from the file is still two drivers.
+  EXPECT_THAT(LoadError(v + "storage:\n  filesystem: {}\n", {"REGISTRY_STORAGE_S3_BUCKET=b"}),
+              AllOf(StartsWith("storage: "), HasSubstr("filesystem"), HasSubstr("s3")));
+}
+
+TEST(Config, InvalidYamlIsAnError) {
+  EXPECT_THAT(LoadError("version: 0.1\nhttp: [\n"), StartsWith("config: invalid YAML"));
+  EXPECT_THAT(LoadError("- a\n- b\n"), StartsWith("config: expected a mapping"));
+}
+
+TEST(Config, StorageSections) {
+  LoadResult r = MustLoad(R"(version: 0.1
+storage:
+  inmemory:
+  delete:
+    enabled: yes
+  maintenance:
+    uploadpurging:
+      enabled: off
+      age: 72h
+      interval: 1h30m
+      dryrun: on
+    readonly:
+      enabled: "true"
+  redirect:
+    disable: True
+  cache:
+    blobdescriptor: redis
+  tag:
+    concurrencylimit: 8
+)");
+  const StorageConfig& s = r.config.storage;
+  EXPECT_THAT(r.warnings, IsEmpty());
+  EXPECT_EQ(s.driver, "inmemory");
+  EXPECT_TRUE(s.delete_enabled);
+  EXPECT_FALSE(s.uploadpurging.enabled);
+  EXPECT_EQ(s.uploadpurging.age, std::chrono::hours(72));
+  EXPECT_EQ(s.uploadpurging.interval, std::chrono::minutes(90));
+  EXPECT_TRUE(s.uploadpurging.dryrun);
+  EXPECT_TRUE(s.readonly);
+  EXPECT_TRUE(s.redirect_disable);
+  EXPECT_EQ(s.cache_blobdescriptor, "redis");
+  EXPECT_EQ(s.tag_concurrencylimit, 8u);
+}
+
+TEST(Config, HttpSection) {
+  LoadResult r = MustLoad(R"(version: 0.1
+http:
+  addr: 0.0.0.0:5000
+  net: tcp
+  prefix: registry
+  relativeurls: true
+  draintimeout: 60s
+  tls:
+    certificate: /c.pem
+    key: /k.pem
+    clientcas: /ca.pem
+    minimumtls: TLS1.3
+  http2:
+    disabled: true
+  h2c:
+    enabled: true
+)");
+  const HttpConfig& h = r.config.http;
+  EXPECT_THAT(r.warnings, IsEmpty());
+  EXPECT_EQ(h.addr, "0.0.0.0:5000");
+  EXPECT_EQ(h.prefix, "/registry/");
+  EXPECT_TRUE(h.relativeurls);
+  EXPECT_EQ(h.draintimeout, std::chrono::seconds(60));
+  EXPECT_THAT(h.tls.clientcas, ElementsAre("/ca.pem"));
+  EXPECT_EQ(h.tls.minimumtls, "tls1.3");
+  EXPECT_TRUE(h.http2_disabled);
+  EXPECT_TRUE(h.h2c_enabled);
+  EXPECT_EQ(MustLoad("version: 0.1\nhttp:\n  prefix: /a/b\n").config.http.prefix, "/a/b/");
+  EXPECT_EQ(MustLoad("version: 0.1\nhttp:\n  prefix: /\n").config.http.prefix, "");
+}
+
+TEST(Config, LegacyLoglevelIsDeprecated) {
+  LoadResult r = MustLoad("version: 0.1\nloglevel: DEBUG\n");
+  EXPECT_EQ(r.config.log.level, "debug");
+  EXPECT_THAT(r.warnings, ElementsAre(HasSubstr("loglevel is deprecated")));
+  EXPECT_EQ(MustLoad("version: 0.1\nloglevel: debug\nlog:\n  level: warn\n").config.log.level,
+            "warn");
+  EXPECT_THAT(LoadError("version: 0.1\nloglevel: loud\n"), StartsWith("loglevel: "));
+}
+
+TEST(Config, CatalogMaxEntriesIsStoredAndWarns) {
+  LoadResult r = MustLoad("version: 0.1\ncatalog:\n  maxentries: 50\n");
+  EXPECT_EQ(r.config.catalog_maxentries, 50u);
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: catalog.maxentries"));
+  EXPECT_EQ(MustLoad("version: 0.1\ncatalog:\n  maxentries: -1\n").config.catalog_maxentries, 1000u);
+}
+
+TEST(Config, AcceptedSectionsWarnOnce) {
+  LoadResult r = MustLoad(R"(version: 0.1
+redis:
+  addr: localhost:6379
+middleware:
+  registry:
+    - name: foo
+compatibility:
+  schema1:
+    enabled: true
+reporting:
+  bugsnag:
+    apikey: k
+log:
+  hooks:
+    - type: mail
+http:
+  tls:
+    letsencrypt:
+      email: a@b.c
+)");
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: redis",
+                                      "accepted but not used yet: middleware",
+                                      "accepted but not used yet: compatibility",
+                                      "accepted but not used yet: reporting",
+                                      "accepted but not used yet: log.hooks",
+                                      "accepted but not used yet: http.tls.letsencrypt"));
+}
+
+TEST(Config, LoadFileReadsAndReportsIo) {
+  auto path = std::filesystem::temp_directory_path() /
+              ("berth-config-test-" + std::to_string(::getpid()) + ".yml");
+  {
+    std::ofstream out(path);
+    out << "version: 0.1\nhttp:\n  addr: :6000\n";
+  }
+  auto r = LoadFile(path.string(), {});
+  std::filesystem::remove(path);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->config.http.addr, ":6000");
+  auto missing = LoadFile(path.string(), {});
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kIo);
+  EXPECT_THAT(missing.error().message, HasSubstr(path.string()));
+}
+
+TEST(Config, ProcessEnvironmentSeesVariables) {
+  ::setenv("BERTH_CONFIG_TEST_VAR", "x=y", 1);
+  EXPECT_THAT(ProcessEnvironment(), Contains("BERTH_CONFIG_TEST_VAR=x=y"));
+  ::unsetenv("BERTH_CONFIG_TEST_VAR");
+}
+
+TEST(SplitHostPort, Forms) {
+  using P = std::pair<std::string, uint16_t>;
+  EXPECT_EQ(SplitHostPort(":5000").value(), (P{"", 5000}));
+  EXPECT_EQ(SplitHostPort("0.0.0.0:5000").value(), (P{"0.0.0.0", 5000}));
+  EXPECT_EQ(SplitHostPort("localhost:5000").value(), (P{"localhost", 5000}));
+  EXPECT_EQ(SplitHostPort("[::1]:5000").value(), (P{"::1", 5000}));
+  EXPECT_EQ(SplitHostPort(":0").value(), (P{"", 0}));
+  EXPECT_EQ(SplitHostPort(":65535").value(), (P{"", 65535}));
+}
+
+TEST(SplitHostPort, ErrorsNameTheValue) {
+  for (const char* bad : {"localhost", ":", ":x", ":65536", "::1:5000", "[::1]", "[::1", "", "a:-1"}) {
+    auto r = SplitHostPort(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_THAT(r.error().message, HasSubstr("\"" + std::string(bad) + "\""));
+  }
+}
+
+}  // namespace
+}  // namespace berth::config
