@@ -62,7 +62,9 @@ struct Schema {
 
 Schema Leaf(std::string name) { return Schema{std::move(name), Shape::kLeaf, {}, false, false}; }
 Schema List(std::string name) { return Schema{std::move(name), Shape::kList, {}, false, false}; }
-Schema Opaque(std::string name) { return Schema{std::move(name), Shape::kOpaque, {}, false, false}; }
+Schema Opaque(std::string name) {
+  return Schema{std::move(name), Shape::kOpaque, {}, false, false};
+}
 Schema Section(std::string name, std::vector<Schema> children) {
   return Schema{std::move(name), Shape::kSection, std::move(children), false, false};
 }
@@ -88,10 +90,9 @@ constexpr std::string_view kSupportedDrivers[] = {"filesystem", "inmemory"};
 constexpr std::string_view kUnsupportedDrivers[] = {"s3", "s3aws", "azure", "gcs", "swift", "oss"};
 
 // Top-level sections kept as raw YAML (Config::raw_sections).
-constexpr std::string_view kRawSections[] = {"auth",          "notifications", "proxy",
-                                             "redis",         "health",        "validation",
-                                             "compatibility", "reporting",     "middleware",
-                                             "policy"};
+constexpr std::string_view kRawSections[] = {
+    "auth",       "notifications", "proxy",     "redis",      "health",
+    "validation", "compatibility", "reporting", "middleware", "policy"};
 
 template <size_t N>
 bool OneOf(std::string_view s, const std::string_view (&set)[N]) {
@@ -103,10 +104,9 @@ Schema BuildSchema() {
       Section("filesystem", {Leaf("rootdirectory"), Leaf("maxthreads")}),
       Section("inmemory", {}),
       Section("delete", {Leaf("enabled")}),
-      Section("maintenance",
-              {Section("uploadpurging",
-                       {Leaf("enabled"), Leaf("age"), Leaf("interval"), Leaf("dryrun")}),
-               Section("readonly", {Leaf("enabled")})}),
+      Section("maintenance", {Section("uploadpurging", {Leaf("enabled"), Leaf("age"),
+                                                        Leaf("interval"), Leaf("dryrun")}),
+                              Section("readonly", {Leaf("enabled")})}),
       Section("redirect", {Leaf("disable")}),
       Section("cache", {Leaf("blobdescriptor"), Leaf("layerinfo"), Leaf("blobdescriptorsize")}),
       Section("tag", {Leaf("concurrencylimit")}),
@@ -120,16 +120,16 @@ Schema BuildSchema() {
                       Section("accesslog", {Leaf("disabled")}), Unused(Opaque("hooks")),
                       Unused(Leaf("reportcaller"))}),
       Selector(Section("storage", std::move(storage))),
-      Section("http",
-              {Leaf("addr"), Leaf("net"), Leaf("host"), Leaf("prefix"), Leaf("secret"),
-               Leaf("relativeurls"), Leaf("draintimeout"),
-               Schema{"headers", Shape::kHeaders, {}, false, false},
-               Section("tls", {Leaf("certificate"), Leaf("key"), List("clientcas"),
-                               Leaf("minimumtls"), Unused(Opaque("ciphersuites")),
-                               Unused(Opaque("letsencrypt"))}),
-               Section("debug", {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})}),
-               Section("http2", {Leaf("disabled")}), Section("h2c", {Leaf("enabled")})}),
-      Section("catalog", {Unused(Leaf("maxentries"))}),
+      Section(
+          "http",
+          {Leaf("addr"), Leaf("net"), Leaf("host"), Leaf("prefix"), Leaf("secret"),
+           Leaf("relativeurls"), Leaf("draintimeout"),
+           Schema{"headers", Shape::kHeaders, {}, false, false},
+           Section("tls", {Leaf("certificate"), Leaf("key"), List("clientcas"), Leaf("minimumtls"),
+                           Unused(Opaque("ciphersuites")), Unused(Opaque("letsencrypt"))}),
+           Section("debug", {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})}),
+           Section("http2", {Leaf("disabled")}), Section("h2c", {Leaf("enabled")})}),
+      Section("catalog", {Leaf("maxentries")}),
   };
   for (std::string_view s : kRawSections) {
     Schema section = Unused(Opaque(std::string(s)));
@@ -521,11 +521,8 @@ void DecodeFilesystem(const YAML::Node& fs, StorageConfig& storage) {
   }
   constexpr uint32_t kMinThreads = 25;  // Distribution's floor for the blocking-call pool
   if (auto n = GetUint32(fs, "maxthreads", "storage.filesystem.maxthreads")) {
-    if (*n < kMinThreads) {
-      Fail("storage.filesystem.maxthreads",
-           "must be at least " + std::to_string(kMinThreads) + ", got " + std::to_string(*n));
-    }
-    storage.filesystem_maxthreads = *n;
+    // Distribution raises smaller values to its floor rather than refusing the file; so do we.
+    storage.filesystem_maxthreads = std::max(*n, kMinThreads);
   }
 }
 
@@ -539,8 +536,8 @@ void DecodeStorage(const YAML::Node& root, StorageConfig& storage) {
     if (OneOf(key, kStorageNonDrivers)) continue;
     if (!OneOf(key, kSupportedDrivers) && !OneOf(key, kUnsupportedDrivers)) {
       // Distribution takes any other key as a driver name and fails to start without it.
-      Fail("storage", "unknown storage driver " + Quote(key) +
-                          " (Berth supports filesystem and inmemory)");
+      Fail("storage",
+           "unknown storage driver " + Quote(key) + " (Berth supports filesystem and inmemory)");
     }
     drivers.push_back(key);
   }
@@ -589,7 +586,8 @@ void DecodeStorage(const YAML::Node& root, StorageConfig& storage) {
 
   YAML::Node cache = GetSection(n, "cache", "storage.cache");
   // `layerinfo` is the 2.0 name Distribution still reads when blobdescriptor is absent.
-  std::string cache_key = Child(cache, "blobdescriptor").IsDefined() ? "blobdescriptor" : "layerinfo";
+  std::string cache_key =
+      Child(cache, "blobdescriptor").IsDefined() ? "blobdescriptor" : "layerinfo";
   if (auto c = GetString(cache, cache_key, "storage.cache." + cache_key)) {
     if (!c->empty() && *c != "inmemory" && *c != "redis") {
       Fail("storage.cache." + cache_key,
@@ -727,8 +725,8 @@ void CheckVersion(const YAML::Node& root) {
   if (!IsSet(v)) Fail("version", "missing; the configuration file must declare version: 0.1");
   // `version: 0.1` is a YAML float whose text is still "0.1".
   if (!v.IsScalar() || v.Scalar() != "0.1") {
-    Fail("version", "unsupported version " + (v.IsScalar() ? Quote(v.Scalar()) : Describe(v)) +
-                        " (want 0.1)");
+    Fail("version",
+         "unsupported version " + (v.IsScalar() ? Quote(v.Scalar()) : Describe(v)) + " (want 0.1)");
   }
 }
 
@@ -787,8 +785,8 @@ Result<LoadResult> Load(const std::string& yaml_text, const std::vector<std::str
 Result<LoadResult> LoadFile(const std::string& path, const std::vector<std::string>& env) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return MakeError(ErrorCode::kIo, "cannot read configuration file " + Quote(path) + ": " +
-                                         std::strerror(errno));
+    return MakeError(ErrorCode::kIo,
+                     "cannot read configuration file " + Quote(path) + ": " + std::strerror(errno));
   }
   std::ostringstream text;
   text << in.rdbuf();
@@ -806,7 +804,8 @@ std::vector<std::string> ProcessEnvironment() {
 
 Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& addr) {
   auto bad = [&](std::string_view why) {
-    return MakeError(ErrorCode::kInvalidArgument, "address " + Quote(addr) + ": " + std::string(why));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "address " + Quote(addr) + ": " + std::string(why));
   };
   std::string host;
   std::string_view port;
@@ -823,7 +822,8 @@ Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& addr) 
     size_t colon = a.rfind(':');
     if (colon == std::string_view::npos) return bad("missing port");
     host = std::string(a.substr(0, colon));
-    if (host.find(':') != std::string::npos) return bad("too many colons (write IPv6 as [::1]:5000)");
+    if (host.find(':') != std::string::npos)
+      return bad("too many colons (write IPv6 as [::1]:5000)");
     if (host.find_first_of("[]") != std::string::npos) return bad("unexpected '[' or ']'");
     port = a.substr(colon + 1);
   }

@@ -1,20 +1,22 @@
 #pragma once
-// Berth's configuration: Distribution's config.yml format (version 0.1) plus Berth's own keys, as plain
-// structs. Loading applies REGISTRY_* environment overrides to the YAML tree before decoding, exactly as
-// Distribution does (REGISTRY_STORAGE_DELETE_ENABLED=true sets storage.delete.enabled).
+// Berth's configuration: Distribution's config.yml format (version 0.1) plus Berth's own keys, as
+// plain structs. Loading applies REGISTRY_* environment overrides to the YAML tree before decoding,
+// exactly as Distribution does (REGISTRY_STORAGE_DELETE_ENABLED=true sets storage.delete.enabled).
 // Unknown keys produce warnings; wrong values are errors naming the key's path ("http.draintimeout:
 // not a duration: \"ten\"").
 //
-// Environment overrides: REGISTRY_A_B_C=value sets a.b.c, matched case-insensitively against the known
-// keys; variables are applied in name order, so REGISTRY_STORAGE=filesystem (which, as in Distribution,
-// replaces the whole storage section) comes before REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY. Values are
-// YAML ("true" is a bool, "[a, b]" a list). REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS names the header
-// X-Frame-Options (the remaining words joined with '-', canonicalised as Go's http.CanonicalHeaderKey).
-// REGISTRY_CONFIG_PATH is the CLI's and is skipped; other unrecognised REGISTRY_* variables warn.
+// Environment overrides: REGISTRY_A_B_C=value sets a.b.c, matched case-insensitively against the
+// known keys; variables are applied in name order, so REGISTRY_STORAGE=filesystem (which, as in
+// Distribution, replaces the whole storage section) comes before
+// REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY. Values are YAML ("true" is a bool, "[a, b]" a list).
+// REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS names the header X-Frame-Options (the remaining words
+// joined with '-', canonicalised as Go's http.CanonicalHeaderKey). REGISTRY_CONFIG_PATH is the
+// CLI's and is skipped; other unrecognised REGISTRY_* variables warn.
 //
 // Sections Berth recognises but does not implement yet (auth, notifications, proxy, redis, health,
 // validation, compatibility, reporting, middleware, policy, log.hooks, http.tls.letsencrypt,
-// http.tls.ciphersuites, catalog.maxentries) produce the warning "accepted but not used yet: <path>".
+// http.tls.ciphersuites, catalog.maxentries) produce the warning
+// "accepted but not used yet: <path>".
 //
 // Thread-safety: all functions are pure and thread-safe.
 
@@ -29,8 +31,8 @@
 namespace berth::config {
 
 struct LogConfig {
-  std::string level = "info";       // error|warn|info|debug
-  std::string formatter = "text";   // text|json|logstash
+  std::string level = "info";      // error|warn|info|debug
+  std::string formatter = "text";  // text|json|logstash
   std::map<std::string, std::string> fields;
   bool accesslog_disabled = false;
 };
@@ -50,7 +52,7 @@ struct StorageConfig {
   UploadPurging uploadpurging;
   bool readonly = false;  // storage.maintenance.readonly.enabled
   bool redirect_disable = false;
-  std::string cache_blobdescriptor;  // accepted; Berth caches in memory regardless
+  std::string cache_blobdescriptor;   // accepted; Berth caches in memory regardless
   uint32_t tag_concurrencylimit = 0;  // storage.tag.concurrencylimit; 0 = not set
 };
 
@@ -86,8 +88,8 @@ struct Config {
   StorageConfig storage;
   HttpConfig http;
   uint32_t catalog_maxentries = 1000;  // catalog.maxentries (<= 0 in the file means 1000)
-  // Sections parsed but not decoded into structs yet, as YAML text after environment overrides, keyed
-  // by top-level name: "auth", "notifications", "proxy", "redis", "health", "validation",
+  // Sections parsed but not decoded into structs yet, as YAML text after environment overrides,
+  // keyed by top-level name: "auth", "notifications", "proxy", "redis", "health", "validation",
   // "compatibility", "reporting", "middleware", "policy". Absent sections have no entry. A scalar
   // selector is expanded as Distribution does (REGISTRY_AUTH=htpasswd gives "htpasswd: ~").
   std::map<std::string, std::string> raw_sections;
@@ -99,9 +101,9 @@ struct LoadResult {
 };
 
 // `yaml_text` may be empty (all defaults, no `version` needed); otherwise it must be a mapping with
-// `version: 0.1`. `env` is the process environment as NAME=VALUE strings (pass environ-derived data;
-// tests pass their own). Errors: kInvalidArgument, the message starting with the key's dotted path
-// ("version", "storage.filesystem.maxthreads", ...), or "config:" for malformed YAML.
+// `version: 0.1`. `env` is the process environment as NAME=VALUE strings (pass environ-derived
+// data; tests pass their own). Errors: kInvalidArgument, the message starting with the key's dotted
+// path ("version", "storage.filesystem.maxthreads", ...), or "config:" for malformed YAML.
 Result<LoadResult> Load(const std::string& yaml_text, const std::vector<std::string>& env);
 // Reads the file, then Load. Errors: kIo when unreadable.
 Result<LoadResult> LoadFile(const std::string& path, const std::vector<std::string>& env);
