@@ -55,7 +55,7 @@ Result<Route> MatchRoute(std::string_view raw_path, std::string_view prefix) {
   } else {
     return r;
   }
-  if (r.kind != RouteKind::kUploadStart) r.arg = std::string(parts[n - 1]);
+  if (r.kind != RouteKind::kUploadStart && r.kind != RouteKind::kTags) r.arg = std::string(parts[n - 1]);
   if (name_parts == 0) return MakeError(ErrorCode::kNameInvalid, "repository name is empty");
   size_t name_len = 0;
   for (size_t i = 0; i < name_parts; ++i) name_len += parts[i].size() + (i ? 1 : 0);

@@ -445,6 +445,7 @@ Result<StoredManifest> Registry::GetManifest(std::string_view repo, const Refere
     return MakeError(ErrorCode::kManifestUnknown,
                      "manifest " + digest.str() + " is not in repository " + Quoted(repo));
   }
+  if (auto cached = CachedManifest(digest)) return *cached;
   auto bytes = driver_->GetContent(paths::BlobData(digest));
   if (!bytes) {
     if (IsNotFound(bytes.error())) {
@@ -452,11 +453,30 @@ Result<StoredManifest> Registry::GetManifest(std::string_view repo, const Refere
     }
     return std::unexpected(bytes.error());
   }
-  StoredManifest out;
-  out.digest = digest;
-  out.media_type = DetectMediaType(*bytes);
-  out.bytes = std::move(*bytes);
-  return out;
+  auto out = std::make_shared<StoredManifest>();
+  out->digest = digest;
+  out->media_type = DetectMediaType(*bytes);
+  out->bytes = std::move(*bytes);
+  CacheManifest(out);
+  return *out;
+}
+
+std::shared_ptr<const StoredManifest> Registry::CachedManifest(const Digest& d) {
+  if (options_.manifest_cache_bytes == 0) return nullptr;
+  std::lock_guard lock(cache_mu_);
+  auto it = manifest_cache_.find(d.str());
+  return it == manifest_cache_.end() ? nullptr : it->second;
+}
+
+void Registry::CacheManifest(std::shared_ptr<const StoredManifest> m) {
+  if (options_.manifest_cache_bytes == 0 || m->bytes.size() > options_.manifest_cache_bytes / 16) return;
+  std::lock_guard lock(cache_mu_);
+  if (manifest_cache_bytes_ + m->bytes.size() > options_.manifest_cache_bytes) {
+    manifest_cache_.clear();  // simple and bounded; refills from disk
+    manifest_cache_bytes_ = 0;
+  }
+  manifest_cache_bytes_ += m->bytes.size();
+  manifest_cache_.insert_or_assign(m->digest.str(), std::move(m));
 }
 
 Status Registry::DeleteManifest(std::string_view repo, const Digest& d) {

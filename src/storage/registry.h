@@ -99,6 +99,7 @@ using UploadWriterPtr = std::unique_ptr<UploadWriter>;
 
 struct RegistryOptions {
   const Clock* clock = &SystemClock();
+  size_t manifest_cache_bytes = 32 << 20;  // 0 disables the cache
 };
 
 class Registry {
@@ -160,8 +161,16 @@ class Registry {
   void ReleaseUpload(const std::string& key, std::optional<HashState> state);
   static std::string UploadKey(std::string_view repo, std::string_view id);
 
+  // Manifest content is immutable per digest, so bytes and media type can be cached without
+  // invalidation; only links (tags, revisions) are re-read on every request.
+  std::shared_ptr<const StoredManifest> CachedManifest(const Digest& d);
+  void CacheManifest(std::shared_ptr<const StoredManifest> m);
+
   driver::StorageDriverPtr driver_;
   RegistryOptions options_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, std::shared_ptr<const StoredManifest>> manifest_cache_;  // Guarded.
+  size_t manifest_cache_bytes_ = 0;  // Guarded by cache_mu_.
   std::mutex mu_;
   std::unordered_map<std::string, HashState> hash_states_;  // Guarded by mu_.
   std::unordered_map<std::string, bool> open_uploads_;      // Guarded by mu_.

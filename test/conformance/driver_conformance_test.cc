@@ -1,6 +1,6 @@
-// The driver conformance suite: every behaviour promised by storage/driver/driver.h, run against every
-// driver. A new driver joins by adding a line to kDrivers; a behaviour belongs here unless it is
-// specific to one backend (those go in the driver's own tests).
+// The driver conformance suite: every behaviour promised by storage/driver/driver.h, run against
+// every driver. A new driver joins by adding a line to kDrivers; a behaviour belongs here unless it
+// is specific to one backend (those go in the driver's own tests).
 
 #include <gtest/gtest.h>
 
@@ -434,9 +434,8 @@ TEST_P(DriverConformance, WalkIsDepthFirstLexicalParentsFirst) {
   Put("/w/a-c", "4");
   Put("/w/a0/z", "5");
   // Per-directory lexical order, not a global sort of full paths ("/w/a-c" < "/w/a/x" globally).
-  EXPECT_EQ(WalkPaths(*d_, "/w"),
-            (std::vector<std::string>{"/w/a/", "/w/a/x", "/w/a/y", "/w/a-c", "/w/a0/", "/w/a0/z",
-                                      "/w/b"}));
+  EXPECT_EQ(WalkPaths(*d_, "/w"), (std::vector<std::string>{"/w/a/", "/w/a/x", "/w/a/y", "/w/a-c",
+                                                            "/w/a0/", "/w/a0/z", "/w/b"}));
 }
 
 TEST_P(DriverConformance, WalkReportsSizesAndKinds) {
@@ -457,8 +456,7 @@ TEST_P(DriverConformance, WalkCallbackFalseSkipsChildren) {
   Put("/w/a/x", "1");
   Put("/w/a/y/z", "2");
   Put("/w/b/x", "3");
-  EXPECT_EQ(WalkPaths(*d_, "/w", {"/w/a"}),
-            (std::vector<std::string>{"/w/a/", "/w/b/", "/w/b/x"}));
+  EXPECT_EQ(WalkPaths(*d_, "/w", {"/w/a"}), (std::vector<std::string>{"/w/a/", "/w/b/", "/w/b/x"}));
   // Returning false for a file is harmless.
   EXPECT_EQ(WalkPaths(*d_, "/w/b", {"/w/b/x"}), (std::vector<std::string>{"/w/b/x"}));
 }
@@ -478,10 +476,31 @@ TEST_P(DriverConformance, WalkMissingIsNotFound) {
 TEST_P(DriverConformance, InvalidPathsAreRejectedEverywhere) {
   Put("/ok", "keep");
   const std::vector<std::string> invalid = {
-      "",      "a",      "a/b",     "/a/",    "//",     "//a",    "/a//b",
-      "/.",    "/..",    "/a/.",    "/a/..",  "/a/../b", "/./a",  "/a b",
-      "/a\tb", "/a:b",   "/a\\b",   "/a?b",   "/a*b",   "/~",     "/\xc3\xa9",
-      "/a/b/", std::string("/a\0b", 4), std::string("/\0", 2), "/a/\n",
+      "",
+      "a",
+      "a/b",
+      "/a/",
+      "//",
+      "//a",
+      "/a//b",
+      "/.",
+      "/..",
+      "/a/.",
+      "/a/..",
+      "/a/../b",
+      "/./a",
+      "/a b",
+      "/a\tb",
+      "/a:b",
+      "/a\\b",
+      "/a?b",
+      "/a*b",
+      "/~",
+      "/\xc3\xa9",
+      "/a/b/",
+      std::string("/a\0b", 4),
+      std::string("/\0", 2),
+      "/a/\n",
   };
   auto all_walk = [](const FileInfo&) { return true; };
   for (const std::string& p : invalid) {
@@ -521,9 +540,11 @@ TEST_P(DriverConformance, RedirectURLIsEmptyOrAUrl) {
 
 constexpr int kThreads = 16;
 
-// Thread i's value: one repeated letter, with a length unique to the thread, so a torn or mixed write
-// shows up either as a wrong length or a foreign letter.
-std::string ValueFor(int i) { return std::string(64 * 1024 + 1000 * i, static_cast<char>('a' + i)); }
+// Thread i's value: one repeated letter, with a length unique to the thread, so a torn or mixed
+// write shows up either as a wrong length or a foreign letter.
+std::string ValueFor(int i) {
+  return std::string(64 * 1024 + 1000 * i, static_cast<char>('a' + i));
+}
 
 bool IsCompleteValue(const std::string& v) {
   if (v.empty()) return false;
@@ -610,7 +631,8 @@ void FillChunk(std::string& buf, uint64_t chunk_index) {
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    for (size_t b = 0; b < 8 && i + b < buf.size(); ++b) buf[i + b] = static_cast<char>(x >> (8 * b));
+    for (size_t b = 0; b < 8 && i + b < buf.size(); ++b)
+      buf[i + b] = static_cast<char>(x >> (8 * b));
   }
 }
 

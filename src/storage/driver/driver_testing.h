@@ -1,6 +1,6 @@
 #pragma once
-// Test helpers shared by the driver unit tests and the conformance suite (test/conformance). Include
-// only from tests: it depends on GoogleTest.
+// Test helpers shared by the driver unit tests and the conformance suite (test/conformance).
+// Include only from tests: it depends on GoogleTest.
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -13,9 +13,9 @@
 #include "common/error.h"
 
 // ASSERT_OK / EXPECT_OK take a Status or Result<T> and print the error when there is one.
-#define BERTH_DRIVER_CHECK_OK_(expr, fail)                                    \
-  do {                                                                        \
-    auto berth_r_ = (expr);                                                   \
+#define BERTH_DRIVER_CHECK_OK_(expr, fail)                                          \
+  do {                                                                              \
+    const auto& berth_r_ = (expr);                                                  \
     if (!berth_r_.has_value()) fail() << #expr ": " << berth_r_.error().ToString(); \
   } while (0)
 #define ASSERT_OK(expr) BERTH_DRIVER_CHECK_OK_(expr, FAIL)
@@ -24,7 +24,7 @@
 // EXPECT_CODE(expr, ErrorCode::kX): expr (Status or Result<T>) failed with exactly that code.
 #define EXPECT_CODE(expr, want)                                                        \
   do {                                                                                 \
-    auto berth_r_ = (expr);                                                            \
+    const auto& berth_r_ = (expr);                                                     \
     if (berth_r_.has_value()) {                                                        \
       ADD_FAILURE() << #expr " succeeded, want error code " << static_cast<int>(want); \
     } else {                                                                           \

@@ -67,11 +67,11 @@ std::optional<uint64_t> FaultPlan::WriteBudget(std::string_view path) const {
 
 namespace {
 
-#define BERTH_FAULT_CHECK(plan, ...)                                            \
-  do {                                                                          \
-    if (std::optional<Error> berth_fault_ = (plan)->Check(__VA_ARGS__)) {       \
-      return std::unexpected(std::move(*berth_fault_));                         \
-    }                                                                           \
+#define BERTH_FAULT_CHECK(plan, ...)                                      \
+  do {                                                                    \
+    if (std::optional<Error> berth_fault_ = (plan)->Check(__VA_ARGS__)) { \
+      return std::unexpected(std::move(*berth_fault_));                   \
+    }                                                                     \
   } while (0)
 
 class FaultyReader : public Reader {

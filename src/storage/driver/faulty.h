@@ -1,22 +1,24 @@
 #pragma once
-// A fault-injecting StorageDriver decorator, for tests of everything above the driver (stores, upload
-// resumption, GC, the API's error paths).
+// A fault-injecting StorageDriver decorator, for tests of everything above the driver (stores,
+// upload resumption, GC, the API's error paths).
 //
 //   FaultPlan plan;
 //   auto driver = NewFaultyDriver(NewInMemoryDriver(), &plan);
-//   plan.FailNth(FaultOp::kPutContent, 3);                       // the 3rd PutContent fails with kIo
-//   plan.FailPath(FaultOp::kGetContent, "/_layers/", ErrorCode::kNotFound);  // every such call
-//   plan.FailWritesAfter(1000, "/_uploads/");  // writers opened from now on hit "disk full" at 1000 B
+//   plan.FailNth(FaultOp::kPutContent, 3);                       // the 3rd PutContent fails with
+//   kIo plan.FailPath(FaultOp::kGetContent, "/_layers/", ErrorCode::kNotFound);  // every such call
+//   plan.FailWritesAfter(1000, "/_uploads/");  // writers opened from now on hit "disk full" at
+//   1000 B
 //
-// A rule matches a call when its op matches (kAny matches all) and its path_contains is a substring of
-// the call's path (Move: of src or dst; Reader/FileWriter calls: of the path they were opened on).
-// With nth == 0 every matching call fails; with nth == N only the Nth matching call after the rule was
-// added does. A failing call does not reach the base driver. The first matching rule wins.
+// A rule matches a call when its op matches (kAny matches all) and its path_contains is a substring
+// of the call's path (Move: of src or dst; Reader/FileWriter calls: of the path they were opened
+// on). With nth == 0 every matching call fails; with nth == N only the Nth matching call after the
+// rule was added does. A failing call does not reach the base driver. The first matching rule wins.
 //
-// Write budgets model a disk filling mid-write: a writer opened while a budget rule matches its path
-// passes its first `bytes` bytes (counted from this writer's first Write, not the object's size) to the
-// base writer and then fails with kIo "No space left on device"; the Write that crosses the limit
-// writes its leading part first, as write(2) does. Every later Write on that writer fails too.
+// Write budgets model a disk filling mid-write: a writer opened while a budget rule matches its
+// path passes its first `bytes` bytes (counted from this writer's first Write, not the object's
+// size) to the base writer and then fails with kIo "No space left on device"; the Write that
+// crosses the limit writes its leading part first, as write(2) does. Every later Write on that
+// writer fails too.
 //
 // Walk is the default List+Stat walk over the decorated driver, so List/Stat rules apply inside it.
 //
@@ -91,8 +93,8 @@ class FaultPlan {
   };
 
   mutable std::mutex mu_;
-  std::vector<ActiveRule> rules_;   // Guarded by mu_.
-  std::vector<Budget> budgets_;     // Guarded by mu_.
+  std::vector<ActiveRule> rules_;  // Guarded by mu_.
+  std::vector<Budget> budgets_;    // Guarded by mu_.
   std::vector<uint64_t> calls_ = std::vector<uint64_t>(static_cast<size_t>(FaultOp::kCancel) + 1);
 };
 

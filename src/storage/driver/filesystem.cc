@@ -24,7 +24,8 @@ namespace {
 
 constexpr std::string_view kTempPrefix = ".berth-tmp-";
 // Bounded retries for races with concurrent Delete/mkdir (a parent removed between our mkdir and
-// open, say). Each retry re-creates what was removed; a loop that keeps losing gives up with the error.
+// open, say). Each retry re-creates what was removed; a loop that keeps losing gives up with the
+// error.
 constexpr int kRaceRetries = 4;
 
 std::string OsMessage(int err) { return std::system_category().message(err); }
@@ -35,19 +36,14 @@ std::unexpected<Error> IoError(std::string_view op, std::string_view os_path, in
 }
 
 std::unexpected<Error> NotFound(std::string_view path) {
-  return MakeError(ErrorCode::kNotFound, "path not found: \"" + std::string(path) + "\"");
+  return MakeError(ErrorCode::kNotFound, "no such storage path \"" + std::string(path) + "\"");
 }
 
 bool IsNotFoundErrno(int err) { return err == ENOENT || err == ENOTDIR; }
 
-bool IsValidComponent(std::string_view name) {
-  if (name.empty() || name == "." || name == "..") return false;
-  for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+// Names no driver call could address (foreign files such as "lost+found") are not worth listing.
+bool IsAddressable(std::string_view name) {
+  return ValidatePath("/" + std::string(name)).has_value();
 }
 
 // ValidatePath plus the filesystem's reserved temp-file names, which must not be addressable or a
@@ -320,14 +316,14 @@ class FilesystemDriver : public StorageDriver {
         if (int mkdir_err = MkdirAll(dir); mkdir_err != 0) return IoError("mkdir", dir, mkdir_err);
         continue;
       }
-      return IoError("create", tmp, err);
+      return IoError("create", tmp + " for " + full, err);
     }
     size_t written = 0;
     int err = WriteAll(fd.fd, content.data(), content.size(), &written);
     if (err == 0) err = CloseFd(fd.Release());
     if (err != 0) {
       ::unlink(tmp.c_str());
-      return IoError("write", tmp, err);
+      return IoError("write", full + " (via " + tmp + ")", err);
     }
     if (::rename(tmp.c_str(), full.c_str()) != 0) {
       err = errno;
@@ -350,9 +346,9 @@ class FilesystemDriver : public StorageDriver {
     if (S_ISDIR(st.st_mode)) return NotFound(path);
     uint64_t size = static_cast<uint64_t>(st.st_size);
     if (offset > size) {
-      return MakeError(ErrorCode::kInvalidOffset,
-                       "offset " + std::to_string(offset) + " beyond the end of \"" +
-                           std::string(path) + "\" (size " + std::to_string(size) + ")");
+      return MakeError(ErrorCode::kInvalidOffset, "offset " + std::to_string(offset) +
+                                                      " beyond the end of \"" + std::string(path) +
+                                                      "\" (size " + std::to_string(size) + ")");
     }
     if (offset > 0 && ::lseek(fd.fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
       return IoError("seek", full, errno);
@@ -416,7 +412,7 @@ class FilesystemDriver : public StorageDriver {
     errno = 0;
     while (struct dirent* entry = ::readdir(dir)) {
       std::string_view name = entry->d_name;
-      if (!IsValidComponent(name) || name.starts_with(kTempPrefix)) continue;
+      if (name.starts_with(kTempPrefix) || !IsAddressable(name)) continue;
       children.push_back(prefix + "/" + std::string(name));
     }
     int err = errno;

@@ -1,16 +1,19 @@
 #pragma once
 // The filesystem driver: driver path "/a/b" is the file <root>/a/b, byte for byte, so a directory
-// written by Distribution's registry:2 (rootdirectory) is readable here and vice versa. See driver.h
-// for the contract; the filesystem-specific points are:
+// written by Distribution's registry:2 (rootdirectory) is readable here and vice versa. See
+// driver.h for the contract; the filesystem-specific points are:
 //
-//   - PutContent writes "<dir>/.berth-tmp-<random>" and rename(2)s it over the target. Names starting
+//   - PutContent writes "<dir>/.berth-tmp-<random>" and rename(2)s it over the target. Names
+//   starting
 //     with ".berth-tmp-" are reserved: List and Walk never report them, and paths with such a
 //     component are rejected with kInvalidPath. List also skips entries whose names are not valid
 //     path components (e.g. "lost+found"), since no driver call could address them.
-//   - Reading a directory as an object (GetContent, NewReader) is kNotFound: there is no object at that
-//     path. Listing a file is kNotFound likewise. Writing where a directory is (PutContent, NewWriter,
-//     Move over a non-empty directory) or below a file is kIo.
-//   - GetContent refuses objects larger than kMaxGetContentSize with kIo; it is for links and manifests.
+//   - Reading a directory as an object (GetContent, NewReader) is kNotFound: there is no object at
+//   that
+//     path. Listing a file is kNotFound likewise. Writing where a directory is (PutContent,
+//     NewWriter, Move over a non-empty directory) or below a file is kIo.
+//   - GetContent refuses objects larger than kMaxGetContentSize with kIo; it is for links and
+//   manifests.
 //   - Directories are created 0755 and files 0644 (before umask), as Distribution does. Parents are
 //     created as needed and left in place by Delete and Move.
 //   - Delete("/") empties the root but keeps it; Move to or from "/" is kInvalidPath.
@@ -29,8 +32,9 @@ namespace berth::storage::driver {
 inline constexpr uint64_t kMaxGetContentSize = uint64_t{64} << 20;
 
 struct FilesystemOptions {
-  // fdatasync(2) a FileWriter's data on Commit. Off by default, as in Distribution (no fsync at all):
-  // uploads are published by rename and a crash loses at most the tail of an unfinished upload.
+  // fdatasync(2) a FileWriter's data on Commit. Off by default, as in Distribution (no fsync at
+  // all): uploads are published by rename and a crash loses at most the tail of an unfinished
+  // upload.
   bool sync_on_commit = false;
 };
 

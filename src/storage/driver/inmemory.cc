@@ -1,11 +1,11 @@
 // The in-memory driver: a sorted map from file path to object, for tests and the in-process test
-// server. Directories are implied: a path is a directory when some file lives below it, so a directory
-// disappears with its last file (the filesystem driver keeps emptied directories; callers must not
-// depend on either).
+// server. Directories are implied: a path is a directory when some file lives below it, so a
+// directory disappears with its last file (the filesystem driver keeps emptied directories; callers
+// must not depend on either).
 //
-// Objects are shared with open readers and writers, which gives POSIX-like behaviour: a writer keeps
-// writing to the object it opened even if the path is moved, replaced or deleted meanwhile, and a
-// PutContent installs a new object (like rename(2)) rather than editing the old one in place.
+// Objects are shared with open readers and writers, which gives POSIX-like behaviour: a writer
+// keeps writing to the object it opened even if the path is moved, replaced or deleted meanwhile,
+// and a PutContent installs a new object (like rename(2)) rather than editing the old one in place.
 //
 // Thread-safe: one mutex guards the map and every object's bytes.
 
@@ -24,8 +24,8 @@ namespace berth::storage::driver {
 namespace {
 
 struct Object {
-  std::string data;   // Guarded by State::mu.
-  SystemTime mtime;   // Guarded by State::mu.
+  std::string data;  // Guarded by State::mu.
+  SystemTime mtime;  // Guarded by State::mu.
 };
 using ObjectPtr = std::shared_ptr<Object>;
 
@@ -243,8 +243,8 @@ class InMemoryDriver : public StorageDriver {
                        "cannot move " + Quoted(src) + " into its own subtree " + Quoted(dst));
     }
     if (state_->files.contains(dst) || IsDirLocked(*state_, dst)) {
-      return MakeError(ErrorCode::kIo, "cannot move directory " + Quoted(src) + " over existing " +
-                                           Quoted(dst));
+      return MakeError(ErrorCode::kIo,
+                       "cannot move directory " + Quoted(src) + " over existing " + Quoted(dst));
     }
     BERTH_RETURN_IF_ERROR(CheckCanCreateFileLocked(*state_, dst));
     std::vector<std::pair<std::string, ObjectPtr>> moved;
@@ -283,7 +283,7 @@ class InMemoryDriver : public StorageDriver {
 
  private:
   static std::unexpected<Error> NotFound(std::string_view path) {
-    return MakeError(ErrorCode::kNotFound, "path not found: " + Quoted(path));
+    return MakeError(ErrorCode::kNotFound, "no such storage path " + Quoted(path));
   }
 
   StatePtr state_ = std::make_shared<State>();
