@@ -65,6 +65,27 @@ std::string Url(const Ctx& c, std::string_view path) {
   return std::string(proto) + "://" + std::string(host) + p;
 }
 
+bool NotModified(const Ctx& c, const Digest& d) {
+  std::string_view inm = c.req.headers.Get("If-None-Match");
+  if (inm.empty()) return false;
+  const std::string digest = d.str();
+  for (auto tag : Split(inm, ',')) {
+    tag = Trim(tag);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag.size() >= 2 && tag.front() == '"' && tag.back() == '"') tag = tag.substr(1, tag.size() - 2);
+    if (tag == "*" || tag == digest) return true;
+  }
+  return false;
+}
+
+http::Response NotModifiedResponse(const Digest& d) {
+  http::Response res;
+  res.status = 304;
+  res.headers.Add("ETag", "\"" + d.str() + "\"");
+  res.headers.Add("Docker-Content-Digest", d.str());
+  return res;
+}
+
 std::string UploadRange(uint64_t size) {
   return "0-" + std::to_string(size == 0 ? 0 : size - 1);
 }
@@ -230,6 +251,7 @@ Dispatch HandleManifest(Ctx& c) {
       }
       return FailNow(c, stored.error());
     }
+    if (NotModified(c, stored->digest)) return Dispatch::Respond(NotModifiedResponse(stored->digest));
     Response res;
     res.headers.Add("Content-Type", stored->media_type);
     res.headers.Add("Docker-Content-Digest", stored->digest.str());

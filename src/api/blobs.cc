@@ -132,6 +132,7 @@ Dispatch HandleBlob(Ctx& c) {
   }
   auto info = c.reg.StatBlob(c.route.name, *digest);
   if (!info) return FailNow(c, info.error());
+  if (NotModified(c, *digest)) return Dispatch::Respond(NotModifiedResponse(*digest));
   Response res;
   res.headers.Add("Content-Type", "application/octet-stream");
   res.headers.Add("Docker-Content-Digest", digest->str());

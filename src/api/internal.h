@@ -43,6 +43,9 @@ std::string Url(const Ctx& c, std::string_view path);
 std::string Path(const Ctx& c, std::string_view path);  // prefixed, never absolute
 // "0-<last>" as Distribution writes an upload's Range (also "0-0" when empty).
 std::string UploadRange(uint64_t size);
+// True when the request's If-None-Match names this digest's ETag (or "*"): answer 304.
+bool NotModified(const Ctx& c, const Digest& d);
+http::Response NotModifiedResponse(const Digest& d);
 
 http::Dispatch HandleBlob(Ctx& c);
 http::Dispatch HandleUploadStart(Ctx& c);

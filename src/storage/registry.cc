@@ -11,6 +11,7 @@ namespace {
 
 constexpr size_t kMaxHashStates = 10000;
 constexpr size_t kRehashBuffer = 1 << 20;
+constexpr auto kBusyUploadWait = std::chrono::seconds(2);
 
 std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
@@ -251,8 +252,10 @@ Result<UploadWriterPtr> Registry::OpenUpload(std::string_view repo, std::string_
   std::string key = UploadKey(repo, id);
   std::optional<HashState> state;
   {
-    std::lock_guard lock(mu_);
-    if (open_uploads_.contains(key)) {
+    std::unique_lock lock(mu_);
+    // A request whose client vanished mid-body releases its session as soon as the server notices;
+    // give it a moment rather than failing the client's immediate retry.
+    if (!released_cv_.wait_for(lock, kBusyUploadWait, [&] { return !open_uploads_.contains(key); })) {
       return MakeError(ErrorCode::kBlobUploadInvalid,
                        "upload " + std::string(id) + " is in use by another request");
     }
@@ -283,14 +286,17 @@ Result<UploadWriterPtr> Registry::OpenUpload(std::string_view repo, std::string_
 }
 
 void Registry::ReleaseUpload(const std::string& key, std::optional<HashState> state) {
-  std::lock_guard lock(mu_);
-  open_uploads_.erase(key);
-  if (state) {
-    if (hash_states_.size() >= kMaxHashStates) hash_states_.erase(hash_states_.begin());
-    hash_states_.insert_or_assign(key, std::move(*state));
-  } else {
-    hash_states_.erase(key);
+  {
+    std::lock_guard lock(mu_);
+    open_uploads_.erase(key);
+    if (state) {
+      if (hash_states_.size() >= kMaxHashStates) hash_states_.erase(hash_states_.begin());
+      hash_states_.insert_or_assign(key, std::move(*state));
+    } else {
+      hash_states_.erase(key);
+    }
   }
+  released_cv_.notify_all();
 }
 
 Status Registry::CancelUpload(std::string_view repo, std::string_view id) {

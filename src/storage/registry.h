@@ -13,7 +13,8 @@
 //    by re-reading `data` when absent (after a restart) or stale.
 //
 // Thread-safety: all methods are safe to call concurrently. One upload session must not be written by
-// two requests at once: OpenUpload refuses a session already open (BLOB_UPLOAD_INVALID).
+// two requests at once: OpenUpload waits briefly for a session still held by a request that is ending
+// (a client that dropped a PATCH and retries at once), then refuses it (BLOB_UPLOAD_INVALID).
 //
 // Errors are wire codes (BLOB_UNKNOWN, MANIFEST_UNKNOWN, NAME_UNKNOWN, BLOB_UPLOAD_UNKNOWN,
 // DIGEST_INVALID, SIZE_INVALID, MANIFEST_INVALID, MANIFEST_BLOB_UNKNOWN, TAG_INVALID, ...) except
@@ -21,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -172,6 +174,7 @@ class Registry {
   std::unordered_map<std::string, std::shared_ptr<const StoredManifest>> manifest_cache_;  // Guarded.
   size_t manifest_cache_bytes_ = 0;  // Guarded by cache_mu_.
   std::mutex mu_;
+  std::condition_variable released_cv_;  // signalled when an upload session is released
   std::unordered_map<std::string, HashState> hash_states_;  // Guarded by mu_.
   std::unordered_map<std::string, bool> open_uploads_;      // Guarded by mu_.
 };

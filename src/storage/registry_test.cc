@@ -117,6 +117,19 @@ TEST_F(RegistryTest, OneSessionOneWriter) {
   EXPECT_TRUE(reg_->OpenUpload("a", up->id).has_value());
 }
 
+TEST_F(RegistryTest, RetryWaitsForTheEndingRequestToRelease) {
+  auto up = reg_->StartUpload("a");
+  auto w1 = reg_->OpenUpload("a", up->id);
+  ASSERT_TRUE(w1.has_value());
+  std::thread ending([&] {
+    std::this_thread::sleep_for(50ms);  // the server noticing a vanished client
+    w1->reset();
+  });
+  auto w2 = reg_->OpenUpload("a", up->id);
+  ending.join();
+  EXPECT_TRUE(w2.has_value());
+}
+
 TEST_F(RegistryTest, TwentyConcurrentPushesOfOneBlob) {
   std::string data(1 << 20, 'z');
   for (size_t i = 0; i < data.size(); i += 4096) data[i] = static_cast<char>(i / 4096);

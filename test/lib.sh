@@ -1,0 +1,332 @@
+# shellcheck shell=bash
+# test/lib.sh - shared helpers for the shell test suites (interop, compat).
+#
+# Source it at the top of a test script, then call lib_init:
+#
+#   . "$(dirname "$0")/../lib.sh"; lib_init
+#
+# What it gives a script:
+#   $T                      a private temp dir, removed on exit (with everything started in it)
+#   start_server KIND NAME CONFIG
+#                           start "berth" ($BERTH_BIN) or "distribution" (/usr/bin/docker-registry)
+#                           in the background, in its own process group, log in $T/NAME.log; wait
+#                           (deadline $SERVER_START_TIMEOUT s) for "listening on 127.0.0.1:PORT"
+#                           and set PORT, REG=127.0.0.1:PORT, SERVER_LOG. KIND "sut" means the
+#                           server under test: berth, or distribution when BERTH_TEST_SERVER=distribution
+#                           (a dry run of the suite against Debian's docker-registry).
+#   stop_server NAME        SIGTERM, then SIGKILL after $STOP_TIMEOUT s
+#   spawn NAME CMD...       start any long-running helper (dockerd, containerd) the same way; it is
+#                           killed (whole process group) on exit. stop_proc NAME stops it earlier.
+#   write_config FILE ROOTDIR [YAML...]
+#                           a Distribution-format config.yml on 127.0.0.1:0; extra lines appended
+#   run_to [SECS] CMD...    run a client command with a timeout (default $CLIENT_TIMEOUT s)
+#   check DESC CMD...       run CMD (under run_to); count a pass or a failure, show output on failure
+#   check_eq DESC GOT WANT  compare two strings
+#   fail MSG / pass MSG     record a failure / pass by hand
+#   skip_test MSG           exit 77 (CTest SKIP_RETURN_CODE) e.g. when a client is not installed
+#   build_fixtures DIR      make-images.sh DIR (busybox, layers3, multiarch; tag 1; DIR/IMAGES.tsv)
+#   fixture_digest NAME     the manifest digest of fixture NAME from IMAGES.tsv
+#   finish                  print "N passed, M failed" and exit 1 if anything failed
+#
+# Every process the script starts through these helpers is killed on exit (EXIT/INT/TERM trap),
+# and $T is removed (set KEEP_TMP=1 to keep it for debugging).
+
+set -uo pipefail
+
+LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${CLIENT_TIMEOUT:=300}"
+: "${SERVER_START_TIMEOUT:=20}"
+: "${STOP_TIMEOUT:=10}"
+: "${BERTH_TEST_DEADLINE:=570}"  # seconds; keep below the CTest TIMEOUT
+: "${BERTH_TEST_SERVER:=berth}"
+: "${DISTRIBUTION_BIN:=/usr/bin/docker-registry}"
+: "${MAKE_IMAGES:=}"
+if [ -z "$MAKE_IMAGES" ]; then
+  for f in "$LIB_ROOT/test/fixtures/make-images.sh" /work/shared/testimages/make-images.sh; do
+    [ -f "$f" ] && { MAKE_IMAGES=$f; break; }
+  done
+fi
+
+PASSED=0
+FAILED=0
+declare -A LIB_PIDS=()      # NAME -> pid (= process group id, started with setsid)
+declare -a LIB_CLEANUPS=()  # extra commands run on exit, last first
+
+log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+lib_init() {
+  T=$(mktemp -d "${TMPDIR:-/tmp}/berth-$(basename "${0%.sh}").XXXXXX")
+  chmod 755 "$T"
+  export T
+  trap lib_cleanup EXIT
+  trap 'FAILED=$((FAILED + 1)); echo "FAIL: interrupted"; echo "$PASSED passed, $FAILED failed"; exit 130' INT TERM
+  LIB_T0=$(date +%s)
+  # Watchdog: end the script (and its direct children, so a blocked client returns) before the
+  # CTest TIMEOUT, which would SIGKILL it and skip the cleanup above.
+  local me=$$
+  (
+    sleep "$BERTH_TEST_DEADLINE"
+    echo "FAIL: test deadline of ${BERTH_TEST_DEADLINE} s reached: stopping"
+    for p in $(ps -o pid= --ppid "$me"); do [ "$p" = "$BASHPID" ] || kill -TERM "$p" 2>/dev/null; done
+    kill -TERM "$me"
+  ) &
+  LIB_WATCHDOG=$!
+}
+
+# on_exit CMD: run CMD (a string, eval'd) during cleanup, before processes are killed.
+on_exit() { LIB_CLEANUPS+=("$1"); }
+
+lib_cleanup() {
+  local rc=$? i name
+  trap - EXIT INT TERM
+  [ -n "${LIB_WATCHDOG:-}" ] && kill "$LIB_WATCHDOG" 2>/dev/null
+  for ((i = ${#LIB_CLEANUPS[@]} - 1; i >= 0; i--)); do
+    eval "${LIB_CLEANUPS[$i]}" >/dev/null 2>&1 || true
+  done
+  for name in "${!LIB_PIDS[@]}"; do stop_proc "$name" >/dev/null 2>&1; done
+  if [ "${KEEP_TMP:-0}" = 1 ]; then
+    echo "kept $T"
+  elif [ -n "${T:-}" ] && [ -d "$T" ]; then
+    # Container storage can leave read-only dirs and busy mounts behind; unmount first.
+    grep -o " $T/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do
+      umount -l "$m" 2>/dev/null; done
+    chmod -R u+w "$T" 2>/dev/null
+    rm -rf "$T" 2>/dev/null || rm -rf "$T" 2>/dev/null
+  fi
+  exit "$rc"
+}
+
+pass() { PASSED=$((PASSED + 1)); echo "ok: $*"; }
+fail() {
+  FAILED=$((FAILED + 1)); echo "FAIL: $*"
+  server_died && finish
+  return 0
+}
+
+# server_died: true (after reporting it, once) when a server started by start_server has exited on
+# its own; the test then stops instead of piling up connection-refused failures.
+declare -A LIB_SERVERS=()  # NAME -> kind, while running
+server_died() {
+  local name pid rc
+  for name in "${!LIB_SERVERS[@]}"; do
+    pid=${LIB_PIDS[$name]:-}
+    [ -n "$pid" ] || continue
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null; rc=$?
+      FAILED=$((FAILED + 1))
+      echo "FAIL: ${LIB_SERVERS[$name]} ($name) died with exit status $rc$( [ "$rc" -gt 128 ] &&
+        echo " (signal $((rc - 128)))"); last lines of $T/$name.log:"
+      tail -n 15 "$T/$name.log" | sed 's/^/    | /'
+      unset "LIB_SERVERS[$name]" "LIB_PIDS[$name]"
+      return 0
+    fi
+  done
+  return 1
+}
+
+skip_test() { echo "SKIP: $*"; echo "0 passed, 0 failed (skipped)"; exit 77; }
+
+need() { # need CMD...: skip the test when a client is missing
+  local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip_test "$c is not installed"; done
+}
+
+need_root() { [ "$(id -u)" = 0 ] || skip_test "needs root"; }
+
+# run_to [SECS] CMD...: a client command, bounded (SIGTERM at SECS, SIGKILL 10 s later).
+run_to() {
+  local secs=$CLIENT_TIMEOUT
+  case "${1:-}" in '' | *[!0-9]*) ;; *) secs=$1; shift ;; esac
+  timeout -k 10 "$secs" "$@"
+}
+
+# check DESC CMD...: pass when CMD exits 0; its output is shown only when it fails. CMD runs under
+# run_to unless it is a shell function (which must bound its own client calls).
+CHECK_OUT=""
+check() {
+  local desc=$1; shift
+  local out="$T/check.out" rc
+  if [ "$(type -t "$1")" = function ]; then "$@" >"$out" 2>&1; else run_to "$@" >"$out" 2>&1; fi
+  rc=$?
+  # shellcheck disable=SC2034  # read by the test scripts
+  CHECK_OUT=$(cat "$out")
+  if [ "$rc" = 0 ]; then pass "$desc"; return 0; fi
+  [ "$rc" = 124 ] && desc="$desc (timed out)"
+  FAILED=$((FAILED + 1)); echo "FAIL: $desc (exit $rc: $*)"
+  sed 's/^/    | /' "$out" | tail -n 30
+  server_died && finish
+  return 1
+}
+
+check_eq() { # check_eq DESC GOT WANT
+  if [ "$2" = "$3" ]; then pass "$1"; return 0; fi
+  fail "$1: got '$2', want '$3'"; return 1
+}
+
+check_contains() { # check_contains DESC HAYSTACK NEEDLE
+  case "$2" in *"$3"*) pass "$1"; return 0 ;; esac
+  fail "$1: '$3' not in: $(printf '%s' "$2" | head -c 600)"; return 1
+}
+
+finish() {
+  server_died
+  local secs=$(($(date +%s) - ${LIB_T0:-$(date +%s)}))
+  echo "(${secs} s)"
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ] && [ "$PASSED" -gt 0 ] && exit 0
+  exit 1
+}
+
+# ---------------------------------------------------------------- processes
+
+# spawn NAME CMD...: run CMD in its own session/process group (stdout+stderr to $T/NAME.log).
+spawn() {
+  local name=$1; shift
+  setsid "$@" >>"$T/$name.log" 2>&1 </dev/null &
+  LIB_PIDS[$name]=$!
+}
+
+# stop_proc NAME [SECS]: SIGTERM the process group, SIGKILL after SECS (default $STOP_TIMEOUT).
+stop_proc() {
+  local name=$1 secs=${2:-$STOP_TIMEOUT} pid deadline
+  pid=${LIB_PIDS[$name]:-}
+  [ -n "$pid" ] || return 0
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+  deadline=$(($(date +%s) + secs))
+  while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "$name (pid $pid) ignored SIGTERM for ${secs} s: SIGKILL"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+  fi
+  # The group may outlive its leader (children that ignore SIGTERM).
+  kill -KILL -- "-$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  unset "LIB_PIDS[$name]"
+}
+
+# wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds or SECS pass.
+wait_for() {
+  local secs=$1 deadline; shift
+  deadline=$(($(date +%s) + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- registries
+
+# write_config FILE ROOTDIR [YAML-LINE...]: Distribution config.yml, 127.0.0.1:0, delete enabled,
+# access log on. Extra lines are appended verbatim (top-level keys, e.g. "http:" blocks must not
+# repeat: use HTTP_EXTRA for lines under http:).
+write_config() {
+  local file=$1 root=$2; shift 2
+  mkdir -p "$(dirname "$file")"
+  {
+    printf 'version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n'
+    printf 'storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$root"
+    printf 'http:\n  addr: 127.0.0.1:0\n'
+    [ -n "${HTTP_EXTRA:-}" ] && printf '%s\n' "$HTTP_EXTRA"
+    [ $# -gt 0 ] && printf '%s\n' "$@"
+  } >"$file"
+}
+
+server_cmd() { # server_cmd KIND -> the argv prefix before CONFIG
+  case "$1" in
+    berth)
+      [ -n "${BERTH_BIN:-}" ] || { echo "BERTH_BIN is not set" >&2; return 1; }
+      [ -x "$BERTH_BIN" ] || { echo "BERTH_BIN=$BERTH_BIN is not executable" >&2; return 1; }
+      echo "$BERTH_BIN serve" ;;
+    distribution)
+      [ -x "$DISTRIBUTION_BIN" ] || { echo "$DISTRIBUTION_BIN missing" >&2; return 1; }
+      echo "$DISTRIBUTION_BIN serve" ;;
+    *) echo "unknown server kind $1" >&2; return 1 ;;
+  esac
+}
+
+# start_server KIND NAME CONFIG: sets PORT, REG (127.0.0.1:PORT), SERVER_LOG. Exits the test on failure.
+start_server() {
+  local kind=$1 name=$2 cfg=$3 cmd deadline
+  # "sut" is the server under test. A dry run (BERTH_TEST_SERVER=distribution) runs every "berth"
+  # as Distribution too, so the suites themselves can be checked without a Berth build.
+  case "$kind" in sut | berth) kind=$BERTH_TEST_SERVER ;; esac
+  cmd=$(server_cmd "$kind") || { fail "cannot start $kind"; finish; }
+  SERVER_LOG=$T/$name.log
+  : >"$SERVER_LOG"
+  # REGISTRY_* variables override config keys in both servers (REGISTRY_AUTH_FILE, set for
+  # podman, would become auth: "..."): the server sees only its config file.
+  local unset=() v
+  for v in $(compgen -e | grep '^REGISTRY_'); do unset+=(-u "$v"); done
+  # shellcheck disable=SC2086
+  spawn "$name" env "${unset[@]}" $cmd "$cfg"
+  PORT=""
+  deadline=$(($(date +%s) + SERVER_START_TIMEOUT))
+  while [ -z "$PORT" ]; do
+    PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$SERVER_LOG" | head -n1)
+    [ -n "$PORT" ] && break
+    if ! kill -0 "${LIB_PIDS[$name]}" 2>/dev/null; then
+      fail "$kind ($name) exited before listening"; sed 's/^/    | /' "$SERVER_LOG" | tail -n 20; finish
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      fail "$kind ($name) did not log 'listening on' within ${SERVER_START_TIMEOUT} s"
+      sed 's/^/    | /' "$SERVER_LOG" | tail -n 20; finish
+    fi
+    sleep 0.05
+  done
+  REG=127.0.0.1:$PORT
+  LIB_SERVERS[$name]=$kind
+  export PORT REG SERVER_LOG
+  log "$kind ($name) listening on $REG (log $SERVER_LOG)"
+}
+
+stop_server() { unset "LIB_SERVERS[$1]"; stop_proc "$1"; }
+
+# http_get PATH -> body on stdout (curl against $REG, bounded)
+http_get() { curl -sS -m 30 "http://$REG$1"; }
+http_code() { curl -sS -m 30 -o /dev/null -w '%{http_code}' "http://$REG$1"; }
+
+# ---------------------------------------------------------------- fixtures
+
+# shellcheck disable=SC2034  # used by the test scripts
+FIXTURE_NAMES=(busybox layers3 multiarch)
+
+# build_fixtures DIR: deterministic OCI layouts DIR/{busybox,layers3,multiarch}:1 (no network when
+# the foreign-arch busybox is cached in /var/tmp/make-images-cache; --no-foreign otherwise).
+build_fixtures() {
+  local dir=$1 t0; t0=$(date +%s)
+  [ -n "$MAKE_IMAGES" ] && [ -f "$MAKE_IMAGES" ] || { fail "make-images.sh not found (set MAKE_IMAGES)"; finish; }
+  local args=()
+  [ -n "${FIXTURE_MID_MIB:-}" ] && args+=(--mid-size "$FIXTURE_MID_MIB")  # default 50 MiB
+  [ -x /var/tmp/make-images-cache/busybox-arm64/bin/busybox ] || [ -x /var/tmp/make-images-cache/busybox-amd64/bin/busybox ] ||
+    [ "${FIXTURE_FOREIGN:-0}" = 1 ] || args+=(--no-foreign)
+  if ! run_to 300 bash "$MAKE_IMAGES" "${args[@]}" "$dir" >"$T/make-images.log" 2>&1; then
+    fail "make-images.sh failed"; tail -n 20 "$T/make-images.log"; finish
+  fi
+  log "fixtures built in $(($(date +%s) - t0)) s -> $dir"
+  FIXTURES=$dir
+}
+
+fixture_digest() { awk -F'\t' -v n="$1" '$1 == n {print $5}' "$FIXTURES/IMAGES.tsv"; }
+fixture_mediatype() { awk -F'\t' -v n="$1" '$1 == n {print $4}' "$FIXTURES/IMAGES.tsv"; }
+
+sha256_of() { echo "sha256:$(sha256sum | cut -d' ' -f1)"; }
+
+# ---------------------------------------------------------------- skopeo
+
+SKOPEO=(skopeo --insecure-policy)
+# remote_digest REF: sha256 of the raw manifest the registry serves for docker://REF
+remote_digest() {
+  run_to "${SKOPEO[@]}" inspect --raw --tls-verify=false "docker://$1" 2>/dev/null | sha256_of
+}
+# layout_digest DIR TAG: digest of the top manifest of an OCI layout (what index.json points at)
+layout_digest() {
+  local d; d=$(run_to "${SKOPEO[@]}" inspect --raw "oci:$1:$2" 2>/dev/null | sha256_of)
+  echo "$d"
+}
+# push_fixture NAME REPO[:TAG] [skopeo copy flags...]
+push_fixture() {
+  local name=$1 dest=$2; shift 2
+  local all=()
+  [ "$(fixture_mediatype "$name")" = application/vnd.oci.image.index.v1+json ] && all=(--all)
+  run_to "${SKOPEO[@]}" copy -q "${all[@]}" "$@" --dest-tls-verify=false \
+    "oci:$FIXTURES/$name:1" "docker://$REG/$dest"
+}
