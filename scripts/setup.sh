@@ -12,7 +12,10 @@ BUILD_PKGS=(
   curl ca-certificates python3 jq
 )
 # Peers and clients used by the test suites (compatibility, interop).
-TEST_PKGS=(docker-registry skopeo umoci)
+TEST_PKGS=(docker-registry skopeo umoci podman buildah runc docker.io containerd)
+# The benchmark suite (bench/run.sh): the peer, load generator, nginx ceiling (its http_dav_module serves
+# the WebDAV PUT ceiling), and perf for profiling a server under load.
+BENCH_PKGS=(docker-registry wrk nginx-light linux-perf)
 
 want=()
 for p in "${BUILD_PKGS[@]}" "${@:-}"; do
@@ -21,6 +24,11 @@ for p in "${BUILD_PKGS[@]}" "${@:-}"; do
 done
 if [ "${BERTH_SETUP_TEST:-0}" = 1 ]; then
   for p in "${TEST_PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
+  done
+fi
+if [ "${BERTH_SETUP_BENCH:-0}" = 1 ]; then
+  for p in "${BENCH_PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
   done
 fi

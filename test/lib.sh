@@ -12,8 +12,10 @@
 #                           in the background, in its own process group, log in $T/NAME.log; wait
 #                           (deadline $SERVER_START_TIMEOUT s) for "listening on 127.0.0.1:PORT"
 #                           and set PORT, REG=127.0.0.1:PORT, SERVER_LOG. KIND "sut" means the
-#                           server under test: berth, or distribution when BERTH_TEST_SERVER=distribution
-#                           (a dry run of the suite against Debian's docker-registry).
+#                           server under test. With BERTH_TEST_SERVER=distribution both "sut" and
+#                           "berth" run Debian's docker-registry: a dry run of the suites themselves.
+#                           A server that dies mid-test is reported (exit status, log tail) and
+#                           ends the test.
 #   stop_server NAME        SIGTERM, then SIGKILL after $STOP_TIMEOUT s
 #   spawn NAME CMD...       start any long-running helper (dockerd, containerd) the same way; it is
 #                           killed (whole process group) on exit. stop_proc NAME stops it earlier.
@@ -29,7 +31,9 @@
 #   finish                  print "N passed, M failed" and exit 1 if anything failed
 #
 # Every process the script starts through these helpers is killed on exit (EXIT/INT/TERM trap),
-# and $T is removed (set KEEP_TMP=1 to keep it for debugging).
+# and $T is removed (set KEEP_TMP=1 to keep it for debugging). A watchdog ends the script after
+# $BERTH_TEST_DEADLINE s (default 570; set it below the CTest TIMEOUT) so cleanup always runs.
+# The server binary comes from $BERTH_BIN (CTest passes $<TARGET_FILE:berth>).
 
 set -uo pipefail
 
@@ -42,7 +46,9 @@ LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${DISTRIBUTION_BIN:=/usr/bin/docker-registry}"
 : "${MAKE_IMAGES:=}"
 if [ -z "$MAKE_IMAGES" ]; then
-  for f in "$LIB_ROOT/test/fixtures/make-images.sh" /work/shared/testimages/make-images.sh; do
+  # A copy of the project's shared fixture builder lives beside the interop tests so a fresh
+  # checkout is self-contained.
+  for f in "$LIB_ROOT/test/interop/make-images.sh" /work/shared/testimages/make-images.sh; do
     [ -f "$f" ] && { MAKE_IMAGES=$f; break; }
   done
 fi
@@ -65,7 +71,12 @@ lib_init() {
   # CTest TIMEOUT, which would SIGKILL it and skip the cleanup above.
   local me=$$
   (
-    sleep "$BERTH_TEST_DEADLINE"
+    # The sleep must not outlive the watchdog: it would hold the test's stdout open and CTest
+    # waits for that pipe to close.
+    trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+    sleep "$BERTH_TEST_DEADLINE" >/dev/null 2>&1 &
+    sp=$!
+    wait "$sp" || exit 0
     echo "FAIL: test deadline of ${BERTH_TEST_DEADLINE} s reached: stopping"
     for p in $(ps -o pid= --ppid "$me"); do [ "$p" = "$BASHPID" ] || kill -TERM "$p" 2>/dev/null; done
     kill -TERM "$me"

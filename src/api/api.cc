@@ -308,6 +308,29 @@ Dispatch HandleManifest(Ctx& c) {
   return FailNow(c, MethodNotAllowed(m));
 }
 
+// Asks the authorizer for what this request needs; on refusal fills `d` with 401/403/429.
+bool Authorized(Ctx& c, http::Dispatch* d) {
+  if (!c.opt.authorizer) return true;
+  auto needed = NeededAccess(c.route, c.req.method, c.req.query);
+  auth::Decision decision =
+      c.opt.authorizer->Authorize(c.req.headers.Get("Authorization"), c.req.remote_addr, needed);
+  if (decision.allowed) {
+    c.subject = decision.subject;
+    return true;
+  }
+  ErrorCode code = decision.status == 403   ? ErrorCode::kDenied
+                   : decision.status == 429 ? ErrorCode::kTooManyRequests
+                                            : ErrorCode::kUnauthorized;
+  nlohmann::json detail = nlohmann::json::array();
+  for (const auto& a : needed) {
+    detail.push_back({{"Type", a.type}, {"Name", a.name}, {"Action", a.action}});
+  }
+  Response res = Fail(c, Error{code, decision.message, needed.empty() ? "" : detail.dump(), 0});
+  if (!decision.challenge.empty()) res.headers.Add("WWW-Authenticate", decision.challenge);
+  *d = Dispatch::Respond(std::move(res));
+  return false;
+}
+
 // Adds the headers every response carries.
 void Decorate(Response& res, const ApiOptions& opt) {
   res.headers.Set("Docker-Distribution-API-Version", "registry/2.0");
@@ -350,8 +373,9 @@ http::Dispatch Api::Handle(http::Request& req) {
   Ctx c{req, route, *registry_, options_};
   if (!matched) {
     d = FailNow(c, matched.error());
+  } else if (route = std::move(*matched); !Authorized(c, &d)) {
+    // d holds the refusal
   } else {
-    route = std::move(*matched);
     switch (route.kind) {
       case RouteKind::kBase: d = HandleBase(c); break;
       case RouteKind::kCatalog: d = HandleCatalog(c); break;

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/auth.h"
 #include "http/message.h"
 #include "storage/registry.h"
 
@@ -22,6 +23,7 @@ struct ApiOptions {
   bool relative_urls = false;
   std::vector<std::pair<std::string, std::vector<std::string>>> headers;  // http.headers
   size_t catalog_max_entries = 1000;
+  auth::AuthorizerPtr authorizer;  // nullptr: no authentication (Distribution's default)
 };
 
 class Api {

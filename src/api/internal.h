@@ -19,6 +19,7 @@ struct Ctx {
   const Route& route;
   storage::Registry& reg;
   const ApiOptions& opt;
+  std::string subject = {};  // the authenticated caller ("" = anonymous or no auth)
   bool head() const { return req.method == "HEAD"; }
 };
 

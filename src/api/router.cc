@@ -64,4 +64,52 @@ Result<Route> MatchRoute(std::string_view raw_path, std::string_view prefix) {
   return r;
 }
 
+std::vector<auth::Access> NeededAccess(const Route& route, std::string_view method,
+                                       std::string_view query) {
+  std::vector<auth::Access> out;
+  auto repo = [&](const std::string& name, const char* action) {
+    out.push_back(auth::Access{"repository", name, action});
+  };
+  const bool read = method == "GET" || method == "HEAD";
+  switch (route.kind) {
+    case RouteKind::kBase:
+    case RouteKind::kPing:
+    case RouteKind::kNotFound:
+    case RouteKind::kSearch:  // results are filtered per repository by the handler
+      break;
+    case RouteKind::kCatalog:
+      out.push_back(auth::Access{"registry", "catalog", "*"});
+      break;
+    case RouteKind::kTags:
+    case RouteKind::kReferrers:
+      repo(route.name, "pull");
+      break;
+    case RouteKind::kManifest:
+    case RouteKind::kBlob:
+      if (read) {
+        repo(route.name, "pull");
+      } else if (method == "DELETE") {
+        repo(route.name, "delete");
+      } else {
+        repo(route.name, "pull");
+        repo(route.name, "push");
+      }
+      break;
+    case RouteKind::kUploadStart:
+    case RouteKind::kUpload:
+      repo(route.name, "pull");
+      repo(route.name, "push");
+      if (route.kind == RouteKind::kUploadStart) {
+        // ?mount=<digest>&from=<repo>: reading the source repository needs pull there too.
+        for (auto part : Split(query, '&')) {
+          if (!part.starts_with("from=")) continue;
+          auto from = UrlDecode(part.substr(5));
+          if (from && ValidateRepositoryName(*from)) repo(*from, "pull");
+        }
+      }
+      break;
+  }
+  return out;
+}
+
 }  // namespace berth::api

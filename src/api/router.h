@@ -6,6 +6,9 @@
 #include <string>
 #include <string_view>
 
+#include <vector>
+
+#include "auth/auth.h"
 #include "common/error.h"
 
 namespace berth::api {
@@ -29,6 +32,12 @@ struct Route {
   std::string name;  // repository (validated)
   std::string arg;   // reference, digest or upload id (not yet validated)
 };
+
+// The accesses a request needs, derived here and nowhere else (Docker's token spec): reads need pull,
+// writes push (uploads also pull, as Distribution asks), deletes delete, the catalog
+// registry:catalog:*, and a cross-repository mount also pull on the source. `query` is the raw query.
+std::vector<auth::Access> NeededAccess(const Route& route, std::string_view method,
+                                       std::string_view query);
 
 // `path` is the raw request path; `prefix` starts and ends with '/'.
 // Errors: NAME_INVALID for a bad repository name or a bad percent-escape.

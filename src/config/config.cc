@@ -91,8 +91,8 @@ constexpr std::string_view kUnsupportedDrivers[] = {"s3", "s3aws", "azure", "gcs
 
 // Top-level sections kept as raw YAML (Config::raw_sections).
 constexpr std::string_view kRawSections[] = {
-    "auth",       "notifications", "proxy",     "redis",      "health",
-    "validation", "compatibility", "reporting", "middleware", "policy"};
+    "notifications", "proxy",     "redis",      "health",    "validation",
+    "compatibility", "reporting", "middleware", "policy"};
 
 template <size_t N>
 bool OneOf(std::string_view s, const std::string_view (&set)[N]) {
@@ -130,12 +130,17 @@ Schema BuildSchema() {
            Section("debug", {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})}),
            Section("http2", {Leaf("disabled")}), Section("h2c", {Leaf("enabled")})}),
       Section("catalog", {Leaf("maxentries")}),
+      Selector(Section(
+          "auth",
+          {Section("htpasswd", {Leaf("realm"), Leaf("path")}),
+           Section("token",
+                   {Leaf("realm"), Leaf("service"), Leaf("issuer"), Leaf("rootcertbundle"),
+                    Leaf("jwks"), Unused(Leaf("autoredirect")), Unused(Opaque("signingalgorithms")),
+                    Section("builtin", {Leaf("signingkey"), Leaf("htpasswd"), Leaf("policy"),
+                                        Leaf("expiration")})}),
+           Unused(Opaque("silly"))})),
   };
-  for (std::string_view s : kRawSections) {
-    Schema section = Unused(Opaque(std::string(s)));
-    if (s == "auth") section.selector = true;
-    root.push_back(std::move(section));
-  }
+  for (std::string_view s : kRawSections) root.push_back(Unused(Opaque(std::string(s))));
   return Section("", std::move(root));
 }
 
@@ -720,6 +725,47 @@ void DecodeCatalog(const YAML::Node& root, Config& config) {
   }
 }
 
+void DecodeAuth(const YAML::Node& root, AuthConfig& auth) {
+  YAML::Node n = GetSection(root, "auth", "auth");
+  if (!IsSet(n)) return;
+  YAML::Node h = GetSection(n, "htpasswd", "auth.htpasswd");
+  YAML::Node t = GetSection(n, "token", "auth.token");
+  if (IsSet(h) && IsSet(t)) Fail("auth", "choose one of htpasswd and token, not both");
+  if (IsSet(h)) {
+    auth.type = "htpasswd";
+    auth.htpasswd_realm = GetString(h, "realm", "auth.htpasswd.realm").value_or("");
+    auth.htpasswd_path = GetString(h, "path", "auth.htpasswd.path").value_or("");
+    if (auth.htpasswd_path.empty()) Fail("auth.htpasswd.path", "required");
+    if (auth.htpasswd_realm.empty()) auth.htpasswd_realm = "Registry Realm";
+  } else if (IsSet(t)) {
+    auth.type = "token";
+    auth.token_realm = GetString(t, "realm", "auth.token.realm").value_or("");
+    auth.token_service = GetString(t, "service", "auth.token.service").value_or("");
+    auth.token_issuer = GetString(t, "issuer", "auth.token.issuer").value_or("");
+    auth.token_rootcertbundle =
+        GetString(t, "rootcertbundle", "auth.token.rootcertbundle").value_or("");
+    auth.token_jwks = GetString(t, "jwks", "auth.token.jwks").value_or("");
+    for (auto [key, value] : {std::pair{"realm", &auth.token_realm},
+                              std::pair{"service", &auth.token_service},
+                              std::pair{"issuer", &auth.token_issuer}}) {
+      if (value->empty()) Fail(std::string("auth.token.") + key, "required");
+    }
+    YAML::Node b = GetSection(t, "builtin", "auth.token.builtin");
+    if (IsSet(b)) {
+      auth.builtin_signingkey =
+          GetString(b, "signingkey", "auth.token.builtin.signingkey").value_or("");
+      auth.builtin_htpasswd = GetString(b, "htpasswd", "auth.token.builtin.htpasswd").value_or("");
+      auth.builtin_policy = GetString(b, "policy", "auth.token.builtin.policy").value_or("");
+      if (auto e = GetDuration(b, "expiration", "auth.token.builtin.expiration")) {
+        auth.builtin_expiration = std::chrono::duration_cast<std::chrono::seconds>(*e);
+      }
+      if (auth.builtin_signingkey.empty()) Fail("auth.token.builtin.signingkey", "required");
+    } else if (auth.token_rootcertbundle.empty() && auth.token_jwks.empty()) {
+      Fail("auth.token.rootcertbundle", "required (or auth.token.jwks)");
+    }
+  }
+}
+
 void CheckVersion(const YAML::Node& root) {
   YAML::Node v = Child(root, "version");
   if (!IsSet(v)) Fail("version", "missing; the configuration file must declare version: 0.1");
@@ -760,6 +806,7 @@ LoadResult LoadOrThrow(const std::string& yaml_text, const std::vector<std::stri
   DecodeStorage(root, config.storage);
   DecodeHttp(root, config.http);
   DecodeCatalog(root, config);
+  DecodeAuth(root, config.auth);
   for (std::string_view name : kRawSections) {
     YAML::Node n = Child(root, std::string(name));
     if (n.IsDefined()) config.raw_sections[std::string(name)] = YAML::Dump(n);

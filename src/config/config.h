@@ -82,11 +82,30 @@ struct HttpConfig {
   bool h2c_enabled = false;     // http.h2c.enabled
 };
 
+// `auth`: Distribution's htpasswd and token sections, plus Berth's built-in token service
+// (`auth.token.builtin`), which issues the tokens the token section then verifies.
+struct AuthConfig {
+  std::string type;  // "" (none) | "htpasswd" | "token"
+  std::string htpasswd_realm;
+  std::string htpasswd_path;
+  std::string token_realm;
+  std::string token_service;
+  std::string token_issuer;
+  std::string token_rootcertbundle;
+  std::string token_jwks;
+  // Built-in token service (served at /auth/token when builtin.signingkey is set).
+  std::string builtin_signingkey;  // PEM private key (RSA or EC P-256)
+  std::string builtin_htpasswd;    // users
+  std::string builtin_policy;      // JSON access policy (roles, users, public repositories)
+  std::chrono::seconds builtin_expiration{300};
+};
+
 struct Config {
   std::string version = "0.1";
   LogConfig log;
   StorageConfig storage;
   HttpConfig http;
+  AuthConfig auth;
   uint32_t catalog_maxentries = 1000;  // catalog.maxentries (<= 0 in the file means 1000)
   // Sections parsed but not decoded into structs yet, as YAML text after environment overrides,
   // keyed by top-level name: "auth", "notifications", "proxy", "redis", "health", "validation",

@@ -180,7 +180,7 @@ TEST(Config, SeedProductionConfigLoads) {
                {"Access-Control-Allow-Headers", {"Authorization", "Accept", "Cache-Control"}}}));
   EXPECT_THAT(
       r.warnings,
-      ElementsAre("accepted but not used yet: auth", "accepted but not used yet: validation",
+      ElementsAre("accepted but not used yet: validation",
                   "accepted but not used yet: health", "accepted but not used yet: notifications"));
   ASSERT_TRUE(c.raw_sections.contains("notifications"));
   YAML::Node notifications = YAML::Load(c.raw_sections.at("notifications"));
@@ -195,11 +195,9 @@ TEST(Config, SeedComposeEnvironmentOverridesFile) {
   EXPECT_EQ(c.http.tls.certificate, "/certs/domain.crt");
   // REGISTRY_AUTH=htpasswd replaces the file's auth section, as in Distribution; the parameters
   // that follow it (in name order) land inside the chosen type.
-  YAML::Node auth = YAML::Load(c.raw_sections.at("auth"));
-  ASSERT_TRUE(auth.IsMap());
-  EXPECT_EQ(auth.size(), 1u);
-  EXPECT_EQ(auth["htpasswd"]["realm"].as<std::string>(), "Registry Realm");
-  EXPECT_EQ(auth["htpasswd"]["path"].as<std::string>(), "/auth/htpasswd");
+  EXPECT_EQ(c.auth.type, "htpasswd");
+  EXPECT_EQ(c.auth.htpasswd_realm, "Registry Realm");
+  EXPECT_EQ(c.auth.htpasswd_path, "/auth/htpasswd");
   // REGISTRY_CONFIG_PATH is the CLI's and PATH is not ours: neither warns.
   EXPECT_THAT(r.warnings, Not(Contains(HasSubstr("REGISTRY_CONFIG_PATH"))));
   EXPECT_THAT(r.warnings, Not(Contains(HasSubstr("PATH"))));
@@ -213,9 +211,25 @@ TEST(Config, SeedComposeEnvironmentWithoutFile) {
   EXPECT_EQ(r.config.storage.driver, "filesystem");
   EXPECT_EQ(r.config.storage.filesystem_rootdirectory, "/data");
   EXPECT_TRUE(r.config.storage.delete_enabled);
-  YAML::Node auth = YAML::Load(r.config.raw_sections.at("auth"));
-  EXPECT_EQ(auth["htpasswd"]["realm"].as<std::string>(), "Registry");
-  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: auth"));
+  EXPECT_EQ(r.config.auth.type, "htpasswd");
+  EXPECT_EQ(r.config.auth.htpasswd_realm, "Registry");
+  EXPECT_TRUE(r.warnings.empty());
+}
+
+TEST(Config, TokenAuthWithBuiltinService) {
+  LoadResult r = MustLoad(
+      "version: 0.1\nauth:\n  token:\n    realm: http://127.0.0.1:5000/auth/token\n"
+      "    service: berth\n    issuer: berth-issuer\n    builtin:\n      signingkey: /k.pem\n"
+      "      policy: /p.json\n      htpasswd: /h\n      expiration: 10m\n");
+  EXPECT_EQ(r.config.auth.type, "token");
+  EXPECT_EQ(r.config.auth.token_service, "berth");
+  EXPECT_EQ(r.config.auth.builtin_signingkey, "/k.pem");
+  EXPECT_EQ(r.config.auth.builtin_expiration, std::chrono::seconds(600));
+  EXPECT_TRUE(r.warnings.empty());
+  EXPECT_THAT(LoadError("version: 0.1\nauth:\n  token:\n    realm: x\n    service: s\n"),
+              StartsWith("auth.token.issuer: required"));
+  EXPECT_THAT(LoadError("version: 0.1\nauth:\n  htpasswd:\n    realm: r\n"),
+              StartsWith("auth.htpasswd.path: required"));
 }
 
 TEST(Config, EnvironmentWinsOverFile) {

@@ -92,7 +92,7 @@ if [ "$BERTH_TEST_SERVER" = distribution ]; then
 else
   mounts_after=$(grep -c "mounted $base from" "$SERVER_LOG")
   if [ "$mounts_after" -gt "$mounts_before" ] && grep "POST /v2/docker/b/blobs/uploads/" "$SERVER_LOG" |
-       grep -q "mounted $base from"; then
+       grep "mounted $base from" >/dev/null; then
     pass "cross-repository mount of $base into docker/b ($(grep "POST /v2/docker/b/blobs/uploads/" "$SERVER_LOG" |
       grep -o "mounted $base from [^ \"]*" | head -n1))"
   else
@@ -137,10 +137,11 @@ check "ctr pull multiarch --all-platforms" "${CTR[@]}" images pull --plain-http 
   "$REG/test/multiarch:1"
 check_eq "ctr: index digest" "$(ctr_digest "$REG/test/multiarch:1")" "$(fixture_digest multiarch)"
 idx=$(run_to skopeo inspect --raw --tls-verify=false "docker://$REG/test/multiarch:1")
+content=$(run_to "${CTR[@]}" content ls -q)  # captured: grep -q on a pipe would SIGPIPE ctr (pipefail)
 for d in $(jq -r '.manifests[].digest' <<<"$idx"); do
   check "ctr: content of $d fetched" "${CTR[@]}" content get "$d"
   for l in $(jq -r '.layers[].digest' <<<"$CHECK_OUT"); do
-    if run_to "${CTR[@]}" content ls -q | grep -qx "$l"; then pass "ctr: layer $l of $d present"
+    if grep -qx "$l" <<<"$content"; then pass "ctr: layer $l of $d present"
     else fail "ctr: layer $l of $d missing after --all-platforms"; fi
   done
 done
