@@ -33,6 +33,14 @@ std::optional<std::string> Query::Get(std::string_view key) const {
   return std::nullopt;
 }
 
+std::vector<std::string> Query::GetAll(std::string_view key) const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : items_) {
+    if (k == key) out.push_back(v);
+  }
+  return out;
+}
+
 Response Fail(const Ctx& c, const Error& e) { return ErrorResponse(e, c.head()); }
 
 Response Empty(int status) {
@@ -235,6 +243,56 @@ Dispatch HandleSearch(Ctx& c) {
   return Dispatch::Respond(JsonResponse(c, body));
 }
 
+// Docker's token endpoint: GET with Basic credentials (or none, for anonymous pulls of public
+// repositories), and the OAuth2 password-grant POST form that podman and docker use.
+Dispatch HandleToken(Ctx& c) {
+  if (!c.opt.token_service) {
+    return FailNow(c, Error{ErrorCode::kUnsupported, "no token service is configured", {}, 404});
+  }
+  auto reply = [&c](const Result<auth::IssuedToken>& issued) {
+    if (!issued) {
+      Response res = Fail(c, issued.error());
+      if (issued.error().code == ErrorCode::kUnauthorized) {
+        res.headers.Add("WWW-Authenticate", "Basic realm=\"berth token service\"");
+      }
+      return res;
+    }
+    Response res;
+    res.headers.Add("Content-Type", "application/json");
+    res.headers.Add("Cache-Control", "no-store");
+    res.body = auth::TokenService::ResponseJson(*issued);
+    res.log_note = issued->subject.empty() ? "anonymous token" : "token for " + issued->subject;
+    return res;
+  };
+  if (c.req.method == "GET") {
+    Query q(c.req.query);
+    std::vector<std::string> scopes = q.GetAll("scope");
+    return Dispatch::Respond(reply(c.opt.token_service->Issue(
+        c.req.headers.Get("Authorization"), q.Get("service").value_or(""), scopes,
+        c.req.remote_addr)));
+  }
+  if (c.req.method == "POST") {
+    auth::TokenService* svc = c.opt.token_service.get();
+    const ApiOptions* opt = &c.opt;
+    storage::Registry* reg = &c.reg;
+    return Dispatch::BufferBody(
+        64 * 1024,
+        [svc, opt, reg](http::Request& req) {
+          Route route{RouteKind::kToken, "", ""};
+          Ctx c{req, route, *reg, *opt};
+          auto issued = svc->IssueOAuth(req.body, req.remote_addr);
+          if (!issued) return Fail(c, issued.error());
+          Response res;
+          res.headers.Add("Content-Type", "application/json");
+          res.headers.Add("Cache-Control", "no-store");
+          res.body = auth::TokenService::ResponseJson(*issued);
+          return res;
+        },
+        Fail(c, Error{ErrorCode::kSizeInvalid, "token request too large", {}, 413}));
+  }
+  return FailNow(c, MethodNotAllowed(c.req.method));
+}
+
 Dispatch HandleManifest(Ctx& c) {
   auto ref = ParseReference(c.route.arg);
   if (!ref) return FailNow(c, ref.error());
@@ -310,7 +368,8 @@ Dispatch HandleManifest(Ctx& c) {
 
 // Asks the authorizer for what this request needs; on refusal fills `d` with 401/403/429.
 bool Authorized(Ctx& c, http::Dispatch* d) {
-  if (!c.opt.authorizer) return true;
+  // The token endpoint checks credentials itself; asking it for a token first would be circular.
+  if (!c.opt.authorizer || c.route.kind == RouteKind::kToken) return true;
   auto needed = NeededAccess(c.route, c.req.method, c.req.query);
   auth::Decision decision =
       c.opt.authorizer->Authorize(c.req.headers.Get("Authorization"), c.req.remote_addr, needed);
@@ -326,7 +385,17 @@ bool Authorized(Ctx& c, http::Dispatch* d) {
     detail.push_back({{"Type", a.type}, {"Name", a.name}, {"Action", a.action}});
   }
   Response res = Fail(c, Error{code, decision.message, needed.empty() ? "" : detail.dump(), 0});
-  if (!decision.challenge.empty()) res.headers.Add("WWW-Authenticate", decision.challenge);
+  if (!decision.challenge.empty()) {
+    std::string challenge = decision.challenge;
+    // A relative realm ("/auth/token") names this server's own token service: make it absolute
+    // for the client, from the address the client used.
+    if (auto pos = challenge.find("realm=\"/"); pos != std::string::npos) {
+      std::string base = Url(c, "");
+      base.resize(base.size() - c.opt.prefix.size());  // scheme://host only
+      challenge.insert(pos + 7, base);
+    }
+    res.headers.Add("WWW-Authenticate", challenge);
+  }
   *d = Dispatch::Respond(std::move(res));
   return false;
 }
@@ -386,6 +455,7 @@ http::Dispatch Api::Handle(http::Request& req) {
       case RouteKind::kUpload: d = HandleUpload(c); break;
       case RouteKind::kReferrers: d = HandleReferrers(c); break;
       case RouteKind::kSearch: d = HandleSearch(c); break;
+      case RouteKind::kToken: d = HandleToken(c); break;
       case RouteKind::kPing: d = Dispatch::Respond(JsonResponse(c, json{{"standalone", true}})); break;
       case RouteKind::kNotFound:
         d = FailNow(c, Error{ErrorCode::kUnsupported, "no such endpoint: " + req.path.substr(0, 200),

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/auth.h"
+#include "auth/token_service.h"
 #include "http/message.h"
 #include "storage/registry.h"
 
@@ -24,6 +25,7 @@ struct ApiOptions {
   std::vector<std::pair<std::string, std::vector<std::string>>> headers;  // http.headers
   size_t catalog_max_entries = 1000;
   auth::AuthorizerPtr authorizer;  // nullptr: no authentication (Distribution's default)
+  std::shared_ptr<auth::TokenService> token_service;  // serves /auth/token when set
 };
 
 class Api {

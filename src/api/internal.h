@@ -28,6 +28,7 @@ class Query {
  public:
   explicit Query(std::string_view raw);
   std::optional<std::string> Get(std::string_view key) const;
+  std::vector<std::string> GetAll(std::string_view key) const;
 
  private:
   std::vector<std::pair<std::string, std::string>> items_;

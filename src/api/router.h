@@ -24,6 +24,7 @@ enum class RouteKind {
   kReferrers,    // /v2/<name>/referrers/<digest>
   kSearch,       // /v1/search (Docker Hub's search API)
   kPing,         // /v1/_ping (docker probes it before searching)
+  kToken,        // /auth/token (the built-in token service, when configured)
   kNotFound,
 };
 

@@ -7,6 +7,11 @@
 #include <thread>
 
 #include "api/api.h"
+#include "auth/basic.h"
+#include "auth/htpasswd.h"
+#include "auth/jwt.h"
+#include "auth/token_authorizer.h"
+#include "auth/token_service.h"
 #include "common/log.h"
 #include "http/server.h"
 #include "storage/driver/driver.h"
@@ -51,6 +56,64 @@ struct App::Impl {
   }
 };
 
+namespace {
+
+// Builds the authorizer (and the built-in token service) that `auth` asks for. Errors name the key.
+Status ConfigureAuth(const config::AuthConfig& a, api::ApiOptions& ao) {
+  auto fail = [](const std::string& key, const Error& e) {
+    return MakeError(ErrorCode::kInvalidArgument, key + ": " + e.message);
+  };
+  if (a.type == "htpasswd") {
+    auto file = auth::HtpasswdFile::Open(a.htpasswd_path);
+    if (!file) return fail("auth.htpasswd.path", file.error());
+    auto verifier = std::make_shared<auth::CredentialVerifier>(*file);
+    ao.authorizer = std::make_shared<auth::HtpasswdAuthorizer>(a.htpasswd_realm, verifier);
+    return Ok();
+  }
+  if (a.type != "token") return Ok();
+  auth::PublicKeySet keys;
+  if (!a.token_rootcertbundle.empty()) {
+    auto bundle = auth::PublicKeySet::LoadPemBundleFile(a.token_rootcertbundle);
+    if (!bundle) return fail("auth.token.rootcertbundle", bundle.error());
+    keys.Merge(*bundle);
+  }
+  if (!a.token_jwks.empty()) {
+    auto jwks = auth::PublicKeySet::LoadJwksFile(a.token_jwks);
+    if (!jwks) return fail("auth.token.jwks", jwks.error());
+    keys.Merge(*jwks);
+  }
+  if (!a.builtin_signingkey.empty()) {
+    auto key = auth::SigningKey::LoadFile(a.builtin_signingkey);
+    if (!key) return fail("auth.token.builtin.signingkey", key.error());
+    keys.Merge(key->PublicKeys());
+    auth::TokenServiceOptions so;
+    so.issuer = a.token_issuer;
+    so.service = a.token_service;
+    so.key = std::move(*key);
+    so.lifetime = a.builtin_expiration;
+    if (!a.builtin_htpasswd.empty()) {
+      auto file = auth::HtpasswdFile::Open(a.builtin_htpasswd);
+      if (!file) return fail("auth.token.builtin.htpasswd", file.error());
+      so.verifier = std::make_shared<auth::CredentialVerifier>(*file);
+    }
+    if (!a.builtin_policy.empty()) {
+      auto policy = auth::AccessPolicy::LoadFile(a.builtin_policy);
+      if (!policy) return fail("auth.token.builtin.policy", policy.error());
+      so.policy = std::move(*policy);
+    }
+    ao.token_service = std::make_shared<auth::TokenService>(std::move(so));
+  }
+  auth::TokenAuthorizerOptions to;
+  to.realm = a.token_realm;
+  to.service = a.token_service;
+  to.issuer = a.token_issuer;
+  to.keys = std::move(keys);
+  ao.authorizer = std::make_shared<auth::TokenAuthorizer>(std::move(to));
+  return Ok();
+}
+
+}  // namespace
+
 Result<std::unique_ptr<App>> App::Create(const config::Config& cfg) {
   std::unique_ptr<App> app(new App());
   app->impl_ = std::make_unique<Impl>();
@@ -75,6 +138,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg) {
   ao.relative_urls = cfg.http.relativeurls;
   ao.headers = cfg.http.headers;
   ao.catalog_max_entries = cfg.catalog_maxentries;
+  BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao));
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 
   http::ServerOptions so;
@@ -84,6 +148,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg) {
   so.tls_certificate = cfg.http.tls.certificate;
   so.tls_key = cfg.http.tls.key;
   so.tls_minimum = cfg.http.tls.minimumtls;
+  if (!cfg.http.tls.clientcas.empty()) so.tls_client_cas = cfg.http.tls.clientcas.front();
   if (!cfg.log.accesslog_disabled) {
     so.access_log = [](const http::AccessLogEntry& e) {
       spdlog::info("{} \"{} {}\" {} {} {}us{}{}", e.request->remote_addr, e.request->method,

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "auth/htpasswd.h"
 #include "cli/app.h"
 #include "common/log.h"
 
@@ -79,6 +80,28 @@ int ConfigCheck(const std::string& file) {
   return 0;
 }
 
+// `berth htpasswd add USER [-f FILE]`: the password comes from stdin (one line), so it never shows in
+// `ps` or shell history.
+int HtpasswdAdd(const std::string& user, std::string file, int cost) {
+  if (file.empty()) {
+    const char* env = std::getenv("REGISTRY_AUTH_HTPASSWD_PATH");
+    file = env && *env ? env : "htpasswd";
+  }
+  std::string password;
+  if (!std::getline(std::cin, password) || password.empty()) {
+    std::cerr << "berth htpasswd: give the password on standard input\n";
+    return 2;
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  auto st = auth::AddUser(file, user, password, cost);
+  if (!st) {
+    std::cerr << "berth htpasswd: " << st.error().message << "\n";
+    return 1;
+  }
+  std::cout << "added " << user << " to " << file << " (bcrypt)\n";
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -94,6 +117,15 @@ int Main(int argc, char** argv) {
   auto* check = config_cmd->add_subcommand("check", "Validate a config file without serving");
   check->add_option("file", check_file, "config.yml")->required();
   auto* version = cli.add_subcommand("version", "Print the version");
+  auto* htpasswd = cli.add_subcommand("htpasswd", "Manage an htpasswd file (bcrypt)");
+  htpasswd->require_subcommand(1);
+  std::string ht_user, ht_file;
+  int ht_cost = auth::kDefaultBcryptCost;
+  auto* ht_add = htpasswd->add_subcommand("add", "Add or replace USER; the password is read from stdin");
+  ht_add->add_option("user", ht_user, "user name")->required();
+  ht_add->add_option("-f,--file", ht_file,
+                     "htpasswd file (default: $REGISTRY_AUTH_HTPASSWD_PATH, else ./htpasswd)");
+  ht_add->add_option("--cost", ht_cost, "bcrypt cost")->check(CLI::Range(4, 31));
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -101,6 +133,7 @@ int Main(int argc, char** argv) {
   }
   if (*serve) return Serve(serve_config);
   if (*check) return ConfigCheck(check_file);
+  if (*ht_add) return HtpasswdAdd(ht_user, ht_file, ht_cost);
   if (*version) {
     std::cout << "berth " << kVersion << "\n";
     return 0;
