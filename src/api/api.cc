@@ -222,7 +222,16 @@ Dispatch HandleSearch(Ctx& c) {
   if (!repos) return FailNow(c, repos.error());
   std::vector<std::string> hits;
   for (auto& r : *repos) {
-    if (term.empty() || r.find(term) != std::string::npos) hits.push_back(std::move(r));
+    if (!term.empty() && r.find(term) == std::string::npos) continue;
+    // With auth on, list only what this caller could pull (a token lists only its own scopes).
+    if (c.opt.authorizer &&
+        !c.opt.authorizer
+             ->Authorize(c.req.headers.Get("Authorization"), c.req.remote_addr,
+                         {auth::Access{"repository", r, "pull"}})
+             .allowed) {
+      continue;
+    }
+    hits.push_back(std::move(r));
   }
   json results = json::array();
   size_t start = (page - 1) * page_size;

@@ -41,6 +41,9 @@ check "skopeo push with credentials over TLS" push_fixture busybox team/app:1 --
 if push_fixture busybox team/app:2 >/dev/null 2>&1; then fail "push without credentials succeeded"; else pass "push without credentials refused"; fi
 check_eq "the refused push changed nothing" \
   "$("${C[@]}" -u alice:pw-alice "https://$REG/v2/team/app/tags/list" | jq -c .tags)" '["1"]'
+check_eq "search with credentials lists the repository" \
+  "$("${C[@]}" -u alice:pw-alice "https://$REG/v1/search?q=team" | jq -c '[.results[].name]')" '["team/app"]'
+check_eq "search without credentials: 401" "$("${C[@]}" -o /dev/null -w '%{http_code}' "https://$REG/v1/search?q=team")" 401
 check "podman login --password-stdin" sh -c "echo pw-bob | ${P[*]} login --tls-verify=false -u bob --password-stdin $REG"
 check "podman pull after login" run_to "${P[@]}" pull -q --tls-verify=false "$REG/team/app:1"
 stop_server basic
@@ -94,6 +97,10 @@ check_eq "token for app/web does not open app/other" "$(curl -sS -m 30 -o /dev/n
   -H "Authorization: Bearer $tok" "http://$REG/v2/app/other/tags/list")" 401
 check_eq "escaping names are refused: app/../system/core" "$(curl -sS -m 30 -o /dev/null -w '%{http_code}' \
   -u bob:pw-bob "http://$REG/auth/token?service=berth&scope=repository:app/../system/core:push")" 400
+lib_tok=$(curl -sS -m 30 "http://$REG/auth/token?service=berth&scope=repository:library/base:pull" | jq -r .token)
+check_eq "search lists only what the caller's token may pull" \
+  "$(curl -sS -m 30 -H "Authorization: Bearer $lib_tok" "http://$REG/v1/search?q=" | jq -c '[.results[].name]')" \
+  '["library/base"]'
 check "podman login against the token service" sh -c "echo pw-bob | ${P[*]} login --tls-verify=false -u bob --password-stdin $REG"
 check "podman pull with a token" run_to "${P[@]}" pull -q --tls-verify=false "$REG/app/web:1"
 check "podman push with a token" run_to "${P[@]}" push -q --tls-verify=false "$REG/app/web:1" "$REG/app/web:podman"
