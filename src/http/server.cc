@@ -13,6 +13,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <sys/sendfile.h>
@@ -334,7 +335,21 @@ struct Core {
   ServerOptions options;
   Handler handler;
   std::vector<std::unique_ptr<Worker>> workers;
-  std::optional<asio::ssl::context> tls;
+  // Set by Start when serving TLS; never cleared.
+  std::atomic<bool> tls_enabled{false};
+  // Serialises reloads so that the last one to finish is the last one started.
+  std::mutex reload_mu;
+
+  // The context new connections handshake with. Each connection holds its own reference, so a
+  // reload swaps this pointer and leaves established sessions untouched.
+  std::shared_ptr<asio::ssl::context> CurrentTls() {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
+  void SetTls(std::shared_ptr<asio::ssl::context> ctx) {
+    std::lock_guard lock(tls_mu);
+    tls = std::move(ctx);
+  }
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> live{0};
   std::mutex mu;
@@ -346,6 +361,10 @@ struct Core {
       cv.notify_all();
     }
   }
+
+ private:
+  std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls;  // Guarded by tls_mu.
 };
 
 // Calls Finish exactly once, even if the connection dies in a way no code path foresaw.
@@ -383,7 +402,8 @@ class Connection final : public ConnectionBase,
       : core_(core),
         options_(core.options),
         worker_(worker),
-        stream_(MakeStream(std::move(socket), core)),
+        tls_context_(kTls ? core.CurrentTls() : nullptr),
+        stream_(MakeStream(std::move(socket), tls_context_.get())),
         timer_(worker.ioc.get_executor()) {
     head_.reserve(512);
   }
@@ -412,9 +432,9 @@ class Connection final : public ConnectionBase,
     kDisconnected
   };
 
-  static Stream MakeStream(Socket&& socket, Core& core) {
+  static Stream MakeStream(Socket&& socket, asio::ssl::context* tls) {
     if constexpr (kTls) {
-      return Stream(std::move(socket), *core.tls);
+      return Stream(std::move(socket), *tls);
     } else {
       return std::move(socket);
     }
@@ -979,6 +999,9 @@ class Connection final : public ConnectionBase,
   Core& core_;
   const ServerOptions& options_;
   Worker& worker_;
+  // The context this connection started with, kept alive for as long as the stream (declared
+  // before it, so destroyed after it) whatever reloads happen meanwhile. Null for plain TCP.
+  std::shared_ptr<asio::ssl::context> tls_context_;
   Stream stream_;
   Timer timer_;
   beast::flat_buffer buf_;
@@ -1026,7 +1049,7 @@ Task<void> AcceptLoop(Core& core, Acceptor& acceptor) {
     }
     if (core.stopping.load()) continue;  // the socket closes as it goes out of scope
     core.live.fetch_add(1, std::memory_order_relaxed);
-    if (core.tls) {
+    if (core.tls_enabled) {
       SpawnConnection<TlsStream>(core, worker, std::move(socket));
     } else {
       SpawnConnection<Socket>(core, worker, std::move(socket));
@@ -1034,8 +1057,9 @@ Task<void> AcceptLoop(Core& core, Acceptor& acceptor) {
   }
 }
 
-Status SetupTls(Core& core) {
-  const ServerOptions& o = core.options;
+// Reads the certificate chain, key and client CAs named in `o` into a fresh context. Used by Start
+// and by every reload, so both accept and refuse exactly the same files.
+Result<std::shared_ptr<asio::ssl::context>> BuildTlsContext(const ServerOptions& o) {
   if (o.tls_certificate.empty() || o.tls_key.empty()) {
     return MakeError(ErrorCode::kIo, "TLS needs both a certificate and a key");
   }
@@ -1048,34 +1072,37 @@ Status SetupTls(Core& core) {
     return MakeError(ErrorCode::kIo, "unknown TLS minimum version \"" + o.tls_minimum +
                                          "\" (want tls1.2 or tls1.3)");
   }
-  core.tls.emplace(asio::ssl::context::tls_server);
-  asio::ssl::context& ctx = *core.tls;
-  ctx.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                  asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
-  SSL_CTX_set_min_proto_version(ctx.native_handle(), min_version);
+  // OpenSSL leaves the reasons for a failed load in this thread's error queue; asio has already
+  // copied the first one into `ec`, and stale entries would confuse later callers on this thread.
+  auto fail = [](std::string message) {
+    ERR_clear_error();
+    return MakeError(ErrorCode::kIo, std::move(message));
+  };
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), min_version);
   ErrorCodeT ec;
-  ctx.use_certificate_chain_file(o.tls_certificate, ec);
-  if (ec) {
-    return MakeError(ErrorCode::kIo,
-                     "cannot load TLS certificate " + o.tls_certificate + ": " + ec.message());
+  ctx->use_certificate_chain_file(o.tls_certificate, ec);
+  if (ec) return fail("cannot load TLS certificate " + o.tls_certificate + ": " + ec.message());
+  ctx->use_private_key_file(o.tls_key, asio::ssl::context::pem, ec);
+  if (ec) return fail("cannot load TLS key " + o.tls_key + ": " + ec.message());
+  // A key from another pair can load cleanly (e.g. a half-finished rotation); every handshake would
+  // then fail, so refuse it here where the operator sees why.
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    return fail("TLS key " + o.tls_key + " does not match certificate " + o.tls_certificate);
   }
-  ctx.use_private_key_file(o.tls_key, asio::ssl::context::pem, ec);
-  if (ec)
-    return MakeError(ErrorCode::kIo, "cannot load TLS key " + o.tls_key + ": " + ec.message());
   if (!o.tls_client_cas.empty()) {
-    ctx.load_verify_file(o.tls_client_cas, ec);
-    if (ec) {
-      return MakeError(ErrorCode::kIo,
-                       "cannot load TLS client CAs " + o.tls_client_cas + ": " + ec.message());
-    }
+    ctx->load_verify_file(o.tls_client_cas, ec);
+    if (ec) return fail("cannot load TLS client CAs " + o.tls_client_cas + ": " + ec.message());
     // Tell clients which CAs are acceptable so they pick the right certificate.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(o.tls_client_cas.c_str())) {
-      SSL_CTX_set_client_CA_list(ctx.native_handle(), names);
+      SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
     }
-    ctx.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
-    if (ec) return MakeError(ErrorCode::kIo, "cannot require client certificates: " + ec.message());
+    ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert, ec);
+    if (ec) return fail("cannot require client certificates: " + ec.message());
   }
-  return Ok();
+  return ctx;
 }
 
 }  // namespace
@@ -1110,7 +1137,12 @@ Status Server::Start() {
   if (s.started) return MakeError(ErrorCode::kInvalidArgument, "server already started");
   if (!core.handler) return MakeError(ErrorCode::kInvalidArgument, "server has no handler");
 
-  if (!o.tls_certificate.empty() || !o.tls_key.empty()) BERTH_RETURN_IF_ERROR(SetupTls(core));
+  if (!o.tls_certificate.empty() || !o.tls_key.empty()) {
+    Result<std::shared_ptr<asio::ssl::context>> tls = BuildTlsContext(o);
+    if (!tls) return std::unexpected(std::move(tls).error());
+    core.SetTls(std::move(*tls));
+    core.tls_enabled = true;
+  }
 
   int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
   if (threads <= 0) threads = 1;
@@ -1237,14 +1269,47 @@ void Server::Shutdown(std::chrono::milliseconds drain) {
   core.workers.clear();
 }
 
+Status Server::ReloadTls() {
+  Core& core = impl_->core;
+  if (!core.tls_enabled) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "cannot reload TLS: the server is not serving TLS");
+  }
+  std::lock_guard lock(core.reload_mu);
+  Result<std::shared_ptr<asio::ssl::context>> tls = BuildTlsContext(core.options);
+  if (!tls) {
+    spdlog::error("http: TLS reload failed, still serving the previous certificate: {}",
+                  tls.error().message);
+    return std::unexpected(std::move(tls).error());
+  }
+  core.SetTls(std::move(*tls));
+  spdlog::info("http: reloaded TLS certificate {} and key {}", core.options.tls_certificate,
+               core.options.tls_key);
+  return Ok();
+}
+
 int Server::WaitForSignal() {
   Impl& s = *impl_;
   asio::io_context ioc(1);
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
   int received = 0;
-  signals.async_wait([&](const ErrorCodeT& ec, int signal_number) {
-    if (!ec) received = signal_number;
-  });
+  // SIGHUP reloads and keeps waiting; the other two end the wait.
+  std::function<void()> arm = [&] {
+    signals.async_wait([&](const ErrorCodeT& ec, int signal_number) {
+      if (ec) return;
+      if (signal_number != SIGHUP) {
+        received = signal_number;
+        return;
+      }
+      if (s.core.tls_enabled) {
+        (void)ReloadTls();  // logs its own outcome; the old certificate stays on failure
+      } else {
+        spdlog::info("http: SIGHUP ignored: the server is not serving TLS");
+      }
+      arm();
+    });
+  };
+  arm();
   {
     std::lock_guard lock(s.signal_mu);
     if (s.shutdown_requested) return 0;

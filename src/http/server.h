@@ -3,7 +3,12 @@
 // keep-alive, request bodies streamed to handlers, limits and timeouts, graceful drain.
 //
 // Thread-safety: Start/Shutdown/Wait from one controlling thread; the handler is called concurrently
-// from `threads` server threads.
+// from `threads` server threads. ReloadTls is thread-safe and may be called from any thread once
+// Start has returned.
+//
+// TLS reload: ReloadTls (and SIGHUP during WaitForSignal) reads the certificate, key and client CAs
+// again into a new context. New connections use it from then on; established connections keep the
+// context they started with. A reload that fails changes nothing.
 
 #include <chrono>
 #include <cstdint>
@@ -50,8 +55,15 @@ class Server {
   // Idle keep-alive connections close at once. Returns when all threads have stopped.
   void Shutdown(std::chrono::milliseconds drain);
   // Blocks until SIGINT or SIGTERM arrives (or Shutdown is called from elsewhere); returns the signal
-  // number (0 when shut down). Installs the signal handling itself.
+  // number (0 when shut down). Installs the signal handling itself. SIGHUP does not end the wait: it
+  // calls ReloadTls (its failure is logged and the old certificate stays), or is logged and ignored
+  // without TLS.
   int WaitForSignal();
+  // Re-reads tls_certificate, tls_key and tls_client_cas into a new TLS context for new connections,
+  // after checking that the key matches the certificate. Thread-safe.
+  // Errors: kIo naming the file and the reason (old context kept, error also logged);
+  // kInvalidArgument when the server is not serving TLS (not started, or no certificate configured).
+  [[nodiscard]] Status ReloadTls();
 
  private:
   struct Impl;

@@ -94,6 +94,17 @@ class Client {
     return SSL_connect(ssl_) == 1;
   }
 
+  // The subject CN of the certificate the server presented; "" without TLS or certificate.
+  std::string PeerCommonName() const {
+    if (!ssl_) return {};
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (!cert) return {};
+    char cn[256] = {};
+    int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
+    X509_free(cert);
+    return n > 0 ? std::string(cn, static_cast<size_t>(n)) : std::string();
+  }
+
   bool Send(std::string_view data) {
     while (!data.empty()) {
       ssize_t n = ssl_ ? SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
@@ -1465,6 +1476,178 @@ TEST(ServerTls, StartFailsOnBadTlsSettings) {
     Server s(o, EchoHandler);
     EXPECT_FALSE(s.Start().has_value());
   }
+}
+
+// --- TLS reload
+
+// Puts `from` at `to` in one rename, as a careful operator (or cert-manager) does, so that the
+// server never reads a half-written file.
+void ReplaceFile(const std::string& from, const std::string& to) {
+  std::string tmp = to + ".new";
+  std::filesystem::copy_file(from, tmp, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::rename(tmp, to);
+}
+
+void WriteFile(const std::string& path, std::string_view content) {
+  std::string tmp = path + ".new";
+  FILE* f = fopen(tmp.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fwrite(content.data(), 1, content.size(), f);
+  fclose(f);
+  std::filesystem::rename(tmp, path);
+}
+
+// A client context that trusts both certificates, so a test can see which one the server presents.
+SSL_CTX* ClientContextTrusting(const TestCert& a, const TestCert& b) {
+  SSL_CTX* ctx = ClientContext(a);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), b.cert());
+  return ctx;
+}
+
+// The CN a fresh connection sees, after one request over it succeeded; "" when either failed.
+std::string NewConnectionCommonName(uint16_t port, SSL_CTX* ctx) {
+  Client c(port);
+  if (!c.StartTls(ctx) || !c.Send("GET /hello HTTP/1.1\r\n\r\n")) return {};
+  auto r = c.Read();
+  if (!r || r->status != 200) return {};
+  return c.PeerCommonName();
+}
+
+// Waits until the server's SIGHUP handler is installed: raising before would end the test run.
+bool WaitForHandler(int signal_number) {
+  return Eventually([&] {
+    struct sigaction current {};
+    sigaction(signal_number, nullptr, &current);
+    return current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
+  });
+}
+
+TEST(ServerTlsReload, NewConnectionsGetTheNewCertificateAndOldOnesKeepWorking) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+
+  Client old(ts.port());
+  ASSERT_TRUE(old.StartTls(ctx));
+  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(old.Read());
+  EXPECT_EQ(old.PeerCommonName(), "berth-a");
+
+  ReplaceFile(b.cert_path(), a.cert_path());
+  ReplaceFile(b.key_path(), a.key_path());
+  Status st = ts.server().ReloadTls();
+  ASSERT_TRUE(st.has_value()) << st.error().ToString();
+
+  EXPECT_EQ(NewConnectionCommonName(ts.port(), ctx), "berth-b");
+  // The established session is untouched: same certificate, still serving keep-alive requests.
+  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  auto r = old.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello world");
+  EXPECT_EQ(old.PeerCommonName(), "berth-a");
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTlsReload, BrokenKeyKeepsTheOldCertificate) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+
+  ReplaceFile(b.cert_path(), a.cert_path());
+  WriteFile(a.key_path(), "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+  Status st = ts.server().ReloadTls();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  EXPECT_NE(st.error().message.find(a.key_path()), std::string::npos) << st.error().message;
+  EXPECT_EQ(NewConnectionCommonName(ts.port(), ctx), "berth-a");
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+}
+
+TEST(ServerTlsReload, KeyOfAnotherCertificateIsRefused) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+
+  ReplaceFile(b.cert_path(), a.cert_path());  // the key file still holds a's key
+  Status st = ts.server().ReloadTls();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  EXPECT_NE(st.error().message.find(a.key_path()), std::string::npos) << st.error().message;
+  EXPECT_EQ(NewConnectionCommonName(ts.port(), ctx), "berth-a");
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+}
+
+TEST(ServerTlsReload, ReloadWithoutTlsIsAnError) {
+  TestServer ts(EchoHandler);
+  Status st = ts.server().ReloadTls();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(ServerTlsReload, SighupReloadsAndWaitForSignalKeepsWaiting) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestCert c("berth-c");
+  // The server reads the files under a's paths; the test rewrites them. `a` itself keeps its
+  // in-memory certificate for the client's trust store.
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), c.cert());
+
+  std::atomic<bool> returned{false};
+  std::atomic<int> result{-1};
+  std::thread waiter([&] {
+    result = ts.server().WaitForSignal();
+    returned = true;
+  });
+  // No ASSERT until the waiter is joined: a failure would leave the thread running.
+  bool installed = WaitForHandler(SIGHUP);
+  EXPECT_TRUE(installed);
+  if (installed) {
+    ReplaceFile(b.cert_path(), a.cert_path());
+    ReplaceFile(b.key_path(), a.key_path());
+    kill(getpid(), SIGHUP);
+    EXPECT_TRUE(Eventually([&] { return NewConnectionCommonName(ts.port(), ctx) == "berth-b"; }));
+    EXPECT_FALSE(returned.load());
+    // The wait re-armed itself: a second SIGHUP reloads again.
+    ReplaceFile(c.cert_path(), a.cert_path());
+    ReplaceFile(c.key_path(), a.key_path());
+    kill(getpid(), SIGHUP);
+    EXPECT_TRUE(Eventually([&] { return NewConnectionCommonName(ts.port(), ctx) == "berth-c"; }));
+    EXPECT_FALSE(returned.load());
+  }
+  ts.server().Shutdown(100ms);
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTlsReload, SighupWithoutTlsIsIgnored) {
+  TestServer ts(EchoHandler);
+  std::atomic<bool> returned{false};
+  std::atomic<int> result{-1};
+  std::thread waiter([&] {
+    result = ts.server().WaitForSignal();
+    returned = true;
+  });
+  bool installed = WaitForHandler(SIGHUP);
+  EXPECT_TRUE(installed);
+  if (installed) {
+    kill(getpid(), SIGHUP);
+    // Serving goes on and the wait does not end.
+    Client c(ts.port());
+    EXPECT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+    EXPECT_TRUE(c.Read());
+    EXPECT_FALSE(returned.load());
+  }
+  ts.server().Shutdown(100ms);
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
 }
 
 }  // namespace

@@ -260,17 +260,24 @@ class FilesystemDriver : public StorageDriver {
 
   std::string_view Name() const override { return "filesystem"; }
 
-  Result<std::string> GetContent(std::string_view path) override {
-    BERTH_RETURN_IF_ERROR(CheckPath(path));
-    std::string full = FullPath(path);
-    FdGuard fd{::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (fd.fd < 0) {
+  // Opens an object for reading into *fd and stats it; a directory is no object (kNotFound).
+  Status OpenObject(std::string_view path, const std::string& full, FdGuard* fd, struct stat* st) {
+    fd->fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd->fd < 0) {
       if (IsNotFoundErrno(errno)) return NotFound(path);
       return IoError("open", full, errno);
     }
+    if (::fstat(fd->fd, st) != 0) return IoError("stat", full, errno);
+    if (S_ISDIR(st->st_mode)) return NotFound(path);
+    return Ok();
+  }
+
+  Result<std::string> GetContent(std::string_view path) override {
+    BERTH_RETURN_IF_ERROR(CheckPath(path));
+    std::string full = FullPath(path);
+    FdGuard fd;
     struct stat st;
-    if (::fstat(fd.fd, &st) != 0) return IoError("stat", full, errno);
-    if (S_ISDIR(st.st_mode)) return NotFound(path);  // no object here, only a directory
+    BERTH_RETURN_IF_ERROR(OpenObject(path, full, &fd, &st));
     auto too_large = [&]() {
       return MakeError(ErrorCode::kIo, full + " is larger than " +
                                            std::to_string(kMaxGetContentSize) +
@@ -336,14 +343,9 @@ class FilesystemDriver : public StorageDriver {
   Result<ReaderPtr> NewReader(std::string_view path, uint64_t offset) override {
     BERTH_RETURN_IF_ERROR(CheckPath(path));
     std::string full = FullPath(path);
-    FdGuard fd{::open(full.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (fd.fd < 0) {
-      if (IsNotFoundErrno(errno)) return NotFound(path);
-      return IoError("open", full, errno);
-    }
+    FdGuard fd;
     struct stat st;
-    if (::fstat(fd.fd, &st) != 0) return IoError("stat", full, errno);
-    if (S_ISDIR(st.st_mode)) return NotFound(path);
+    BERTH_RETURN_IF_ERROR(OpenObject(path, full, &fd, &st));
     uint64_t size = static_cast<uint64_t>(st.st_size);
     if (offset > size) {
       return MakeError(ErrorCode::kInvalidOffset, "offset " + std::to_string(offset) +
