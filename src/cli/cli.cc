@@ -1,6 +1,7 @@
 // The command line: serve, config check, version. Distribution's `registry serve <config>` maps to
 // `berth serve <config>`.
 #include <CLI/CLI.hpp>
+#include <csignal>
 
 #include <cstdlib>
 #include <filesystem>
@@ -46,6 +47,9 @@ int Serve(const std::string& config_arg) {
   const config::Config& cfg = loaded->config;
   log::Configure(cfg.log.level, cfg.log.formatter != "text");
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
+  // SIGHUP means "reload TLS certificates" once the server waits for signals; before that (and
+  // during the drain after it) it must not end the process, which is its default action.
+  std::signal(SIGHUP, SIG_IGN);
   auto app = App::Create(cfg);
   if (!app) {
     spdlog::critical("cannot start: {}", app.error().message);
