@@ -252,50 +252,45 @@ Dispatch HandleSearch(Ctx& c) {
   return Dispatch::Respond(JsonResponse(c, body));
 }
 
+// The token service's answer: the token JSON, or the error in the OCI envelope.
+Response TokenReply(const Ctx& c, const Result<auth::IssuedToken>& issued) {
+  if (!issued) {
+    Response res = Fail(c, issued.error());
+    if (issued.error().code == ErrorCode::kUnauthorized) {
+      res.headers.Add("WWW-Authenticate", "Basic realm=\"berth token service\"");
+    }
+    return res;
+  }
+  Response res;
+  res.headers.Add("Content-Type", "application/json");
+  res.headers.Add("Cache-Control", "no-store");
+  res.body = auth::TokenService::ResponseJson(*issued);
+  res.log_note = issued->subject.empty() ? "anonymous token" : "token for " + issued->subject;
+  return res;
+}
+
 // Docker's token endpoint: GET with Basic credentials (or none, for anonymous pulls of public
 // repositories), and the OAuth2 password-grant POST form that podman and docker use.
 Dispatch HandleToken(Ctx& c) {
   if (!c.opt.token_service) {
     return FailNow(c, Error{ErrorCode::kUnsupported, "no token service is configured", {}, 404});
   }
-  auto reply = [&c](const Result<auth::IssuedToken>& issued) {
-    if (!issued) {
-      Response res = Fail(c, issued.error());
-      if (issued.error().code == ErrorCode::kUnauthorized) {
-        res.headers.Add("WWW-Authenticate", "Basic realm=\"berth token service\"");
-      }
-      return res;
-    }
-    Response res;
-    res.headers.Add("Content-Type", "application/json");
-    res.headers.Add("Cache-Control", "no-store");
-    res.body = auth::TokenService::ResponseJson(*issued);
-    res.log_note = issued->subject.empty() ? "anonymous token" : "token for " + issued->subject;
-    return res;
-  };
   if (c.req.method == "GET") {
     Query q(c.req.query);
-    std::vector<std::string> scopes = q.GetAll("scope");
-    return Dispatch::Respond(reply(c.opt.token_service->Issue(
-        c.req.headers.Get("Authorization"), q.Get("service").value_or(""), scopes,
-        c.req.remote_addr)));
+    return Dispatch::Respond(TokenReply(
+        c, c.opt.token_service->Issue(c.req.headers.Get("Authorization"),
+                                      q.Get("service").value_or(""), q.GetAll("scope"),
+                                      c.req.remote_addr)));
   }
   if (c.req.method == "POST") {
-    auth::TokenService* svc = c.opt.token_service.get();
     const ApiOptions* opt = &c.opt;
     storage::Registry* reg = &c.reg;
     return Dispatch::BufferBody(
         64 * 1024,
-        [svc, opt, reg](http::Request& req) {
+        [opt, reg](http::Request& req) {
           Route route{RouteKind::kToken, "", ""};
           Ctx c{req, route, *reg, *opt};
-          auto issued = svc->IssueOAuth(req.body, req.remote_addr);
-          if (!issued) return Fail(c, issued.error());
-          Response res;
-          res.headers.Add("Content-Type", "application/json");
-          res.headers.Add("Cache-Control", "no-store");
-          res.body = auth::TokenService::ResponseJson(*issued);
-          return res;
+          return TokenReply(c, opt->token_service->IssueOAuth(req.body, req.remote_addr));
         },
         Fail(c, Error{ErrorCode::kSizeInvalid, "token request too large", {}, 413}));
   }
