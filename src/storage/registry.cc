@@ -55,7 +55,7 @@ void UploadWriter::Close() {
                       Registry::HashState{size_, std::move(hasher_)});
 }
 
-Result<BlobInfo> UploadWriter::Commit(const Digest& expected, std::optional<uint64_t> expected_size) {
+Result<BlobInfo> UploadWriter::Commit(const Digest& expected) {
   if (released_) return MakeError(ErrorCode::kBlobUploadUnknown, "upload " + id_ + " is closed");
   auto commit = writer_->Commit();
   writer_.reset();
@@ -78,12 +78,6 @@ Result<BlobInfo> UploadWriter::Commit(const Digest& expected, std::optional<uint
     actual = h->Current();
   }
   reg_->ReleaseUpload(key, std::nullopt);
-  if (expected_size && *expected_size != size_) {
-    (void)reg_->CancelUpload(repo_, id_);
-    return MakeError(ErrorCode::kSizeInvalid, "upload has " + std::to_string(size_) +
-                                                  " bytes but " + std::to_string(*expected_size) +
-                                                  " were declared");
-  }
   if (actual != expected) {
     (void)reg_->CancelUpload(repo_, id_);
     return MakeError(ErrorCode::kDigestInvalid, "uploaded content has digest " + actual.str() +
@@ -248,7 +242,7 @@ Result<Hasher> Registry::RehashUpload(std::string_view repo, std::string_view id
 }
 
 Result<UploadWriterPtr> Registry::OpenUpload(std::string_view repo, std::string_view id) {
-  BERTH_ASSIGN_OR_RETURN(UploadInfo info, GetUpload(repo, id));
+  BERTH_RETURN_IF_ERROR(GetUpload(repo, id));
   std::string key = UploadKey(repo, id);
   std::optional<HashState> state;
   {
@@ -280,7 +274,6 @@ Result<UploadWriterPtr> Registry::OpenUpload(std::string_view repo, std::string_
     if (sz != on_disk) return fail(Error{ErrorCode::kIo, "upload data changed while rehashing", {}, 0});
     state.emplace(HashState{sz, std::move(*h)});
   }
-  (void)info;
   return UploadWriterPtr(new UploadWriter(this, std::string(repo), std::string(id),
                                           std::move(*writer), std::move(state->hasher)));
 }

@@ -78,10 +78,10 @@ class UploadWriter {
   Status Write(const char* data, size_t n);
   uint64_t size() const { return size_; }
   const std::string& id() const { return id_; }
-  // Verifies the data against `expected` (and `expected_size` when given), moves it into the blob store
-  // and links it into the repository; the session is gone afterwards. On a digest or size mismatch the
-  // session is cancelled (DIGEST_INVALID / SIZE_INVALID) and nothing is published.
-  Result<BlobInfo> Commit(const Digest& expected, std::optional<uint64_t> expected_size = {});
+  // Verifies the data against `expected`, moves it into the blob store and links it into the
+  // repository; the session is gone afterwards. On a digest mismatch the session is cancelled
+  // (DIGEST_INVALID) and nothing is published. (Size checks against Content-Range belong to the API.)
+  Result<BlobInfo> Commit(const Digest& expected);
   // Flushes and releases the session (it stays resumable).
   void Close();
 
