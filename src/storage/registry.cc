@@ -119,28 +119,58 @@ Result<bool> Registry::RepositoryExists(std::string_view repo) {
 }
 
 Result<std::vector<std::string>> Registry::Catalog(std::string_view last, size_t n, bool* more) {
-  std::vector<std::string> repos;
-  const std::string root = paths::RepositoriesRoot();
-  auto st = driver_->Walk(root, [&](const driver::FileInfo& fi) {
-    if (!fi.is_dir) return false;
-    std::string_view base = BaseName(fi.path);
-    if (base.starts_with('_')) {
-      if (base == "_manifests") {
-        std::string_view parent = std::string_view(fi.path).substr(0, fi.path.size() - base.size() - 1);
-        repos.emplace_back(parent.substr(root.size() + 1));
+  Listing repos = CachedListing("");
+  if (!repos) {
+    auto all = std::make_shared<std::vector<std::string>>();
+    const std::string root = paths::RepositoriesRoot();
+    auto st = driver_->Walk(root, [&](const driver::FileInfo& fi) {
+      if (!fi.is_dir) return false;
+      std::string_view base = BaseName(fi.path);
+      if (base.starts_with('_')) {
+        if (base == "_manifests") {
+          std::string_view parent =
+              std::string_view(fi.path).substr(0, fi.path.size() - base.size() - 1);
+          all->emplace_back(parent.substr(root.size() + 1));
+        }
+        return false;  // never descend into a repository's own data
       }
-      return false;  // never descend into a repository's own data
-    }
-    return true;
-  });
-  if (!st && !IsNotFound(st.error())) return std::unexpected(st.error());
-  std::sort(repos.begin(), repos.end());
+      return true;
+    });
+    if (!st && !IsNotFound(st.error())) return std::unexpected(st.error());
+    std::sort(all->begin(), all->end());
+    repos = all;
+    CacheListing("", repos);
+  }
   std::vector<std::string> page;
-  auto it = last.empty() ? repos.begin()
-                         : std::upper_bound(repos.begin(), repos.end(), std::string(last));
-  for (; it != repos.end() && page.size() < n; ++it) page.push_back(*it);
-  if (more) *more = it != repos.end();
+  auto it = last.empty() ? repos->begin()
+                         : std::upper_bound(repos->begin(), repos->end(), std::string(last));
+  for (; it != repos->end() && page.size() < n; ++it) page.push_back(*it);
+  if (more) *more = it != repos->end();
   return page;
+}
+
+Registry::Listing Registry::CachedListing(const std::string& key) {
+  if (options_.listing_ttl.count() <= 0) return nullptr;
+  std::lock_guard lock(cache_mu_);
+  auto it = listings_.find(key);
+  if (it == listings_.end()) return nullptr;
+  if (options_.clock->Now() - it->second.at > options_.listing_ttl) {
+    listings_.erase(it);
+    return nullptr;
+  }
+  return it->second.value;
+}
+
+void Registry::CacheListing(const std::string& key, Listing value) {
+  if (options_.listing_ttl.count() <= 0) return;
+  std::lock_guard lock(cache_mu_);
+  if (listings_.size() >= 4096) listings_.clear();  // bounded; refills from storage
+  listings_.insert_or_assign(key, ListingEntry{options_.clock->Now(), std::move(value)});
+}
+
+void Registry::InvalidateListing(const std::string& key) {
+  std::lock_guard lock(cache_mu_);
+  listings_.erase(key);
 }
 
 // --- blobs ------------------------------------------------------------------------------------------
@@ -427,6 +457,8 @@ Result<PutManifestResult> Registry::PutManifest(std::string_view repo, const Ref
     BERTH_RETURN_IF_ERROR(
         driver_->PutContent(paths::TagCurrentLink(repo, reference.tag), digest.str()));
   }
+  InvalidateListing("t:" + std::string(repo));
+  InvalidateListing("");  // the repository may be new
   PutManifestResult out{digest, std::nullopt};
   if (m.subject) out.subject = m.subject->digest;
   return out;
@@ -498,12 +530,14 @@ Status Registry::DeleteManifest(std::string_view repo, const Digest& d) {
     }
   }
   auto st = driver_->Delete(paths::RevisionLinkDir(repo, d));
+  InvalidateListing("t:" + std::string(repo));  // again: a reader may have re-cached meanwhile
   if (!st && !IsNotFound(st.error())) return st;
   return Ok();
 }
 
 Status Registry::DeleteTag(std::string_view repo, std::string_view tag) {
   auto st = driver_->Delete(paths::TagDir(repo, tag));
+  InvalidateListing("t:" + std::string(repo));
   if (!st && IsNotFound(st.error())) {
     return MakeError(ErrorCode::kManifestUnknown,
                      "tag " + Quoted(tag) + " is not in repository " + Quoted(repo));
@@ -512,20 +546,23 @@ Status Registry::DeleteTag(std::string_view repo, std::string_view tag) {
 }
 
 Result<std::vector<std::string>> Registry::ListTags(std::string_view repo) {
+  const std::string key = "t:" + std::string(repo);
+  if (Listing cached = CachedListing(key)) return *cached;
   auto entries = driver_->List(paths::TagsDir(repo));
-  std::vector<std::string> tags;
+  auto tags = std::make_shared<std::vector<std::string>>();
   if (!entries) {
     if (!IsNotFound(entries.error())) return std::unexpected(entries.error());
     BERTH_ASSIGN_OR_RETURN(bool exists, Exists(paths::ManifestsDir(repo)));
     if (!exists) {
       return MakeError(ErrorCode::kNameUnknown, "repository " + Quoted(repo) + " is not known");
     }
-    return tags;
+  } else {
+    tags->reserve(entries->size());
+    for (const auto& e : *entries) tags->emplace_back(BaseName(e));
+    std::sort(tags->begin(), tags->end());
   }
-  tags.reserve(entries->size());
-  for (const auto& e : *entries) tags.emplace_back(BaseName(e));
-  std::sort(tags.begin(), tags.end());
-  return tags;
+  CacheListing(key, tags);
+  return *tags;
 }
 
 Result<std::vector<Referrer>> Registry::ListReferrers(std::string_view repo, const Digest& subject) {

@@ -102,6 +102,10 @@ using UploadWriterPtr = std::unique_ptr<UploadWriter>;
 struct RegistryOptions {
   const Clock* clock = &SystemClock();
   size_t manifest_cache_bytes = 32 << 20;  // 0 disables the cache
+  // How long a listing (catalog, a repository's tags) may be served from memory. Writes through this
+  // Registry invalidate at once; the TTL bounds staleness for writes by other processes sharing the
+  // storage. Zero disables listing caches.
+  std::chrono::milliseconds listing_ttl{5000};
 };
 
 class Registry {
@@ -170,6 +174,17 @@ class Registry {
 
   driver::StorageDriverPtr driver_;
   RegistryOptions options_;
+  // Listing cache: "" -> all repositories; "t:<repo>" -> that repository's sorted tags.
+  using Listing = std::shared_ptr<const std::vector<std::string>>;
+  Listing CachedListing(const std::string& key);
+  void CacheListing(const std::string& key, Listing value);
+  void InvalidateListing(const std::string& key);
+  struct ListingEntry {
+    SystemTime at;
+    Listing value;
+  };
+  std::unordered_map<std::string, ListingEntry> listings_;  // Guarded by cache_mu_.
+
   std::mutex cache_mu_;
   std::unordered_map<std::string, std::shared_ptr<const StoredManifest>> manifest_cache_;  // Guarded.
   size_t manifest_cache_bytes_ = 0;  // Guarded by cache_mu_.

@@ -240,6 +240,32 @@ TEST_F(RegistryTest, CatalogListsRepositoriesWithManifests) {
   EXPECT_FALSE(more);
 }
 
+TEST_F(RegistryTest, ListingsSeeOwnWritesAtOnceAndOtherWritersAfterTheTtl) {
+  BlobInfo cfg = Push("a", "{}");
+  BlobInfo layer = Push("a", "l");
+  std::string body = Manifest(cfg, layer);
+  ASSERT_TRUE(reg_->PutManifest("a", *ParseReference("v1"), kOciManifest, body));
+  bool more = false;
+  EXPECT_EQ(*reg_->Catalog("", 10, &more), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(*reg_->ListTags("a"), (std::vector<std::string>{"v1"}));
+  // Own writes: visible at once.
+  ASSERT_TRUE(reg_->PutManifest("a", *ParseReference("v2"), kOciManifest, body));
+  EXPECT_EQ(*reg_->ListTags("a"), (std::vector<std::string>{"v1", "v2"}));
+  ASSERT_TRUE(reg_->DeleteTag("a", "v1").has_value());
+  EXPECT_EQ(*reg_->ListTags("a"), (std::vector<std::string>{"v2"}));
+  EXPECT_EQ(*reg_->Catalog("", 10, &more), (std::vector<std::string>{"a"}));  // cached now
+  // Another process (another Registry on the same storage) writes: visible once the TTL passes.
+  Registry other(driver_, RegistryOptions{&clock_});
+  ASSERT_TRUE(other.MountBlob("b", "a", cfg.digest));
+  ASSERT_TRUE(other.MountBlob("b", "a", layer.digest));
+  ASSERT_TRUE(other.PutManifest("b", *ParseReference("x"), kOciManifest, body));
+  ASSERT_TRUE(other.PutManifest("a", *ParseReference("v3"), kOciManifest, body));
+  EXPECT_EQ(*reg_->Catalog("", 10, &more), (std::vector<std::string>{"a"}));
+  clock_.Advance(6s);
+  EXPECT_EQ(*reg_->Catalog("", 10, &more), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(*reg_->ListTags("a"), (std::vector<std::string>{"v2", "v3"}));
+}
+
 TEST_F(RegistryTest, PurgeDeletesOnlyStaleUploads) {
   auto old_up = reg_->StartUpload("a");
   clock_.Advance(200h);
