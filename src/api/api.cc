@@ -43,6 +43,14 @@ std::vector<std::string> Query::GetAll(std::string_view key) const {
 
 Response Fail(const Ctx& c, const Error& e) { return ErrorResponse(e, c.head()); }
 
+Error MethodNotAllowed(const std::string& method) {
+  return Error{ErrorCode::kUnsupported, "method " + method + " is not allowed here", {}, 405};
+}
+Error ReadOnly() { return Error{ErrorCode::kUnsupported, "the registry is in read-only mode", {}, 0}; }
+Error DeleteDisabled() {
+  return Error{ErrorCode::kUnsupported, "deletion is disabled on this registry", {}, 0};
+}
+
 Response Empty(int status) {
   Response r;
   r.status = status;
@@ -99,10 +107,6 @@ std::string UploadRange(uint64_t size) {
 }
 
 namespace {
-
-Error MethodNotAllowed(const std::string& method) {
-  return Error{ErrorCode::kUnsupported, "method " + method + " is not allowed here", {}, 405};
-}
 
 Response JsonResponse(const Ctx& c, const json& body, std::string_view content_type = "application/json") {
   Response res;
@@ -328,7 +332,7 @@ Dispatch HandleManifest(Ctx& c) {
   }
   if (m == "PUT") {
     if (c.opt.readonly) {
-      return FailNow(c, Error{ErrorCode::kUnsupported, "the registry is in read-only mode", {}, 0});
+      return FailNow(c, ReadOnly());
     }
     Error too_big{ErrorCode::kSizeInvalid,
                   "manifest is larger than the " + std::to_string(storage::kMaxManifestBytes) +
@@ -357,10 +361,10 @@ Dispatch HandleManifest(Ctx& c) {
   }
   if (m == "DELETE") {
     if (!c.opt.delete_enabled) {
-      return FailNow(c, Error{ErrorCode::kUnsupported, "deletion is disabled on this registry", {}, 0});
+      return FailNow(c, DeleteDisabled());
     }
     if (c.opt.readonly) {
-      return FailNow(c, Error{ErrorCode::kUnsupported, "the registry is in read-only mode", {}, 0});
+      return FailNow(c, ReadOnly());
     }
     auto st = ref->is_digest() ? c.reg.DeleteManifest(c.route.name, ref->digest)
                                : c.reg.DeleteTag(c.route.name, ref->tag);

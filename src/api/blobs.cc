@@ -32,8 +32,6 @@ class BlobSource : public http::BodySource {
   uint64_t remaining_;
 };
 
-Error Unsupported(std::string msg) { return Error{ErrorCode::kUnsupported, std::move(msg), {}, 0}; }
-
 Response Created(const Ctx& c, const std::string& name, const Digest& d) {
   Response res = Empty(201);
   res.headers.Add("Location", Url(c, "v2/" + name + "/blobs/" + d.str()));
@@ -119,8 +117,8 @@ Dispatch HandleBlob(Ctx& c) {
   if (!digest) return FailNow(c, digest.error());
   const std::string& m = c.req.method;
   if (m == "DELETE") {
-    if (!c.opt.delete_enabled) return FailNow(c, Unsupported("deletion is disabled on this registry"));
-    if (c.opt.readonly) return FailNow(c, Unsupported("the registry is in read-only mode"));
+    if (!c.opt.delete_enabled) return FailNow(c, DeleteDisabled());
+    if (c.opt.readonly) return FailNow(c, ReadOnly());
     auto st = c.reg.DeleteBlob(c.route.name, *digest);
     if (!st) return FailNow(c, st.error());
     Response res = Empty(202);
@@ -128,7 +126,7 @@ Dispatch HandleBlob(Ctx& c) {
     return Dispatch::Respond(std::move(res));
   }
   if (m != "GET" && m != "HEAD") {
-    return FailNow(c, Error{ErrorCode::kUnsupported, "method " + m + " is not allowed here", {}, 405});
+    return FailNow(c, MethodNotAllowed(m));
   }
   auto info = c.reg.StatBlob(c.route.name, *digest);
   if (!info) return FailNow(c, info.error());
@@ -170,10 +168,9 @@ Dispatch HandleBlob(Ctx& c) {
 
 Dispatch HandleUploadStart(Ctx& c) {
   if (c.req.method != "POST") {
-    return FailNow(c, Error{ErrorCode::kUnsupported, "method " + c.req.method + " is not allowed here",
-                            {}, 405});
+    return FailNow(c, MethodNotAllowed(c.req.method));
   }
-  if (c.opt.readonly) return FailNow(c, Unsupported("the registry is in read-only mode"));
+  if (c.opt.readonly) return FailNow(c, ReadOnly());
   Query q(c.req.query);
   if (auto mount = q.Get("mount")) {
     auto d = Digest::Parse(*mount);
@@ -220,9 +217,9 @@ Dispatch HandleUpload(Ctx& c) {
     return Dispatch::Respond(Empty(204));
   }
   if (m != "PATCH" && m != "PUT") {
-    return FailNow(c, Error{ErrorCode::kUnsupported, "method " + m + " is not allowed here", {}, 405});
+    return FailNow(c, MethodNotAllowed(m));
   }
-  if (c.opt.readonly) return FailNow(c, Unsupported("the registry is in read-only mode"));
+  if (c.opt.readonly) return FailNow(c, ReadOnly());
   std::optional<Digest> commit;
   if (m == "PUT") {
     Query q(c.req.query);

@@ -35,6 +35,10 @@ class Query {
 };
 
 http::Response Fail(const Ctx& c, const Error& e);
+// The UNSUPPORTED refusals every write endpoint shares.
+Error MethodNotAllowed(const std::string& method);  // 405
+Error ReadOnly();                                   // storage.maintenance.readonly
+Error DeleteDisabled();                             // storage.delete.enabled is false
 inline http::Dispatch FailNow(const Ctx& c, const Error& e) {
   return http::Dispatch::Respond(Fail(c, e));
 }
