@@ -94,7 +94,6 @@ constexpr asio::as_tuple_t<asio::use_awaitable_t<Executor>> kUse{};
 constexpr Clock::time_point kNever = Clock::time_point::max();
 // A head usually arrives in one segment; 16 KiB also swallows a burst of pipelined requests.
 constexpr size_t kHeadReadSize = 16 * 1024;
-constexpr size_t kMaxBodyRead = 1 << 20;
 constexpr size_t kMinBodyRead = 16 * 1024;
 // Buffers grown by a big body or head are given back once the request is done, so that thousands of
 // idle keep-alive connections stay small.
@@ -345,7 +344,10 @@ struct Worker {
 };
 
 struct Core {
-  Core(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {}
+  Core(ServerOptions o, Handler h) : options(std::move(o)), handler(std::move(h)) {
+    large_buffers_left.store(
+        static_cast<int64_t>(std::min<size_t>(options.large_buffer_budget, INT64_MAX)));
+  }
 
   ServerOptions options;
   Handler handler;
@@ -367,6 +369,8 @@ struct Core {
   }
   std::atomic<bool> stopping{false};
   std::atomic<int64_t> live{0};
+  // What is left of options.large_buffer_budget; see BufferLease.
+  std::atomic<int64_t> large_buffers_left{0};
   std::mutex mu;
   std::condition_variable cv;
 
@@ -380,6 +384,39 @@ struct Core {
  private:
   std::mutex tls_mu;
   std::shared_ptr<asio::ssl::context> tls;  // Guarded by tls_mu.
+};
+
+// A claim on the large-buffer budget for one transfer: large_buffer bytes while the budget lasts,
+// else small_buffer (not counted). Never more than `need`. Returns its claim when destroyed.
+class BufferLease {
+ public:
+  BufferLease(Core& core, uint64_t need) {
+    const ServerOptions& o = core.options;
+    const size_t small = std::max<size_t>(o.small_buffer, 4096);
+    size_ = static_cast<size_t>(std::min<uint64_t>(small, need));
+    const size_t large = std::max(o.large_buffer, small);
+    if (need <= small || large == small) return;
+    const auto want = static_cast<int64_t>(std::min<uint64_t>(large, need));
+    int64_t left = core.large_buffers_left.load(std::memory_order_relaxed);
+    while (left >= want) {
+      if (core.large_buffers_left.compare_exchange_weak(left, left - want,
+                                                        std::memory_order_relaxed)) {
+        pool_ = &core.large_buffers_left;
+        size_ = static_cast<size_t>(want);
+        return;
+      }
+    }
+  }
+  ~BufferLease() {
+    if (pool_) pool_->fetch_add(static_cast<int64_t>(size_), std::memory_order_relaxed);
+  }
+  BufferLease(const BufferLease&) = delete;
+  BufferLease& operator=(const BufferLease&) = delete;
+  size_t size() const { return size_; }
+
+ private:
+  std::atomic<int64_t>* pool_ = nullptr;
+  size_t size_ = 0;
 };
 
 // Calls Finish exactly once, even if the connection dies in a way no code path foresaw.
@@ -758,6 +795,22 @@ class Connection final : public ConnectionBase,
 
   Task<BodyEnd> ReadBody() {
     parser_->eager(true);  // from here on, parse as much body as each read brings
+    // Chunked bodies have no length: they get what a large body gets.
+    const BufferLease lease(core_, parser_->content_length_remaining().value_or(UINT64_MAX));
+    BodyEnd end = co_await ReadBodyInto(lease.size());
+    // The lease ends here, so the buffer it paid for goes too (keeping any pipelined bytes).
+    if (buf_.capacity() > kKeepBufferBytes) {
+      beast::flat_buffer rest;
+      if (buf_.size() > 0) {
+        auto dst = rest.prepare(buf_.size());
+        rest.commit(asio::buffer_copy(dst, buf_.data()));
+      }
+      buf_ = std::move(rest);
+    }
+    co_return end;
+  }
+
+  Task<BodyEnd> ReadBodyInto(size_t max_read) {
     for (;;) {
       if (buf_.size() > 0) {
         beast::error_code ec;
@@ -770,9 +823,10 @@ class Connection final : public ConnectionBase,
           co_return BodyEnd::kMalformed;
         }
       }
-      size_t want = kMaxBodyRead;
+      size_t want = max_read;
       if (auto remaining = parser_->content_length_remaining()) {
-        want = static_cast<size_t>(std::clamp<uint64_t>(*remaining, kMinBodyRead, kMaxBodyRead));
+        want = static_cast<size_t>(
+            std::clamp<uint64_t>(*remaining, kMinBodyRead, std::max(max_read, kMinBodyRead)));
       }
       SetDeadline(Clock::now() + options_.body_idle_timeout);
       auto [ec, n] = co_await stream_.async_read_some(buf_.prepare(want), kUse);
@@ -894,8 +948,8 @@ class Connection final : public ConnectionBase,
       std::array<asio::const_buffer, 1> b{asio::buffer(head_)};
       co_return co_await WriteAll(b);
     }
-    const size_t cap = static_cast<size_t>(
-        std::min<uint64_t>(std::max<size_t>(options_.stream_buffer, 4096), length));
+    const BufferLease lease(core_, length);
+    const size_t cap = lease.size();
     auto chunk = std::make_unique_for_overwrite<char[]>(cap);
     bool first = true;
     while (sent < length) {

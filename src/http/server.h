@@ -31,7 +31,14 @@ struct ServerOptions {
   std::chrono::milliseconds body_idle_timeout{60'000};  // longest gap between body bytes
   std::chrono::milliseconds write_timeout{120'000};     // longest stall writing a response
   size_t discard_limit = 1 << 20;  // unread body bytes drained before keep-alive; more closes
-  size_t stream_buffer = 1 << 20;  // chunk size for streamed responses
+  // Large transfers (streamed responses, request bodies) move through buffers of `large_buffer`
+  // bytes while `large_buffer_budget` lasts, and of `small_buffer` bytes beyond it. On loopback a
+  // lone 1 GiB GET ran about 8 % faster with 2 MiB than with 1 MiB (fewer syscalls and window
+  // updates per GB); 8 concurrent GETs gained nothing from it, and 256 KiB was clearly slower.
+  // The budget bounds what the larger buffers add to memory, whatever the number of clients.
+  size_t large_buffer = 2 << 20;
+  size_t large_buffer_budget = 8 << 20;
+  size_t small_buffer = 1 << 20;
   bool sendfile = false;           // use sendfile for BodySource with a NativeFd (plain TCP only)
   // TLS (issue 5): PEM paths; empty = plain TCP.
   std::string tls_certificate;

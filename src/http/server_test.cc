@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -604,6 +605,68 @@ TEST(Server, FileSourceIsCopiedWhenSendfileIsOff) {
   EXPECT_GT(reads.load(), 0);
 }
 
+// Fills whatever it is asked for with 'x' and remembers the largest request (the buffer size).
+class CapSource : public BodySource {
+ public:
+  CapSource(std::atomic<size_t>* max_cap, std::atomic<int>* calls) : max_cap_(max_cap), calls_(calls) {}
+  Result<size_t> Read(char* buf, size_t cap) override {
+    memset(buf, 'x', cap);
+    size_t prev = max_cap_->load();
+    while (cap > prev && !max_cap_->compare_exchange_weak(prev, cap)) {
+    }
+    calls_->fetch_add(1);
+    return cap;
+  }
+
+ private:
+  std::atomic<size_t>* max_cap_;
+  std::atomic<int>* calls_;
+};
+
+TEST(Server, LargeBuffersComeFromABudget) {
+  ServerOptions o = TestOptions();
+  o.small_buffer = 64 << 10;
+  o.large_buffer = 1 << 20;
+  o.large_buffer_budget = 1 << 20;  // one large buffer at a time
+  std::map<std::string, std::pair<std::atomic<size_t>, std::atomic<int>>> seen;
+  for (const char* p : {"/a", "/b", "/c", "/tiny"}) seen[p];
+  TestServer ts(
+      [&](Request& req) {
+        auto& [cap, calls] = seen.at(req.target);
+        Response r;
+        r.content_length = req.target == "/tiny" ? 1000 : (req.target == "/a" ? 64 << 20 : 4 << 20);
+        r.stream = std::make_unique<CapSource>(&cap, &calls);
+        return Dispatch::Respond(std::move(r));
+      },
+      o);
+  // /a is not read: the server blocks on a full socket while holding the only large buffer.
+  Client a(ts.port(), 20'000ms);
+  ASSERT_TRUE(a.Send("GET /a HTTP/1.1\r\n\r\n"));
+  for (int i = 0; i < 500 && seen.at("/a").second.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_GT(seen.at("/a").second.load(), 0);
+  EXPECT_EQ(seen.at("/a").first.load(), size_t{1} << 20);
+
+  Client b(ts.port());
+  ASSERT_TRUE(b.Send("GET /b HTTP/1.1\r\n\r\n"));
+  auto rb = b.Read();
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(rb->body.size(), size_t{4} << 20);
+  EXPECT_EQ(seen.at("/b").first.load(), size_t{64} << 10);  // budget spent: small buffer
+
+  ASSERT_TRUE(b.Send("GET /tiny HTTP/1.1\r\n\r\n"));
+  auto rt = b.Read();
+  ASSERT_TRUE(rt);
+  EXPECT_EQ(seen.at("/tiny").first.load(), 1000u);  // never more than the body
+
+  auto ra = a.Read();  // drains /a; its lease goes back
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->body.size(), size_t{64} << 20);
+  ASSERT_TRUE(b.Send("GET /c HTTP/1.1\r\n\r\n"));
+  auto rc = b.Read();
+  ASSERT_TRUE(rc);
+  EXPECT_EQ(seen.at("/c").first.load(), size_t{1} << 20);
+}
+
 class FailingSource : public BodySource {
  public:
   Result<size_t> Read(char* buf, size_t cap) override {
@@ -621,7 +684,8 @@ class FailingSource : public BodySource {
 
 TEST(Server, SourceErrorMidStreamClosesConnection) {
   ServerOptions o = TestOptions();
-  o.stream_buffer = 4096;
+  o.small_buffer = 4096;
+  o.large_buffer = 4096;
   TestServer ts(
       [](Request&) {
         Response r;
