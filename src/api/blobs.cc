@@ -52,6 +52,8 @@ Response Accepted(const Ctx& c, const std::string& name, const std::string& id, 
 // monolithic POST).
 class UploadSink : public http::BodySink {
  public:
+  static constexpr uint64_t kReserveFrom = 1 << 20;
+
   UploadSink(Ctx c, storage::UploadWriterPtr w, std::optional<Digest> commit_digest,
              std::optional<uint64_t> expect_bytes)
       : req_(c.req),
@@ -61,7 +63,12 @@ class UploadSink : public http::BodySink {
         writer_(std::move(w)),
         commit_digest_(std::move(commit_digest)),
         expect_bytes_(expect_bytes),
-        start_size_(writer_->size()) {}
+        start_size_(writer_->size()) {
+    // Large bodies only: for a small blob the extra syscall costs more than it saves.
+    if (c.req.content_length && *c.req.content_length >= kReserveFrom) {
+      writer_->Reserve(*c.req.content_length);
+    }
+  }
 
   Status Write(const char* data, size_t n) override { return writer_->Write(data, n); }
 

@@ -47,6 +47,10 @@ Status UploadWriter::Write(const char* data, size_t n) {
   return Ok();
 }
 
+void UploadWriter::Reserve(uint64_t bytes) {
+  if (!released_) writer_->Reserve(bytes);
+}
+
 void UploadWriter::Close() {
   if (released_) return;
   released_ = true;

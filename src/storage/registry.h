@@ -76,6 +76,8 @@ class UploadWriter {
   UploadWriter& operator=(const UploadWriter&) = delete;
 
   Status Write(const char* data, size_t n);
+  // A hint that about `bytes` more are coming (a request's Content-Length); see FileWriter::Reserve.
+  void Reserve(uint64_t bytes);
   uint64_t size() const { return size_; }
   const std::string& id() const { return id_; }
   // Verifies the data against `expected`, moves it into the blob store and links it into the

@@ -57,6 +57,10 @@ class FileWriter {
  public:
   virtual ~FileWriter() = default;
   virtual Status Write(const char* data, size_t n) = 0;
+  // A hint that about `bytes` more are coming. Drivers that can allocate ahead do so (filesystem:
+  // fallocate past the end, the size unchanged); the object's bytes and size do not change. Never
+  // fails: Write reports a real shortage of space.
+  virtual void Reserve(uint64_t bytes) { (void)bytes; }
   // Bytes in the object, including those present before an append.
   virtual uint64_t Size() const = 0;
   virtual Status Commit() = 0;

@@ -114,6 +114,7 @@ class FaultyWriter : public FileWriter {
     return Ok();
   }
 
+  void Reserve(uint64_t bytes) override { base_->Reserve(bytes); }
   uint64_t Size() const override { return base_->Size(); }
 
   Status Commit() override {

@@ -84,6 +84,41 @@ TEST_F(FilesystemDriverTest, WriterProducesExactBytes) {
             std::string("abc\0\n", 5));
 }
 
+TEST_F(FilesystemDriverTest, ReserveAllocatesAheadWithoutChangingTheSize) {
+  const std::string path = "/docker/registry/v2/repositories/x/_uploads/r/data";
+  auto w = d_->NewWriter(path, false);
+  ASSERT_OK(w);
+  ASSERT_OK((*w)->Write("head", 4));
+  (*w)->Reserve(8 << 20);
+  struct stat st{};
+  ASSERT_EQ(::stat((root_ + path).c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 4);  // the resume offset is the size: it must not move
+  EXPECT_EQ((*w)->Size(), 4u);
+  // Where the filesystem can preallocate (ext4, xfs, tmpfs), the blocks are there already.
+  int probe = ::open((tmp_.path() + "/probe").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(probe, 0);
+  const bool can = ::fallocate(probe, FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
+  ::close(probe);
+  if (can) {
+    EXPECT_GE(static_cast<uint64_t>(st.st_blocks) * 512, uint64_t{8} << 20);
+  }
+  std::string more(3 << 20, 'z');
+  ASSERT_OK((*w)->Write(more.data(), more.size()));
+  ASSERT_OK((*w)->Commit());
+  EXPECT_EQ(std::filesystem::file_size(root_ + path), 4u + more.size());
+  EXPECT_EQ(ReadRaw(root_ + path), "head" + more);
+  auto info = d_->Stat(path);
+  ASSERT_OK(info);
+  EXPECT_EQ(info->size, 4u + more.size());
+  // An append continues at the size, not past the reservation.
+  auto again = d_->NewWriter(path, true);
+  ASSERT_OK(again);
+  (*again)->Reserve(1 << 20);
+  ASSERT_OK((*again)->Write("!", 1));
+  ASSERT_OK((*again)->Commit());
+  EXPECT_EQ(ReadRaw(root_ + path), "head" + more + "!");
+}
+
 TEST_F(FilesystemDriverTest, ReadsLayoutWrittenByAnotherRegistry) {
   std::string blob = std::string("/docker/registry/v2/blobs/sha256/e3/") + kHex + "/data";
   std::string tag = "/docker/registry/v2/repositories/team/app/_manifests/tags/latest/current/link";
