@@ -356,6 +356,15 @@ http {{
         s["cpu_s_per_gb"] = s["cpu_s"] / (s["bytes"] / GB)
         return s
 
+    def idle(self, side):
+        """1000 keep-alive connections, one GET each, then idle for 3 s: the server's RSS and open
+        descriptors while they are held, and whether every one still answers afterwards."""
+        r = self.loadgen("idle", "--port", self.servers[side]["port"], "--path", "/v2/", "--conns", 1000,
+                         "--pid", self.servers[side]["proc"].pid, "--duration", 3, timeout=120)
+        r["fds_per_conn"] = (r["fds_held"] - r["fds_before"]) / max(1, r["conns"])
+        r["rss_kib_per_conn"] = r["rss_bytes_per_conn"] / 1024
+        return r
+
     def settle(self):
         """Writes back dirty pages before a write figure, so no figure pays for an earlier one's
         writeback (the kernel throttles writers once dirty data passes vm.dirty_ratio)."""
@@ -536,6 +545,24 @@ http {{
                 ge(b, 20 * d) if d else None)
             row(f"{label}: p99 latency", fig, "p99_ms", "ms", None, "", "", None)
 
+        idle = {s: (self.results.get("idle_1000", {}).get(s) or [None])[-1] for s in (B, D)}
+        if idle[B]:
+            ib, idd = idle[B], idle[D] or {}
+            ok = (ib["errors"] == 0 and ib["survived"] == ib["conns"] == 1000 and
+                  ib["fds_per_conn"] <= 1.0 and ib["rss_kib_per_conn"] <= 16)
+            rows.append({"figure": "1000 idle keep-alive connections: RSS per connection", "unit": "KiB",
+                         "berth": ib["rss_kib_per_conn"], "distribution": idd.get("rss_kib_per_conn"),
+                         "ratio": (ib["rss_kib_per_conn"] / idd["rss_kib_per_conn"]
+                                   if idd.get("rss_kib_per_conn") else None),
+                         "reference": None, "reference_label": "",
+                         "target": "≤ 16 KiB and 1 fd per connection, all 1000 answer after 3 s idle",
+                         "result": "PASS" if ok else "MISS"})
+            rows.append({"figure": "  descriptors held / still answering", "unit": "",
+                         "berth": f"{ib['fds_held'] - ib['fds_before']} / {ib['survived']}",
+                         "distribution": (f"{idd['fds_held'] - idd['fds_before']} / {idd['survived']}"
+                                          if idd else None),
+                         "ratio": None, "reference": None, "reference_label": "", "target": "",
+                         "result": None})
         rb, rd = self.peak.get(B), self.peak.get(D)
         rows.append({"figure": "peak RSS (VmHWM) over the run", "unit": "MiB", "berth": rb, "distribution": rd,
                      "ratio": rb / rd if rb and rd else None, "reference": self.peak.get("nginx"),
@@ -598,6 +625,9 @@ http {{
             name = "nginx" if side.startswith("nginx") else side
             self.peak[name] = status_kib(pid, "VmHWM") / 1024
             self.total_cpu[name] = cpu_seconds(pid)
+        # After the peaks are taken: the idle figure is about bounds, not about the peak.
+        for side in ("berth", "distribution"):
+            self.record("idle_1000", side, self.idle(side))
         logs = {}
         for side in ("berth", "distribution"):
             with open(self.servers[side]["proc"].logpath, errors="replace") as f:

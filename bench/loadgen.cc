@@ -17,6 +17,10 @@
 //              Content-Range per chunk, PUT ?digest=): GB/s
 //   put-raw    --path P --size B [--seed S]
 //              one plain PUT of the body (the nginx WebDAV ceiling for push-big): GB/s
+//   idle       --path P --conns 1000 --pid SERVER_PID [--duration 5]
+//              opens `conns` keep-alive connections, one GET each, holds them idle for `duration`,
+//              then one more GET each to show they all survived: the server's VmRSS and open
+//              descriptors before, while held, and after they close
 //   gen-file   --size B [--seed S] --out FILE      the same deterministic bytes push-big sends
 //   seed-tags  --repo R [--tags 1000] [--parallel 8] [--manifest-out FILE]
 //              config + layer + one ~1 KiB OCI manifest, tagged t0000..t0999 and "latest"
@@ -31,7 +35,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
+#include <dirent.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -76,6 +82,7 @@ struct Options {
   int conns = 64, clients = 1, parallel = 16, repeat = 1, count = 2000, tags = 1000;
   double duration = 5;
   uint64_t size = 4096, chunk = 0, seed = 1;
+  int pid = 0;
 };
 
 Options ParseArgs(int argc, char** argv) {
@@ -124,6 +131,8 @@ Options ParseArgs(int argc, char** argv) {
       o.chunk = num();
     else if (k == "--seed")
       o.seed = num();
+    else if (k == "--pid")
+      o.pid = static_cast<int>(num());
     else
       Die("unknown option " + k);
   }
@@ -620,6 +629,100 @@ int RunGet(const Options& o) {
   return errors == 0 ? 0 : 1;
 }
 
+// ---- idle ----------------------------------------------------------------------------------------
+
+// VmRSS of a process in KiB, from /proc (0 if unreadable).
+uint64_t RssKib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  return 0;
+}
+
+int OpenFds(int pid) {
+  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = ::readdir(d)) n += e->d_name[0] != '.';
+  ::closedir(d);
+  return n;
+}
+
+// One small GET on a raw socket (no per-connection read buffer: there are thousands of them):
+// true when a complete 200 response arrived.
+bool SmallGet(int fd, const std::string& request) {
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size()))
+    return false;
+  std::string got;
+  char buf[4096];
+  for (;;) {
+    size_t end = got.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      if (got.compare(0, 12, "HTTP/1.1 200") != 0) return false;
+      uint64_t length = 0;
+      std::string head = Lower(std::string_view(got).substr(0, end));
+      if (size_t p = head.find("\r\ncontent-length:"); p != std::string::npos)
+        length = std::strtoull(head.c_str() + p + 17, nullptr, 10);
+      if (got.size() >= end + 4 + length) return true;
+    }
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return false;
+    got.append(buf, static_cast<size_t>(n));
+  }
+}
+
+int RunIdle(const Options& o) {
+  if (o.path.empty() || o.pid <= 0) Die("--path and --pid are required");
+  struct rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  const std::string request = "GET " + o.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  const uint64_t rss_before = RssKib(o.pid);
+  const int fds_before = OpenFds(o.pid);
+  std::vector<int> fds;
+  int errors = 0, survived = 0;
+  const auto start = Clock::now();
+  for (int i = 0; i < o.conns; ++i) {
+    int fd = ConnectLoopback(o.port);
+    if (fd < 0) {
+      ++errors;
+      continue;
+    }
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (!SmallGet(fd, request)) ++errors;
+    fds.push_back(fd);
+  }
+  const double open_secs = Seconds(start, Clock::now());
+  std::this_thread::sleep_for(std::chrono::duration<double>(o.duration));
+  const uint64_t rss_held = RssKib(o.pid);
+  const int fds_held = OpenFds(o.pid);
+  for (int fd : fds) survived += SmallGet(fd, request);
+  for (int fd : fds) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const uint64_t rss_after = RssKib(o.pid);
+  const int fds_after = OpenFds(o.pid);
+  const double per_conn =
+      fds.empty() ? 0 : (static_cast<double>(rss_held) - static_cast<double>(rss_before)) * 1024 / fds.size();
+  PrintJson({{"mode", Str("idle")},
+             {"conns", std::to_string(fds.size())},
+             {"errors", std::to_string(errors)},
+             {"survived", std::to_string(survived)},
+             {"open_seconds", Num(open_secs)},
+             {"rss_before_kib", std::to_string(rss_before)},
+             {"rss_held_kib", std::to_string(rss_held)},
+             {"rss_after_kib", std::to_string(rss_after)},
+             {"rss_bytes_per_conn", Num(per_conn)},
+             {"fds_before", std::to_string(fds_before)},
+             {"fds_held", std::to_string(fds_held)},
+             {"fds_after", std::to_string(fds_after)}});
+  return errors == 0 && survived == static_cast<int>(fds.size()) ? 0 : 1;
+}
+
 // ---- push-small ---------------------------------------------------------------------------------
 
 int RunPushSmall(const Options& o) {
@@ -891,6 +994,7 @@ int main(int argc, char** argv) {
   Options o = ParseArgs(argc, argv);
   if (o.mode == "head") return RunHead(o);
   if (o.mode == "get") return RunGet(o);
+  if (o.mode == "idle") return RunIdle(o);
   if (o.mode == "push-small") return RunPushSmall(o);
   if (o.mode == "push-big") return RunPushBig(o);
   if (o.mode == "put-raw") return RunPutRaw(o);

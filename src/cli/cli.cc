@@ -1,5 +1,7 @@
 // The command line: serve, config check, version. Distribution's `registry serve <config>` maps to
 // `berth serve <config>`.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <csignal>
 
@@ -37,6 +39,20 @@ Result<config::LoadResult> LoadConfig(const std::string& path) {
   return config::LoadFile(path, env);
 }
 
+// Every connection is a descriptor, and the usual soft limit (1024) would refuse clients long before
+// memory runs short: raise it to the hard limit, as Go (and so Distribution) does at start-up.
+void RaiseFileLimit() {
+  struct rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) return;
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    spdlog::debug("open-file limit raised from {} to {}", before, rl.rlim_cur);
+  } else {
+    spdlog::warn("open-file limit is {}; raising it to {} failed", before, rl.rlim_max);
+  }
+}
+
 int Serve(const std::string& config_arg) {
   std::string path = ConfigPath(config_arg);
   auto loaded = LoadConfig(path);
@@ -50,6 +66,7 @@ int Serve(const std::string& config_arg) {
   // SIGHUP means "reload TLS certificates" once the server waits for signals; before that (and
   // during the drain after it) it must not end the process, which is its default action.
   std::signal(SIGHUP, SIG_IGN);
+  RaiseFileLimit();
   auto app = App::Create(cfg);
   if (!app) {
     spdlog::critical("cannot start: {}", app.error().message);

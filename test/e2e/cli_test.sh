@@ -40,9 +40,14 @@ check "an unknown key is a warning naming it ($out)" \
 out=$("$BERTH" serve "$T/bad.yml" 2>&1); rc=$?
 check "serve refuses a wrong value with the key's path" '[ $rc != 0 ] && echo "$out" | grep -q "http.draintimeout"'
 
-# Environment overrides win over the file (delete is disabled in the file).
-REGISTRY_STORAGE_DELETE_ENABLED=true REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS=DENY \
-  "$BERTH" serve "$T/good.yml" 2> "$T/log" &
+# Environment overrides win over the file (delete is disabled in the file). Started with a low soft
+# open-file limit, which serve raises to the hard limit.
+HARD_NOFILE=$(ulimit -Hn)
+(
+  ulimit -Sn 256
+  REGISTRY_STORAGE_DELETE_ENABLED=true REGISTRY_HTTP_HEADERS_X_FRAME_OPTIONS=DENY \
+    exec "$BERTH" serve "$T/good.yml"
+) 2> "$T/log" &
 PID=$!
 for _ in $(seq 1 200); do
   PORT=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/log" | head -1)
@@ -50,6 +55,9 @@ for _ in $(seq 1 200); do
   sleep 0.05
 done
 check "server started on a free port" '[ -n "$PORT" ]'
+soft=$(awk '/Max open files/ {print $4}' "/proc/$PID/limits")
+check "serve raises the soft open-file limit (256) to the hard one ($soft of $HARD_NOFILE)" \
+  '[ "$HARD_NOFILE" = unlimited ] && [ "$soft" = unlimited ] || [ "$soft" = "$HARD_NOFILE" ]'
 B="http://127.0.0.1:$PORT"
 hdrs=$(curl -sS -m 10 -D - -o /dev/null "$B/v2/" | tr -d '\r')
 check "custom header from the file" 'echo "$hdrs" | grep -qi "^X-Content-Type-Options: nosniff"'
