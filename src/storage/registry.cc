@@ -234,10 +234,21 @@ Result<UploadInfo> Registry::StartUpload(std::string_view repo) {
                                             FormatRfc3339(info.started)));
   BERTH_ASSIGN_OR_RETURN(auto w, driver_->NewWriter(paths::UploadData(repo, info.id), false));
   w.reset();
+  // The empty upload's hash state, so that its first PATCH or PUT need not read the file back.
+  ReleaseUpload(UploadKey(repo, info.id), HashState{0, Hasher(DigestAlgorithm::kSha256)});
   return info;
 }
 
 Result<UploadInfo> Registry::GetUpload(std::string_view repo, std::string_view id) {
+  BERTH_ASSIGN_OR_RETURN(UploadInfo info, StatUpload(repo, id));
+  if (auto started = driver_->GetContent(paths::UploadStartedAt(repo, id))) {
+    if (auto t = ParseRfc3339(*started)) info.started = *t;
+  }
+  return info;
+}
+
+// GetUpload without reading startedat.
+Result<UploadInfo> Registry::StatUpload(std::string_view repo, std::string_view id) {
   // Upload ids are ours (UUIDs) or Distribution's (UUIDs too); refuse anything else before it reaches
   // a path.
   if (id.empty() || id.size() > 64 ||
@@ -255,9 +266,6 @@ Result<UploadInfo> Registry::GetUpload(std::string_view repo, std::string_view i
   UploadInfo info;
   info.id = std::string(id);
   info.size = fi->size;
-  if (auto started = driver_->GetContent(paths::UploadStartedAt(repo, id))) {
-    if (auto t = ParseRfc3339(*started)) info.started = *t;
-  }
   return info;
 }
 
@@ -276,7 +284,7 @@ Result<Hasher> Registry::RehashUpload(std::string_view repo, std::string_view id
 }
 
 Result<UploadWriterPtr> Registry::OpenUpload(std::string_view repo, std::string_view id) {
-  BERTH_RETURN_IF_ERROR(GetUpload(repo, id));
+  BERTH_RETURN_IF_ERROR(StatUpload(repo, id));
   std::string key = UploadKey(repo, id);
   std::optional<HashState> state;
   {
@@ -354,6 +362,8 @@ Result<BlobInfo> Registry::Publish(std::string_view repo, std::string_view id, c
       }
       return std::unexpected(mv.error());
     }
+    // Then the directory is empty (unless Distribution left hashstates/) and goes without a walk.
+    (void)driver_->Delete(paths::UploadStartedAt(repo, id));
     (void)driver_->Delete(paths::UploadDir(repo, id));
   }
   BERTH_RETURN_IF_ERROR(driver_->PutContent(paths::LayerLink(repo, d), d.str()));

@@ -159,6 +159,7 @@ class Registry {
     Hasher hasher;
   };
   Result<Digest> ReadLink(const std::string& path);
+  Result<UploadInfo> StatUpload(std::string_view repo, std::string_view id);
   Result<bool> Exists(const std::string& path);
   Result<Hasher> RehashUpload(std::string_view repo, std::string_view id, DigestAlgorithm alg,
                               uint64_t* size);

@@ -131,6 +131,11 @@ Status RemoveTreeAt(int parent_fd, const std::string& name, const std::string& o
   if (err == ENOENT) return Ok();
   // Linux says EISDIR for a directory, POSIX allows EPERM.
   if (err != EISDIR && err != EPERM) return IoError("unlink", os_path, err);
+  // An empty directory (the common case: an upload's, once its files are gone) needs no walk.
+  if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) == 0) return Ok();
+  err = errno;
+  if (err == ENOENT) return Ok();
+  if (err != ENOTEMPTY && err != EEXIST) return IoError("rmdir", os_path, err);
   for (int attempt = 0; attempt < kRaceRetries; ++attempt) {
     int fd = ::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
