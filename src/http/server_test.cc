@@ -586,16 +586,81 @@ TEST(Server, SendfileResponseArrivesIntact) {
   EXPECT_EQ(reads.load(), 0);  // sendfile, not Read
 }
 
-TEST(Server, FileSourceIsCopiedWhenSendfileIsOff) {
+TEST(Server, MappedResponseArrivesIntact) {
+  constexpr uint64_t kSize = 9ull << 20;
+  constexpr uint64_t kFrom = 12345;  // not page-aligned
+  TempFile file(kSize);
+  std::atomic<int> reads{0};
+  ServerOptions o = TestOptions();
+  ASSERT_TRUE(o.map_files);  // the default
+  o.large_buffer = 1 << 20;  // several windows, some from the budget and some not
+  o.large_buffer_budget = 1 << 20;
+  o.small_buffer = 64 << 10;
+  TestServer ts(
+      [&](Request&) {
+        Response r;
+        r.content_length = kSize - kFrom;
+        int fd = ::open(file.path().c_str(), O_RDONLY);
+        lseek(fd, kFrom, SEEK_SET);
+        r.stream = std::make_unique<FileSource>(fd, &reads);
+        return Dispatch::Respond(std::move(r));
+      },
+      o);
+  Client a(ts.port());
+  Client b(ts.port());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(a.Send("GET /file HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(b.Send("GET /file HTTP/1.1\r\n\r\n"));
+    for (Client* c : {&a, &b}) {
+      auto r = c->Read();
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->body.size(), kSize - kFrom);
+      bool same = true;
+      for (size_t i = 0; i < r->body.size() && same; ++i) same = r->body[i] == PatternByte(i + kFrom);
+      EXPECT_TRUE(same);
+    }
+  }
+  EXPECT_EQ(reads.load(), 0);  // mapped, not Read
+}
+
+// The file ends before the announced length: the pages past its end cannot be mapped in. Only the
+// kernel touches the mapping, so the write fails (no SIGBUS, which would end this whole test
+// binary); the connection closes and the server goes on serving.
+TEST(Server, MappedFileShorterThanItsLengthClosesTheConnectionOnly) {
   constexpr uint64_t kSize = 3ull << 20;
   TempFile file(kSize);
   std::atomic<int> reads{0};
-  TestServer ts([&](Request&) {
+  TestServer ts([&](Request& req) {
     Response r;
-    r.content_length = kSize;
+    r.content_length = req.target == "/short" ? kSize + (2 << 20) : kSize;
     r.stream = std::make_unique<FileSource>(::open(file.path().c_str(), O_RDONLY), &reads);
     return Dispatch::Respond(std::move(r));
   });
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET /short HTTP/1.1\r\n\r\n"));
+  EXPECT_FALSE(c.Read());
+  Client d(ts.port());
+  ASSERT_TRUE(d.Send("GET /whole HTTP/1.1\r\n\r\n"));
+  auto r = d.Read();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->body.size(), kSize);
+  EXPECT_TRUE(MatchesPattern(r->body));
+}
+
+TEST(Server, FileSourceIsCopiedWhenSendfileAndMappingAreOff) {
+  constexpr uint64_t kSize = 3ull << 20;
+  TempFile file(kSize);
+  std::atomic<int> reads{0};
+  ServerOptions o = TestOptions();
+  o.map_files = false;
+  TestServer ts(
+      [&](Request&) {
+        Response r;
+        r.content_length = kSize;
+        r.stream = std::make_unique<FileSource>(::open(file.path().c_str(), O_RDONLY), &reads);
+        return Dispatch::Respond(std::move(r));
+      },
+      o);
   Client c(ts.port());
   ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\n\r\n"));
   auto r = c.Read();
