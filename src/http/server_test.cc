@@ -557,22 +557,27 @@ class TempFile {
   std::string path_;
 };
 
+// Answers every request with `length` bytes of the file from `offset` (the source is positioned
+// there, as a range would be), counting the source's Read calls.
+Handler ServeFile(const TempFile& file, uint64_t length, std::atomic<int>* reads,
+                  uint64_t offset = 0) {
+  return [&file, length, reads, offset](Request&) {
+    Response r;
+    r.content_length = length;
+    int fd = ::open(file.path().c_str(), O_RDONLY);
+    ::lseek(fd, static_cast<off_t>(offset), SEEK_SET);
+    r.stream = std::make_unique<FileSource>(fd, reads);
+    return Dispatch::Respond(std::move(r));
+  };
+}
+
 TEST(Server, SendfileResponseArrivesIntact) {
   constexpr uint64_t kSize = 50ull << 20;
   TempFile file(kSize);
   std::atomic<int> reads{0};
   ServerOptions o = TestOptions();
   o.sendfile = true;
-  TestServer ts(
-      [&](Request& req) {
-        Response r;
-        r.content_length = kSize - 1000;
-        int fd = ::open(file.path().c_str(), O_RDONLY);
-        lseek(fd, 1000, SEEK_SET);  // a range: the source is positioned at its first byte
-        r.stream = std::make_unique<FileSource>(fd, &reads);
-        return Dispatch::Respond(std::move(r));
-      },
-      o);
+  TestServer ts(ServeFile(file, kSize - 1000, &reads, 1000), o);
   Client c(ts.port());
   for (int round = 0; round < 2; ++round) {
     ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\n\r\n"));
@@ -596,16 +601,7 @@ TEST(Server, MappedResponseArrivesIntact) {
   o.large_buffer = 1 << 20;  // several windows, some from the budget and some not
   o.large_buffer_budget = 1 << 20;
   o.small_buffer = 64 << 10;
-  TestServer ts(
-      [&](Request&) {
-        Response r;
-        r.content_length = kSize - kFrom;
-        int fd = ::open(file.path().c_str(), O_RDONLY);
-        lseek(fd, kFrom, SEEK_SET);
-        r.stream = std::make_unique<FileSource>(fd, &reads);
-        return Dispatch::Respond(std::move(r));
-      },
-      o);
+  TestServer ts(ServeFile(file, kSize - kFrom, &reads, kFrom), o);
   Client a(ts.port());
   Client b(ts.port());
   for (int round = 0; round < 2; ++round) {
@@ -653,14 +649,7 @@ TEST(Server, FileSourceIsCopiedWhenSendfileAndMappingAreOff) {
   std::atomic<int> reads{0};
   ServerOptions o = TestOptions();
   o.map_files = false;
-  TestServer ts(
-      [&](Request&) {
-        Response r;
-        r.content_length = kSize;
-        r.stream = std::make_unique<FileSource>(::open(file.path().c_str(), O_RDONLY), &reads);
-        return Dispatch::Respond(std::move(r));
-      },
-      o);
+  TestServer ts(ServeFile(file, kSize, &reads), o);
   Client c(ts.port());
   ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\n\r\n"));
   auto r = c.Read();
@@ -1514,14 +1503,7 @@ TEST(ServerTls, SendfileOptionFallsBackToCopiesOverTls) {
   std::atomic<int> reads{0};
   ServerOptions o = TlsOptions(cert);
   o.sendfile = true;
-  TestServer ts(
-      [&](Request&) {
-        Response r;
-        r.content_length = kSize;
-        r.stream = std::make_unique<FileSource>(::open(file.path().c_str(), O_RDONLY), &reads);
-        return Dispatch::Respond(std::move(r));
-      },
-      o);
+  TestServer ts(ServeFile(file, kSize, &reads), o);
   SSL_CTX* ctx = ClientContext(cert);
   Client c(ts.port());
   ASSERT_TRUE(c.StartTls(ctx));
