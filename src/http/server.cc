@@ -995,7 +995,7 @@ class Connection final : public ConnectionBase,
 
   // Sends `length` bytes of the source's file from its current position, through read-only
   // mappings of one window at a time: the kernel copies page cache straight into the socket, which
-  // saves the read() copy (8 concurrent 1 GiB GETs: ~15 % less CPU than copying, faster than
+  // saves the read() copy (8 concurrent 1 GiB GETs: 10-15 % less CPU than copying, faster than
   // sendfile here). Only the kernel touches the mapping (sendmsg), so a page that cannot be read
   // (I/O error, a file truncated under us) fails that write with EFAULT instead of raising SIGBUS;
   // the response is cut short and the connection closed, as when read() fails. Plain TCP only: TLS
