@@ -142,7 +142,8 @@ class Bench:
         ver = lambda argv: run(argv, 10, check=False)
         self.meta = {
             "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "command": "bash bench/run.sh" + (" --quick" if self.quick else ""),
+            "command": "bash bench/run.sh" + (" --quick" if self.quick else "") +
+                       (f" --rounds {self.a.rounds}" if self.a.rounds else ""),
             "nproc": os.cpu_count(),
             "cpu_model": model,
             "kernel": platform.release(),
