@@ -875,6 +875,41 @@ TEST(Server, ChunkedBodyIsStreamedToSink) {
   EXPECT_TRUE(c.Read());
 }
 
+std::string Hex(size_t n) {
+  char text[32];
+  snprintf(text, sizeof(text), "%zx", n);
+  return text;
+}
+
+// A large body grows the read buffer; when the body ends, the buffer is given back but the bytes of
+// the next, pipelined request that arrived with the body's tail must survive.
+TEST(Server, RequestPipelinedAfterALargeBodyIsAnswered) {
+  auto log = std::make_shared<SinkLog>();
+  TestServer ts([&](Request& req) {
+    if (req.path == "/hello") return Dispatch::Respond(Text(200, "hello world"));
+    return Dispatch::StreamBody(std::make_unique<RecordingSink>(log));
+  });
+  for (bool chunked : {false, true}) {
+    log->data.clear();
+    std::string body(3 << 20, 'q');
+    std::string wire = chunked ? "PATCH /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                                     Hex(body.size()) + "\r\n" + body + "\r\n0\r\n\r\n"
+                               : "PUT /upload HTTP/1.1\r\nContent-Length: " +
+                                     std::to_string(body.size()) + "\r\n\r\n" + body;
+    wire += "GET /hello HTTP/1.1\r\n\r\n";
+    Client c(ts.port());
+    ASSERT_TRUE(c.Send(wire));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 201) << chunked;
+    auto h = c.Read();
+    ASSERT_TRUE(h) << chunked;
+    EXPECT_EQ(h->body, "hello world");
+    std::lock_guard lock(log->mu);
+    EXPECT_EQ(log->data.size(), body.size());
+  }
+}
+
 TEST(Server, StreamBodyWithoutBodyFinishesAtOnce) {
   auto log = std::make_shared<SinkLog>();
   TestServer ts(
