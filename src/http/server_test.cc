@@ -218,6 +218,13 @@ bool Eventually(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
   return pred();
 }
 
+// One request on a fresh connection, and its reply.
+std::optional<Reply> RoundTrip(uint16_t port, std::string_view request) {
+  Client c(port);
+  if (!c.Send(request)) return std::nullopt;
+  return c.Read();
+}
+
 ServerOptions TestOptions() {
   ServerOptions o;
   o.host = "127.0.0.1";
@@ -380,9 +387,7 @@ TEST(Server, RequestFieldsReachTheHandler) {
 
 TEST(Server, AbsoluteFormTargetIsRoutedByPath) {
   TestServer ts(EchoHandler);
-  Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET http://registry.local:5000/echo?x=1 HTTP/1.1\r\n\r\n"));
-  auto r = c.Read();
+  auto r = RoundTrip(ts.port(), "GET http://registry.local:5000/echo?x=1 HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "GET http://registry.local:5000/echo?x=1 q=x=1");
@@ -488,9 +493,7 @@ TEST(Server, HandlerContentLengthIsNeverDuplicated) {
     r.headers.Add("content-length", "999");
     return Dispatch::Respond(std::move(r));
   });
-  Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
-  auto r = c.Read();
+  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Content-Length"), 1);
   EXPECT_EQ(r->Header("Content-Length"), "3");
@@ -650,9 +653,7 @@ TEST(Server, FileSourceIsCopiedWhenSendfileAndMappingAreOff) {
   ServerOptions o = TestOptions();
   o.map_files = false;
   TestServer ts(ServeFile(file, kSize, &reads), o);
-  Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\n\r\n"));
-  auto r = c.Read();
+  auto r = RoundTrip(ts.port(), "GET /file HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), kSize);
   EXPECT_TRUE(MatchesPattern(r->body));
@@ -914,9 +915,7 @@ TEST(Server, StreamBodyWithoutBodyFinishesAtOnce) {
   auto log = std::make_shared<SinkLog>();
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
-  Client c(ts.port());
-  ASSERT_TRUE(c.Send("POST /start HTTP/1.1\r\n\r\n"));
-  auto r = c.Read();
+  auto r = RoundTrip(ts.port(), "POST /start HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   std::lock_guard lock(log->mu);
@@ -1208,9 +1207,7 @@ TEST(Server, StalledReaderIsCutOffAfterWriteTimeout) {
 
 TEST(Server, HandlerExceptionBecomes500) {
   TestServer ts([](Request&) -> Dispatch { throw std::runtime_error("boom"); });
-  Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
-  auto r = c.Read();
+  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
 }
@@ -1222,9 +1219,7 @@ TEST(Server, ResponseHeaderWithLineBreakIsDropped) {
     r.headers.Add("X-Good", "fine");
     return Dispatch::Respond(std::move(r));
   });
-  Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
-  auto r = c.Read();
+  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Set-Cookie"), 0);
   EXPECT_EQ(r->Count("X-Evil"), 0);
