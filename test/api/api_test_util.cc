@@ -106,6 +106,26 @@ std::string PushBlob(HttpClient& c, std::string_view repo, std::string_view data
   return digest;
 }
 
+::testing::AssertionResult BlobCreated(HttpClient& c, const Response& r, std::string_view repo,
+                                       std::string_view digest, std::string_view data) {
+  const std::string path = "/v2/" + std::string(repo) + "/blobs/" + std::string(digest);
+  if (r.status != 201) return ::testing::AssertionFailure() << "want 201, got " << Describe(r);
+  if (PathOf(r.Header("Location")) != path) {
+    return ::testing::AssertionFailure() << "Location " << r.Header("Location") << ", want " << path;
+  }
+  if (r.Header("Docker-Content-Digest") != digest) {
+    return ::testing::AssertionFailure()
+           << "Docker-Content-Digest " << r.Header("Docker-Content-Digest") << ", want " << digest;
+  }
+  Response get = c.Request("GET", path);
+  if (get.status != 200) return ::testing::AssertionFailure() << "GET " << path << ": " << Describe(get);
+  if (get.body != data) {
+    return ::testing::AssertionFailure() << "GET " << path << " returned " << get.body.size()
+                                         << " bytes that differ from the " << data.size() << " pushed";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 std::string PushManifest(HttpClient& c, std::string_view repo, std::string_view reference,
                          std::string_view media_type, std::string_view body) {
   Response r = c.Request("PUT", "/v2/" + std::string(repo) + "/manifests/" + std::string(reference),

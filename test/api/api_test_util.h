@@ -63,6 +63,10 @@ inline constexpr std::string_view kDeleteDisabled = "storage:\n  delete:\n    en
 std::string StartUpload(HttpClient& c, std::string_view repo);
 // Pushes `data` as one blob (POST, then PUT ?digest=); returns its sha256 digest.
 std::string PushBlob(HttpClient& c, std::string_view repo, std::string_view data);
+// The reply to a completed upload says 201 with Location /v2/<repo>/blobs/<digest> and
+// Docker-Content-Digest <digest>, and the blob then reads back as `data`.
+::testing::AssertionResult BlobCreated(HttpClient& c, const Response& r, std::string_view repo,
+                                       std::string_view digest, std::string_view data);
 // Pushes a manifest; returns the Docker-Content-Digest ("" on failure).
 std::string PushManifest(HttpClient& c, std::string_view repo, std::string_view reference,
                          std::string_view media_type, std::string_view body);

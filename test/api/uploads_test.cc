@@ -43,12 +43,7 @@ TEST(Uploads, MonolithicPostWithDigestCreatesBlob) {
   std::string data = PatternBytes(3000, 21);
   std::string d = Sha256(data);
   Response r = c.Request("POST", "/v2/lib/app/blobs/uploads/?digest=" + d, data, kOctet);
-  ASSERT_STATUS(r, 201);
-  EXPECT_EQ(PathOf(r.Header("Location")), "/v2/lib/app/blobs/" + d);
-  EXPECT_EQ(r.Header("Docker-Content-Digest"), d);
-  Response get = c.Request("GET", "/v2/lib/app/blobs/" + d);
-  EXPECT_STATUS(get, 200);
-  EXPECT_EQ(get.body, data);
+  EXPECT_TRUE(BlobCreated(c, r, "lib/app", d, data));
 }
 
 TEST(Uploads, MonolithicPostWithWrongDigestIsDigestInvalid) {
@@ -70,10 +65,7 @@ TEST(Uploads, MonolithicPutAfterPostCreatesBlob) {
   std::string loc = StartUpload(c, "lib/app");
   ASSERT_FALSE(loc.empty());
   Response r = c.Request("PUT", WithQuery(loc, "digest=" + d), data, kOctet);
-  ASSERT_STATUS(r, 201);
-  EXPECT_EQ(PathOf(r.Header("Location")), "/v2/lib/app/blobs/" + d);
-  EXPECT_EQ(r.Header("Docker-Content-Digest"), d);
-  EXPECT_EQ(c.Request("GET", "/v2/lib/app/blobs/" + d).body, data);
+  EXPECT_TRUE(BlobCreated(c, r, "lib/app", d, data));
 }
 
 TEST(Uploads, EmptyBlobCanBeUploaded) {
@@ -97,12 +89,7 @@ TEST(Uploads, MountFromRepositoryThatHasTheBlobIs201) {
   std::string data = "mount me";
   std::string d = PushBlob(c, "team/src", data);
   Response r = c.Request("POST", "/v2/team/dst/blobs/uploads/?mount=" + d + "&from=team/src");
-  ASSERT_STATUS(r, 201);
-  EXPECT_EQ(PathOf(r.Header("Location")), "/v2/team/dst/blobs/" + d);
-  EXPECT_EQ(r.Header("Docker-Content-Digest"), d);
-  Response get = c.Request("GET", "/v2/team/dst/blobs/" + d);
-  EXPECT_STATUS(get, 200);
-  EXPECT_EQ(get.body, data);
+  EXPECT_TRUE(BlobCreated(c, r, "team/dst", d, data));
 }
 
 // Go's url.Values (docker, containerd) escapes ':' and '/' in query values.
@@ -173,10 +160,7 @@ TEST(Uploads, ChunkedPatchReportsRangeAndLocation) {
   HeaderList h = kOctet;
   h.emplace_back("Content-Range", "2500-2999");
   Response put = c.Request("PUT", WithQuery(loc, "digest=" + Sha256(data)), data.substr(2500), h);
-  ASSERT_STATUS(put, 201);
-  EXPECT_EQ(PathOf(put.Header("Location")), "/v2/lib/app/blobs/" + Sha256(data));
-  EXPECT_EQ(put.Header("Docker-Content-Digest"), Sha256(data));
-  EXPECT_EQ(c.Request("GET", "/v2/lib/app/blobs/" + Sha256(data)).body, data);
+  EXPECT_TRUE(BlobCreated(c, put, "lib/app", Sha256(data), data));
 }
 
 TEST(Uploads, ChunkOutOfOrderIsRangeInvalid) {
