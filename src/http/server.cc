@@ -1022,18 +1022,14 @@ class Connection final : public ConnectionBase,
                      req_.target, sent, std::error_code(errno, std::system_category()).message());
         co_return false;
       }
-      const char* p = static_cast<const char*>(m) + (at - base);
+      std::array<asio::const_buffer, 1> b{
+          asio::buffer(static_cast<const char*>(m) + (at - base), static_cast<size_t>(n))};
       ErrorCodeT ec;
-      for (uint64_t done = 0; done < n && !ec;) {
-        SetDeadline(Clock::now() + options_.write_timeout);  // bounds a stall, as in WriteAll
-        auto [wec, wrote] =
-            co_await stream_.async_write_some(asio::buffer(p + done, n - done), kUse);
-        ec = wec;
-        done += wrote;
-        sent += wrote;
-      }
+      size_t wrote = 0;
+      const bool ok = co_await WriteAll(b, &ec, &wrote);
       ::munmap(m, span);
-      if (ec) {
+      sent += wrote;
+      if (!ok) {
         if (ec.value() == EFAULT) {
           spdlog::warn("http: file for {} {} could not be read after {} of {} bytes", req_.method,
                        req_.target, sent, length);
@@ -1079,15 +1075,21 @@ class Connection final : public ConnectionBase,
   }
 
   // Writes everything, refreshing the deadline on progress: write_timeout bounds a stall, not the
-  // whole transfer.
+  // whole transfer. On failure, `error` (if given) says why; `written` (if given) counts the bytes
+  // that went out either way.
   template <size_t N>
-  Task<bool> WriteAll(std::array<asio::const_buffer, N> buffers) {
+  Task<bool> WriteAll(std::array<asio::const_buffer, N> buffers, ErrorCodeT* error = nullptr,
+                      size_t* written = nullptr) {
     beast::buffers_suffix<std::array<asio::const_buffer, N>> rest(buffers);
     size_t left = asio::buffer_size(buffers);
     while (left > 0) {
       SetDeadline(Clock::now() + options_.write_timeout);
       auto [ec, n] = co_await stream_.async_write_some(rest, kUse);
-      if (ec) co_return false;
+      if (written) *written += n;
+      if (ec) {
+        if (error) *error = ec;
+        co_return false;
+      }
       rest.consume(n);
       left -= n;
     }
