@@ -344,7 +344,8 @@ http {{
         return s
 
     def backing_file(self, side, digest, name):
-        """The file a GET of the blob reads: the registry's blob data, or nginx's copy."""
+        """Where a side keeps the blob: the registry's blob data file (Distribution's layout), or
+        nginx's copy `name`."""
         if side.startswith("nginx"):
             return os.path.join(self.www, name)
         hexd = digest.split(":", 1)[1]
@@ -409,9 +410,7 @@ http {{
         if side.startswith("nginx"):
             os.remove(os.path.join(self.www, "dav", f"put-{seed}-{chunk}.bin"))
         else:
-            hexd = s.pop("digest").split(":", 1)[1]
-            data = os.path.join(self.servers[side]["root"], "docker/registry/v2/blobs/sha256",
-                                hexd[:2], hexd, "data")
+            data = self.backing_file(side, s.pop("digest"), None)
             if os.path.exists(data):
                 os.remove(data)
         return s
