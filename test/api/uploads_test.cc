@@ -1,7 +1,13 @@
 // Blob uploads: POST /v2/<name>/blobs/uploads/ (plain, monolithic, mount) and the session endpoints
 // GET/PATCH/PUT/DELETE /v2/<name>/blobs/uploads/<id>.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <string>
 #include <vector>
@@ -466,4 +472,55 @@ TEST(Uploads, StreamedMonolithicPutOfSeveralMegabytes) {
 }
 
 }  // namespace
+// A PATCH that announces a large body has its space allocated up front (a performance hint), and a
+// client that hangs up part-way still resumes from exactly the bytes that arrived: the allocation
+// past them must not move the upload's offset.
+TEST(Uploads, LargeBodyIsPreallocatedWithoutMovingTheResumeOffset) {
+  auto srv = StartServer();
+  ASSERT_TRUE(srv);
+  ASSERT_FALSE(srv->root().empty());
+  HttpClient c(srv->port());
+  const std::string data = PatternBytes(8 << 20, 31);
+  const size_t sent = 1 << 20;
+  std::string loc = StartUpload(c, "lib/app");
+  ASSERT_FALSE(loc.empty());
+  {
+    RawConnection raw(srv->port());
+    ASSERT_TRUE(raw.ok());
+    ASSERT_TRUE(raw.Send("PATCH " + loc + " HTTP/1.1\r\nHost: t\r\n"
+                         "Content-Type: application/octet-stream\r\nContent-Length: " +
+                         std::to_string(data.size()) + "\r\n\r\n" + data.substr(0, sent)));
+    raw.Close();
+  }
+  // The server notices the hang-up, keeps what arrived and releases the session.
+  Response st;
+  for (int i = 0; i < 100; ++i) {
+    st = c.Request("GET", loc);
+    if (HasUploadRange(st, sent)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(HasUploadRange(st, sent)) << Describe(st);
+  std::string id = PathOf(loc);
+  id = id.substr(id.rfind('/') + 1);
+  const std::string file =
+      srv->root() + "/docker/registry/v2/repositories/lib/app/_uploads/" + id + "/data";
+  struct stat info{};
+  ASSERT_EQ(::stat(file.c_str(), &info), 0) << file;
+  EXPECT_EQ(static_cast<uint64_t>(info.st_size), sent);
+  // Where the filesystem can preallocate, the announced size is allocated already.
+  const std::string probe_path = srv->root() + "/probe";
+  int probe = ::open(probe_path.c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(probe, 0);
+  const bool can = ::fallocate(probe, FALLOC_FL_KEEP_SIZE, 0, 4096) == 0;
+  ::close(probe);
+  ::unlink(probe_path.c_str());
+  if (can) EXPECT_GE(static_cast<uint64_t>(info.st_blocks) * 512, data.size());
+  // Resuming from the reported offset completes the blob intact.
+  Response p = PatchChunk(c, PathOf(st.Header("Location")), data.substr(sent), sent);
+  ASSERT_STATUS(p, 202);
+  Response put = c.Request("PUT", WithQuery(PathOf(p.Header("Location")), "digest=" + Sha256(data)),
+                           "", kOctet);
+  EXPECT_TRUE(BlobCreated(c, put, "lib/app", Sha256(data), data));
+}
+
 }  // namespace berth::testing
