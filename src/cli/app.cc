@@ -114,13 +114,15 @@ Status ConfigureAuth(const config::AuthConfig& a, api::ApiOptions& ao) {
 
 }  // namespace
 
-Result<std::unique_ptr<App>> App::Create(const config::Config& cfg) {
+Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps) {
   std::unique_ptr<App> app(new App());
   app->impl_ = std::make_unique<Impl>();
   Impl& im = *app->impl_;
   im.cfg = cfg;
-  storage::driver::StorageDriverPtr driver;
-  if (cfg.storage.driver == "inmemory") {
+  storage::driver::StorageDriverPtr driver = deps.driver;
+  if (driver) {
+    // injected (tests): the configured driver is not opened
+  } else if (cfg.storage.driver == "inmemory") {
     driver = storage::driver::NewInMemoryDriver();
   } else if (cfg.storage.driver == "filesystem") {
     im.root = cfg.storage.filesystem_rootdirectory;
@@ -129,7 +131,9 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg) {
     return MakeError(ErrorCode::kInvalidArgument,
                      "storage: driver " + cfg.storage.driver + " is not supported");
   }
-  im.registry = std::make_shared<storage::Registry>(driver);
+  storage::RegistryOptions ro;
+  if (deps.clock) ro.clock = deps.clock;
+  im.registry = std::make_shared<storage::Registry>(driver, ro);
   api::ApiOptions ao;
   ao.delete_enabled = cfg.storage.delete_enabled;
   ao.readonly = cfg.storage.readonly;

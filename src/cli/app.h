@@ -7,14 +7,27 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/time.h"
 #include "config/config.h"
 
+namespace berth::storage::driver {
+class StorageDriver;
+}
+
 namespace berth::cli {
+
+// What tests (and embedders) may inject instead of what the config names.
+struct AppDeps {
+  // Used instead of the driver `storage` names (e.g. a fault-injecting decorator over in-memory).
+  std::shared_ptr<storage::driver::StorageDriver> driver;
+  // Time for everything time-dependent (caches, jobs); must outlive the App. nullptr: the system clock.
+  const Clock* clock = nullptr;
+};
 
 class App {
  public:
   // Builds everything but does not listen yet. Errors: kIo (storage root), kInvalidArgument (config).
-  static Result<std::unique_ptr<App>> Create(const config::Config& cfg);
+  static Result<std::unique_ptr<App>> Create(const config::Config& cfg, AppDeps deps = {});
   ~App();
 
   Status Start();

@@ -83,4 +83,47 @@ Result<Reference> ParseReference(std::string_view text) {
   return ref;
 }
 
+bool IsValidHostPort(std::string_view text) {
+  if (text.empty() || text.size() > 261) return false;
+  std::string_view host = text, port;
+  if (text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    for (char ch : text.substr(1, close - 1)) {
+      bool ok = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
+                ch == ':' || ch == '.';
+      if (!ok) return false;
+    }
+    std::string_view rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return false;
+      port = rest.substr(1);
+      if (port.empty()) return false;
+    }
+    host = {};
+  } else if (auto colon = text.find(':'); colon != std::string_view::npos) {
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (port.empty()) return false;
+  }
+  if (!host.empty() || text.front() != '[') {
+    if (host.empty() || host.size() > 253) return false;
+    for (char ch : host) {
+      bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                ch == '.' || ch == '-';
+      if (!ok) return false;
+    }
+  }
+  if (!port.empty()) {
+    if (port.size() > 5) return false;
+    uint32_t v = 0;
+    for (char ch : port) {
+      if (ch < '0' || ch > '9') return false;
+      v = v * 10 + static_cast<uint32_t>(ch - '0');
+    }
+    if (v > 65535) return false;
+  }
+  return true;
+}
+
 }  // namespace berth

@@ -28,4 +28,10 @@ struct Reference {
 };
 Result<Reference> ParseReference(std::string_view text);
 
+// True when `text` is a safe HTTP authority to echo back (Host, X-Forwarded-Host): a DNS name or IPv4
+// address ([A-Za-z0-9.-], 1-253 chars) or a bracketed IPv6 literal, with an optional ":port"
+// (1-5 digits, at most 65535). Rejects everything else: spaces, quotes, control characters, '/',
+// '@', empty input. Header values that fail are never written into Location or a challenge.
+bool IsValidHostPort(std::string_view text);
+
 }  // namespace berth

@@ -69,3 +69,17 @@ TEST(NamesFuzz, RandomNamesNeverCrash) {
 
 }  // namespace
 }  // namespace berth
+
+TEST(HostPort, AcceptsNamesAddressesAndPorts) {
+  for (const char* ok : {"localhost", "127.0.0.1:5000", "registry.example.com", "[::1]:443", "[::1]",
+                         "a-b.c:1", "x:65535"}) {
+    EXPECT_TRUE(berth::IsValidHostPort(ok)) << ok;
+  }
+}
+
+TEST(HostPort, RejectsAnythingThatCouldInjectIntoHeaders) {
+  for (const char* bad : {"", "evil.com\"", "a b", "a/b", "user@host", "host:", "host:99999",
+                          "host:12a", "[::1", "[zz::1]", "a\r\nb", "\"", "[::1]x", ":80"}) {
+    EXPECT_FALSE(berth::IsValidHostPort(bad)) << bad;
+  }
+}

@@ -93,7 +93,7 @@ std::unique_ptr<TestServer> TestServer::Start(const TestServerOptions& options) 
     ADD_FAILURE() << "test config: " << loaded.error().message;
     return nullptr;
   }
-  auto app = cli::App::Create(loaded->config);
+  auto app = cli::App::Create(loaded->config, options.deps);
   if (!app) {
     ADD_FAILURE() << "App::Create: " << app.error().message;
     return nullptr;

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "cli/app.h"
+
 namespace berth::testing {
 
 struct TestServerOptions {
@@ -19,6 +21,8 @@ struct TestServerOptions {
   bool inmemory = false;
   // Reuse an existing root directory (restart tests); not removed on destruction.
   std::string root;
+  // Injected driver and clock (e.g. storage::driver's fault-injecting decorator); see cli::AppDeps.
+  cli::AppDeps deps;
 };
 
 class TestServer {
