@@ -1,0 +1,224 @@
+#include <gtest/gtest.h>
+
+#include "http/server_test_util.h"
+
+namespace berth::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Server, StreamedResponseArrivesIntact) {
+  constexpr uint64_t kSize = 50ull << 20;
+  TestServer ts([&](Request&) {
+    Response r;
+    r.content_length = kSize;
+    r.stream = std::make_unique<PatternSource>(kSize);
+    return Dispatch::Respond(std::move(r));
+  });
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->body.size(), kSize);
+  EXPECT_TRUE(MatchesPattern(r->body));
+  // Keep-alive survives a streamed response.
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\n\r\n"));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), kSize);
+}
+
+TEST(Server, SendfileResponseArrivesIntact) {
+  constexpr uint64_t kSize = 50ull << 20;
+  TempFile file(kSize);
+  std::atomic<int> reads{0};
+  ServerOptions o = TestOptions();
+  o.sendfile = true;
+  TestServer ts(ServeFile(file, kSize - 1000, &reads, 1000), o);
+  Client c(ts.port());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->body.size(), kSize - 1000);
+    bool same = true;
+    for (size_t i = 0; i < r->body.size() && same; ++i) same = r->body[i] == PatternByte(i + 1000);
+    EXPECT_TRUE(same);
+  }
+  EXPECT_EQ(reads.load(), 0);  // sendfile, not Read
+}
+
+TEST(Server, MappedResponseArrivesIntact) {
+  constexpr uint64_t kSize = 9ull << 20;
+  constexpr uint64_t kFrom = 12345;  // not page-aligned
+  TempFile file(kSize);
+  std::atomic<int> reads{0};
+  ServerOptions o = TestOptions();
+  ASSERT_TRUE(o.map_files);  // the default
+  o.large_buffer = 1 << 20;  // several windows, some from the budget and some not
+  o.large_buffer_budget = 1 << 20;
+  o.small_buffer = 64 << 10;
+  TestServer ts(ServeFile(file, kSize - kFrom, &reads, kFrom), o);
+  Client a(ts.port());
+  Client b(ts.port());
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(a.Send("GET /file HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(b.Send("GET /file HTTP/1.1\r\n\r\n"));
+    for (Client* c : {&a, &b}) {
+      auto r = c->Read();
+      ASSERT_TRUE(r);
+      ASSERT_EQ(r->body.size(), kSize - kFrom);
+      bool same = true;
+      for (size_t i = 0; i < r->body.size() && same; ++i) same = r->body[i] == PatternByte(i + kFrom);
+      EXPECT_TRUE(same);
+    }
+  }
+  EXPECT_EQ(reads.load(), 0);  // mapped, not Read
+}
+
+// The file ends before the announced length: the pages past its end cannot be mapped in. Only the
+// kernel touches the mapping, so the write fails (no SIGBUS, which would end this whole test
+// binary); the connection closes and the server goes on serving.
+TEST(Server, MappedFileShorterThanItsLengthClosesTheConnectionOnly) {
+  constexpr uint64_t kSize = 3ull << 20;
+  TempFile file(kSize);
+  std::atomic<int> reads{0};
+  TestServer ts([&](Request& req) {
+    Response r;
+    r.content_length = req.target == "/short" ? kSize + (2 << 20) : kSize;
+    r.stream = std::make_unique<FileSource>(::open(file.path().c_str(), O_RDONLY), &reads);
+    return Dispatch::Respond(std::move(r));
+  });
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET /short HTTP/1.1\r\n\r\n"));
+  EXPECT_FALSE(c.Read());
+  Client d(ts.port());
+  ASSERT_TRUE(d.Send("GET /whole HTTP/1.1\r\n\r\n"));
+  auto r = d.Read();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->body.size(), kSize);
+  EXPECT_TRUE(MatchesPattern(r->body));
+}
+
+TEST(Server, FileSourceIsCopiedWhenSendfileAndMappingAreOff) {
+  constexpr uint64_t kSize = 3ull << 20;
+  TempFile file(kSize);
+  std::atomic<int> reads{0};
+  ServerOptions o = TestOptions();
+  o.map_files = false;
+  TestServer ts(ServeFile(file, kSize, &reads), o);
+  auto r = RoundTrip(ts.port(), "GET /file HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->body.size(), kSize);
+  EXPECT_TRUE(MatchesPattern(r->body));
+  EXPECT_GT(reads.load(), 0);
+}
+
+// Fills whatever it is asked for with 'x' and remembers the largest request (the buffer size).
+class CapSource : public BodySource {
+ public:
+  CapSource(std::atomic<size_t>* max_cap, std::atomic<int>* calls) : max_cap_(max_cap), calls_(calls) {}
+  Result<size_t> Read(char* buf, size_t cap) override {
+    memset(buf, 'x', cap);
+    size_t prev = max_cap_->load();
+    while (cap > prev && !max_cap_->compare_exchange_weak(prev, cap)) {
+    }
+    calls_->fetch_add(1);
+    return cap;
+  }
+
+ private:
+  std::atomic<size_t>* max_cap_;
+  std::atomic<int>* calls_;
+};
+
+TEST(Server, LargeBuffersComeFromABudget) {
+  ServerOptions o = TestOptions();
+  o.small_buffer = 64 << 10;
+  o.large_buffer = 1 << 20;
+  o.large_buffer_budget = 1 << 20;  // one large buffer at a time
+  std::map<std::string, std::pair<std::atomic<size_t>, std::atomic<int>>> seen;
+  for (const char* p : {"/a", "/b", "/c", "/tiny"}) seen[p];
+  TestServer ts(
+      [&](Request& req) {
+        auto& [cap, calls] = seen.at(req.target);
+        Response r;
+        r.content_length = req.target == "/tiny" ? 1000 : (req.target == "/a" ? 64 << 20 : 4 << 20);
+        r.stream = std::make_unique<CapSource>(&cap, &calls);
+        return Dispatch::Respond(std::move(r));
+      },
+      o);
+  // /a is not read: the server blocks on a full socket while holding the only large buffer.
+  Client a(ts.port(), 20'000ms);
+  ASSERT_TRUE(a.Send("GET /a HTTP/1.1\r\n\r\n"));
+  for (int i = 0; i < 500 && seen.at("/a").second.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_GT(seen.at("/a").second.load(), 0);
+  EXPECT_EQ(seen.at("/a").first.load(), size_t{1} << 20);
+
+  Client b(ts.port());
+  ASSERT_TRUE(b.Send("GET /b HTTP/1.1\r\n\r\n"));
+  auto rb = b.Read();
+  ASSERT_TRUE(rb);
+  EXPECT_EQ(rb->body.size(), size_t{4} << 20);
+  EXPECT_EQ(seen.at("/b").first.load(), size_t{64} << 10);  // budget spent: small buffer
+
+  ASSERT_TRUE(b.Send("GET /tiny HTTP/1.1\r\n\r\n"));
+  auto rt = b.Read();
+  ASSERT_TRUE(rt);
+  EXPECT_EQ(seen.at("/tiny").first.load(), 1000u);  // never more than the body
+
+  auto ra = a.Read();  // drains /a; its lease goes back
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->body.size(), size_t{64} << 20);
+  ASSERT_TRUE(b.Send("GET /c HTTP/1.1\r\n\r\n"));
+  auto rc = b.Read();
+  ASSERT_TRUE(rc);
+  EXPECT_EQ(seen.at("/c").first.load(), size_t{1} << 20);
+}
+
+class FailingSource : public BodySource {
+ public:
+  Result<size_t> Read(char* buf, size_t cap) override {
+    if (calls_++ == 0) {
+      size_t n = std::min<size_t>(cap, 1000);
+      memset(buf, 'x', n);
+      return n;
+    }
+    return MakeError(ErrorCode::kIo, "disk gone");
+  }
+
+ private:
+  int calls_ = 0;
+};
+
+TEST(Server, SourceErrorMidStreamClosesConnection) {
+  ServerOptions o = TestOptions();
+  o.small_buffer = 4096;
+  o.large_buffer = 4096;
+  TestServer ts(
+      [](Request&) {
+        Response r;
+        r.content_length = 1 << 20;
+        r.stream = std::make_unique<FailingSource>();
+        return Dispatch::Respond(std::move(r));
+      },
+      o);
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_FALSE(c.Read());  // truncated: the connection closes before 1 MiB arrives
+}
+
+TEST(Server, SourceEndingEarlyClosesConnection) {
+  TestServer ts([](Request&) {
+    Response r;
+    r.content_length = 5000;
+    r.stream = std::make_unique<PatternSource>(100);
+    return Dispatch::Respond(std::move(r));
+  });
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_FALSE(c.Read());
+}
+
+}  // namespace
+}  // namespace berth::http

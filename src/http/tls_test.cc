@@ -1,0 +1,377 @@
+#include <gtest/gtest.h>
+
+#include "http/server_test_util.h"
+
+namespace berth::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A self-signed certificate and its key, written as PEM files for the server to load.
+class TestCert {
+ public:
+  explicit TestCert(const std::string& cn) {
+    key_ = EVP_EC_gen("P-256");
+    cert_ = X509_new();
+    X509_set_version(cert_, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert_),
+                     static_cast<long>(std::hash<std::string>{}(cn)&0x7fffffff));
+    X509_gmtime_adj(X509_getm_notBefore(cert_), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert_), 86400);
+    X509_set_pubkey(cert_, key_);
+    X509_NAME* name = X509_get_subject_name(cert_);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+    X509_set_issuer_name(cert_, name);
+    X509_sign(cert_, key_, EVP_sha256());
+    char tmpl[] = "/tmp/berth_tls_test_XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    cert_path_ = dir_ + "/cert.pem";
+    key_path_ = dir_ + "/key.pem";
+    FILE* f = fopen(cert_path_.c_str(), "w");
+    PEM_write_X509(f, cert_);
+    fclose(f);
+    f = fopen(key_path_.c_str(), "w");
+    PEM_write_PrivateKey(f, key_, nullptr, nullptr, 0, nullptr, nullptr);
+    fclose(f);
+  }
+  ~TestCert() {
+    X509_free(cert_);
+    EVP_PKEY_free(key_);
+    std::filesystem::remove_all(dir_);
+  }
+  const std::string& cert_path() const { return cert_path_; }
+  const std::string& key_path() const { return key_path_; }
+  X509* cert() const { return cert_; }
+  EVP_PKEY* key() const { return key_; }
+
+ private:
+  EVP_PKEY* key_ = nullptr;
+  X509* cert_ = nullptr;
+  std::string dir_, cert_path_, key_path_;
+};
+
+// A client context that trusts `server` and optionally presents `client`.
+SSL_CTX* ClientContext(const TestCert& server, const TestCert* client = nullptr,
+                       int max_version = 0) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), server.cert());
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (client) {
+    SSL_CTX_use_certificate(ctx, client->cert());
+    SSL_CTX_use_PrivateKey(ctx, client->key());
+  }
+  if (max_version) SSL_CTX_set_max_proto_version(ctx, max_version);
+  return ctx;
+}
+
+ServerOptions TlsOptions(const TestCert& cert) {
+  ServerOptions o = TestOptions();
+  o.tls_certificate = cert.cert_path();
+  o.tls_key = cert.key_path();
+  return o;
+}
+
+TEST(ServerTls, ServesRequestsOverKeepAlive) {
+  TestCert cert("localhost");
+  std::atomic<bool> saw_tls{false};
+  TestServer ts(
+      [&](Request& req) {
+        saw_tls = req.tls;
+        if (req.path == "/big") {
+          Response r;
+          r.content_length = 8 << 20;
+          r.stream = std::make_unique<PatternSource>(8 << 20);
+          return Dispatch::Respond(std::move(r));
+        }
+        if (req.path == "/upload") return BufferingHandler(req);
+        return EchoHandler(req);
+      },
+      TlsOptions(cert));
+  SSL_CTX* ctx = ClientContext(cert);
+  Client c(ts.port());
+  ASSERT_TRUE(c.StartTls(ctx));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "hello world");
+  }
+  EXPECT_TRUE(saw_tls.load());
+  ASSERT_TRUE(c.Send("PUT /upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "got 5:abcde");
+  ASSERT_TRUE(c.Send("GET /big HTTP/1.1\r\n\r\n"));
+  r = c.Read();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->body.size(), 8u << 20);
+  EXPECT_TRUE(MatchesPattern(r->body));
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTls, SendfileOptionFallsBackToCopiesOverTls) {
+  TestCert cert("localhost");
+  constexpr uint64_t kSize = 2 << 20;
+  TempFile file(kSize);
+  std::atomic<int> reads{0};
+  ServerOptions o = TlsOptions(cert);
+  o.sendfile = true;
+  TestServer ts(ServeFile(file, kSize, &reads), o);
+  SSL_CTX* ctx = ClientContext(cert);
+  Client c(ts.port());
+  ASSERT_TRUE(c.StartTls(ctx));
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->body.size(), kSize);
+  EXPECT_TRUE(MatchesPattern(r->body));
+  EXPECT_GT(reads.load(), 0);
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTls, ClientCertificateIsRequiredWhenClientCAsAreSet) {
+  TestCert server_cert("localhost");
+  TestCert client_cert("robot");
+  TestCert stranger("stranger");
+  ServerOptions o = TlsOptions(server_cert);
+  o.tls_client_cas = client_cert.cert_path();
+  TestServer ts(EchoHandler, o);
+
+  auto request_works = [&](const TestCert* presented) {
+    SSL_CTX* ctx = ClientContext(server_cert, presented);
+    Client c(ts.port());
+    bool ok = c.StartTls(ctx) && c.Send("GET /hello HTTP/1.1\r\n\r\n");
+    std::optional<Reply> r;
+    if (ok) r = c.Read();
+    SSL_CTX_free(ctx);
+    return r && r->status == 200;
+  };
+  EXPECT_FALSE(request_works(nullptr));
+  EXPECT_FALSE(request_works(&stranger));
+  EXPECT_TRUE(request_works(&client_cert));
+}
+
+TEST(ServerTls, MinimumVersionIsEnforced) {
+  TestCert cert("localhost");
+  ServerOptions o = TlsOptions(cert);
+  o.tls_minimum = "tls1.3";
+  TestServer ts(EchoHandler, o);
+  SSL_CTX* old_client = ClientContext(cert, nullptr, TLS1_2_VERSION);
+  {
+    Client c(ts.port());
+    EXPECT_FALSE(c.StartTls(old_client));
+  }
+  SSL_CTX* new_client = ClientContext(cert);
+  Client c(ts.port());
+  EXPECT_TRUE(c.StartTls(new_client));
+  SSL_CTX_free(old_client);
+  SSL_CTX_free(new_client);
+  ERR_clear_error();
+}
+
+TEST(ServerTls, PlainHttpToTlsPortIsDropped) {
+  TestCert cert("localhost");
+  TestServer ts(EchoHandler, TlsOptions(cert));
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  EXPECT_FALSE(c.Read());
+}
+
+TEST(ServerTls, StartFailsOnBadTlsSettings) {
+  TestCert cert("localhost");
+  {
+    ServerOptions o = TlsOptions(cert);
+    o.tls_certificate = "/nonexistent/cert.pem";
+    Server s(o, EchoHandler);
+    Status st = s.Start();
+    ASSERT_FALSE(st.has_value());
+    EXPECT_EQ(st.error().code, ErrorCode::kIo);
+    EXPECT_NE(st.error().message.find("/nonexistent/cert.pem"), std::string::npos);
+  }
+  {
+    ServerOptions o = TlsOptions(cert);
+    o.tls_minimum = "ssl3";
+    Server s(o, EchoHandler);
+    EXPECT_FALSE(s.Start().has_value());
+  }
+  {
+    ServerOptions o = TlsOptions(cert);
+    o.tls_key = "";
+    Server s(o, EchoHandler);
+    EXPECT_FALSE(s.Start().has_value());
+  }
+}
+
+// Puts `from` at `to` in one rename, as a careful operator (or cert-manager) does, so that the
+// server never reads a half-written file.
+void ReplaceFile(const std::string& from, const std::string& to) {
+  std::string tmp = to + ".new";
+  std::filesystem::copy_file(from, tmp, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::rename(tmp, to);
+}
+
+void WriteFile(const std::string& path, std::string_view content) {
+  std::string tmp = path + ".new";
+  FILE* f = fopen(tmp.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fwrite(content.data(), 1, content.size(), f);
+  fclose(f);
+  std::filesystem::rename(tmp, path);
+}
+
+// A client context that trusts both certificates, so a test can see which one the server presents.
+SSL_CTX* ClientContextTrusting(const TestCert& a, const TestCert& b) {
+  SSL_CTX* ctx = ClientContext(a);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), b.cert());
+  return ctx;
+}
+
+// The CN a fresh connection sees, after one request over it succeeded; "" when either failed.
+std::string NewConnectionCommonName(uint16_t port, SSL_CTX* ctx) {
+  Client c(port);
+  if (!c.StartTls(ctx) || !c.Send("GET /hello HTTP/1.1\r\n\r\n")) return {};
+  auto r = c.Read();
+  if (!r || r->status != 200) return {};
+  return c.PeerCommonName();
+}
+
+// Waits until the server's SIGHUP handler is installed: raising before would end the test run.
+bool WaitForHandler(int signal_number) {
+  return Eventually([&] {
+    struct sigaction current {};
+    sigaction(signal_number, nullptr, &current);
+    return current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
+  });
+}
+
+TEST(ServerTlsReload, NewConnectionsGetTheNewCertificateAndOldOnesKeepWorking) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+
+  Client old(ts.port());
+  ASSERT_TRUE(old.StartTls(ctx));
+  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(old.Read());
+  EXPECT_EQ(old.PeerCommonName(), "berth-a");
+
+  ReplaceFile(b.cert_path(), a.cert_path());
+  ReplaceFile(b.key_path(), a.key_path());
+  Status st = ts.server().ReloadTls();
+  ASSERT_TRUE(st.has_value()) << st.error().ToString();
+
+  EXPECT_EQ(NewConnectionCommonName(ts.port(), ctx), "berth-b");
+  // The established session is untouched: same certificate, still serving keep-alive requests.
+  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  auto r = old.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "hello world");
+  EXPECT_EQ(old.PeerCommonName(), "berth-a");
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTlsReload, BrokenKeyKeepsTheOldCertificate) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+
+  ReplaceFile(b.cert_path(), a.cert_path());
+  WriteFile(a.key_path(), "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+  Status st = ts.server().ReloadTls();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  EXPECT_NE(st.error().message.find(a.key_path()), std::string::npos) << st.error().message;
+  EXPECT_EQ(NewConnectionCommonName(ts.port(), ctx), "berth-a");
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+}
+
+TEST(ServerTlsReload, KeyOfAnotherCertificateIsRefused) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+
+  ReplaceFile(b.cert_path(), a.cert_path());  // the key file still holds a's key
+  Status st = ts.server().ReloadTls();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  EXPECT_NE(st.error().message.find(a.key_path()), std::string::npos) << st.error().message;
+  EXPECT_EQ(NewConnectionCommonName(ts.port(), ctx), "berth-a");
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+}
+
+TEST(ServerTlsReload, ReloadWithoutTlsIsAnError) {
+  TestServer ts(EchoHandler);
+  Status st = ts.server().ReloadTls();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(ServerTlsReload, SighupReloadsAndWaitForSignalKeepsWaiting) {
+  TestCert a("berth-a");
+  TestCert b("berth-b");
+  TestCert c("berth-c");
+  // The server reads the files under a's paths; the test rewrites them. `a` itself keeps its
+  // in-memory certificate for the client's trust store.
+  TestServer ts(EchoHandler, TlsOptions(a));
+  SSL_CTX* ctx = ClientContextTrusting(a, b);
+  X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), c.cert());
+
+  std::atomic<bool> returned{false};
+  std::atomic<int> result{-1};
+  std::thread waiter([&] {
+    result = ts.server().WaitForSignal();
+    returned = true;
+  });
+  // No ASSERT until the waiter is joined: a failure would leave the thread running.
+  bool installed = WaitForHandler(SIGHUP);
+  EXPECT_TRUE(installed);
+  if (installed) {
+    ReplaceFile(b.cert_path(), a.cert_path());
+    ReplaceFile(b.key_path(), a.key_path());
+    kill(getpid(), SIGHUP);
+    EXPECT_TRUE(Eventually([&] { return NewConnectionCommonName(ts.port(), ctx) == "berth-b"; }));
+    EXPECT_FALSE(returned.load());
+    // The wait re-armed itself: a second SIGHUP reloads again.
+    ReplaceFile(c.cert_path(), a.cert_path());
+    ReplaceFile(c.key_path(), a.key_path());
+    kill(getpid(), SIGHUP);
+    EXPECT_TRUE(Eventually([&] { return NewConnectionCommonName(ts.port(), ctx) == "berth-c"; }));
+    EXPECT_FALSE(returned.load());
+  }
+  ts.server().Shutdown(100ms);
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTlsReload, SighupWithoutTlsIsIgnored) {
+  TestServer ts(EchoHandler);
+  std::atomic<bool> returned{false};
+  std::atomic<int> result{-1};
+  std::thread waiter([&] {
+    result = ts.server().WaitForSignal();
+    returned = true;
+  });
+  bool installed = WaitForHandler(SIGHUP);
+  EXPECT_TRUE(installed);
+  if (installed) {
+    kill(getpid(), SIGHUP);
+    // Serving goes on and the wait does not end.
+    Client c(ts.port());
+    EXPECT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+    EXPECT_TRUE(c.Read());
+    EXPECT_FALSE(returned.load());
+  }
+  ts.server().Shutdown(100ms);
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
+}
+
+}  // namespace
+}  // namespace berth::http
