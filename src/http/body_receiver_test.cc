@@ -11,14 +11,14 @@ TEST(Server, BufferBodyWithinLimitReachesHandler) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   std::string body(1000, 'b');
-  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nContent-Length: 1000\r\n\r\n" + body));
+  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + body));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->body, "got 1000:" + body.substr(0, 20));
   // Chunked within the limit too, on the same connection.
   ASSERT_TRUE(
-      c.Send("PUT /m HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
              "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
   r = c.Read();
   ASSERT_TRUE(r);
@@ -29,7 +29,7 @@ TEST(Server, BufferBodyOverLimitGetsTooLargeResponse) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   // Announced too large: answered from the head, the body is never read.
-  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nContent-Length: 5000000000\r\n\r\nxxxx"));
+  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000000\r\n\r\nxxxx"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -41,8 +41,8 @@ TEST(Server, ChunkedBodyGrowingPastLimitGetsTooLargeResponse) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   std::string chunk(600, 'c');
-  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" + chunk +
-                     "\r\n258\r\n" + chunk + "\r\n"));
+  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
+                     chunk + "\r\n258\r\n" + chunk + "\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -57,8 +57,8 @@ TEST(Server, StreamBodyWithContentLengthReachesSinkExactly) {
   const size_t kSize = 5 << 20;
   std::string body(kSize, '\0');
   for (size_t i = 0; i < kSize; ++i) body[i] = PatternByte(i);
-  ASSERT_TRUE(
-      c.Send("PATCH /upload HTTP/1.1\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n"));
+  ASSERT_TRUE(c.Send("PATCH /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                     std::to_string(kSize) + "\r\n\r\n"));
   // Sent in pieces so that the body arrives over many reads.
   for (size_t off = 0; off < kSize; off += 777777) ASSERT_TRUE(c.Send(body.substr(off, 777777)));
   auto r = c.Read();
@@ -81,7 +81,7 @@ TEST(Server, ChunkedBodyIsStreamedToSink) {
   });
   Client c(ts.port());
   std::string expected;
-  std::string wire = "PATCH /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string wire = "PATCH /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 1; i <= 300; ++i) {
     std::string piece(static_cast<size_t>(i * 37), static_cast<char>('a' + i % 26));
     expected += piece;
@@ -101,7 +101,7 @@ TEST(Server, ChunkedBodyIsStreamedToSink) {
     EXPECT_TRUE(log->data == expected);
   }
   // The connection is still usable after a chunked body.
-  ASSERT_TRUE(c.Send("PATCH /next HTTP/1.1\r\nContent-Length: 0\r\n\r\n"));
+  ASSERT_TRUE(c.Send("PATCH /next HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
   EXPECT_TRUE(c.Read());
 }
 
@@ -122,11 +122,13 @@ TEST(Server, RequestPipelinedAfterALargeBodyIsAnswered) {
   for (bool chunked : {false, true}) {
     log->data.clear();
     std::string body(3 << 20, 'q');
-    std::string wire = chunked ? "PATCH /upload HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                                     Hex(body.size()) + "\r\n" + body + "\r\n0\r\n\r\n"
-                               : "PUT /upload HTTP/1.1\r\nContent-Length: " +
-                                     std::to_string(body.size()) + "\r\n\r\n" + body;
-    wire += "GET /hello HTTP/1.1\r\n\r\n";
+    std::string wire =
+        chunked
+            ? "PATCH /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                  Hex(body.size()) + "\r\n" + body + "\r\n0\r\n\r\n"
+            : "PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                  "\r\n\r\n" + body;
+    wire += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
     Client c(ts.port());
     ASSERT_TRUE(c.Send(wire));
     auto r = c.Read();
@@ -144,7 +146,7 @@ TEST(Server, StreamBodyWithoutBodyFinishesAtOnce) {
   auto log = std::make_shared<SinkLog>();
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
-  auto r = RoundTrip(ts.port(), "POST /start HTTP/1.1\r\n\r\n");
+  auto r = RoundTrip(ts.port(), "POST /start HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   std::lock_guard lock(log->mu);
@@ -157,7 +159,8 @@ TEST(Server, ExpectContinueGets100BeforeBody) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("PUT /u HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 100);
@@ -172,7 +175,8 @@ TEST(Server, ExpectContinueGets100BeforeBody) {
 TEST(Server, ExpectContinueForBufferedBody) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nContent-Length: 3\r\nExpect: 100-Continue\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-Continue\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 100);
@@ -189,7 +193,8 @@ TEST(Server, ExpectContinueAnsweredAtOnceGetsNo100AndCloses) {
   });
   {
     Client c(ts.port());
-    ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+    ASSERT_TRUE(
+        c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
     auto r = c.Read();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401);
@@ -197,7 +202,8 @@ TEST(Server, ExpectContinueAnsweredAtOnceGetsNo100AndCloses) {
     EXPECT_TRUE(c.WaitClosed());
   }
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("PUT /big HTTP/1.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(c.Send(
+      "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -207,15 +213,16 @@ TEST(Server, ExpectContinueAnsweredAtOnceGetsNo100AndCloses) {
 TEST(Server, RespondDiscardsSmallBodyAndKeepsAlive) {
   TestServer ts(EchoHandler);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("POST /hello HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789"));
+  ASSERT_TRUE(c.Send("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "hello world");
   EXPECT_TRUE(r->Header("Connection").empty());
   ASSERT_TRUE(
-      c.Send("POST /hello HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+      c.Send("POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+             "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
   ASSERT_TRUE(c.Read());
-  ASSERT_TRUE(c.Send("GET /echo HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"));
   r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "GET /echo q=");
@@ -226,8 +233,8 @@ TEST(Server, RespondClosesInsteadOfReadingLargeBody) {
   o.discard_limit = 100;
   TestServer ts(EchoHandler, o);
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("POST /hello HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(1000, 'z')));
+  ASSERT_TRUE(c.Send("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                     std::string(1000, 'z')));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Connection"), "close");
@@ -239,8 +246,8 @@ TEST(Server, ClientDisconnectMidBodyFinishesSinkWithError) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("PATCH /u HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + std::string(500, 'a')));
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                     std::string(500, 'a')));
   ASSERT_TRUE(Eventually([&] {
     std::lock_guard lock(log->mu);
     return log->data.size() == 500;
@@ -260,7 +267,7 @@ TEST(Server, SlowBodyIsCutOffAfterBodyIdleTimeout) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); }, o);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nContent-Length: 1000\r\n\r\n"));
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
   // A trickle faster than the timeout keeps the upload alive.
   for (int i = 0; i < 4; ++i) {
     if (i > 0) std::this_thread::sleep_for(100ms);  // pacing the client, not synchronisation
@@ -289,8 +296,8 @@ TEST(Server, SinkWriteErrorStopsReadingAndCloses) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log, 100)); });
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("PATCH /u HTTP/1.1\r\nContent-Length: 10000000\r\n\r\n" + std::string(200000, 'q')));
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" +
+                     std::string(200000, 'q')));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
@@ -308,7 +315,8 @@ TEST(Server, MalformedChunkedBodyFinishesSinkWithError) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n"));
+  ASSERT_TRUE(c.Send(
+      "PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);

@@ -103,11 +103,11 @@ Task<bool> SendMapped(Conn& c, BodySource& source, uint64_t length, uint64_t& se
     const uint64_t base = at & ~(kPage - 1);
     const uint64_t n = std::min<uint64_t>(window, length - sent);
     const size_t span = static_cast<size_t>(at - base + n);
-    void* m = ::mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd,
-                     static_cast<off_t>(base));
+    void* m =
+        ::mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, static_cast<off_t>(base));
     if (m == MAP_FAILED) {
-      spdlog::warn("http: mapping the body of {} {} failed after {} bytes: {}",
-                   c.request().method, c.request().target, sent,
+      spdlog::warn("http: mapping the body of {} {} failed after {} bytes: {}", c.request().method,
+                   c.request().target, sent,
                    std::error_code(errno, std::system_category()).message());
       co_return false;
     }

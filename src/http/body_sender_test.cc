@@ -16,13 +16,13 @@ TEST(Server, StreamedResponseArrivesIntact) {
     return Dispatch::Respond(std::move(r));
   });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), kSize);
   EXPECT_TRUE(MatchesPattern(r->body));
   // Keep-alive survives a streamed response.
-  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
   r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body.size(), kSize);
@@ -37,7 +37,7 @@ TEST(Server, SendfileResponseArrivesIntact) {
   TestServer ts(ServeFile(file, kSize - 1000, &reads, 1000), o);
   Client c(ts.port());
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
     auto r = c.Read();
     ASSERT_TRUE(r);
     ASSERT_EQ(r->body.size(), kSize - 1000);
@@ -62,14 +62,15 @@ TEST(Server, MappedResponseArrivesIntact) {
   Client a(ts.port());
   Client b(ts.port());
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(a.Send("GET /file HTTP/1.1\r\n\r\n"));
-    ASSERT_TRUE(b.Send("GET /file HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(a.Send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(b.Send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
     for (Client* c : {&a, &b}) {
       auto r = c->Read();
       ASSERT_TRUE(r);
       ASSERT_EQ(r->body.size(), kSize - kFrom);
       bool same = true;
-      for (size_t i = 0; i < r->body.size() && same; ++i) same = r->body[i] == PatternByte(i + kFrom);
+      for (size_t i = 0; i < r->body.size() && same; ++i)
+        same = r->body[i] == PatternByte(i + kFrom);
       EXPECT_TRUE(same);
     }
   }
@@ -90,10 +91,10 @@ TEST(Server, MappedFileShorterThanItsLengthClosesTheConnectionOnly) {
     return Dispatch::Respond(std::move(r));
   });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /short HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /short HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_FALSE(c.Read());
   Client d(ts.port());
-  ASSERT_TRUE(d.Send("GET /whole HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(d.Send("GET /whole HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = d.Read();
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), kSize);
@@ -107,7 +108,7 @@ TEST(Server, FileSourceIsCopiedWhenSendfileAndMappingAreOff) {
   ServerOptions o = TestOptions();
   o.map_files = false;
   TestServer ts(ServeFile(file, kSize, &reads), o);
-  auto r = RoundTrip(ts.port(), "GET /file HTTP/1.1\r\n\r\n");
+  auto r = RoundTrip(ts.port(), "GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), kSize);
   EXPECT_TRUE(MatchesPattern(r->body));
@@ -117,7 +118,8 @@ TEST(Server, FileSourceIsCopiedWhenSendfileAndMappingAreOff) {
 // Fills whatever it is asked for with 'x' and remembers the largest request (the buffer size).
 class CapSource : public BodySource {
  public:
-  CapSource(std::atomic<size_t>* max_cap, std::atomic<int>* calls) : max_cap_(max_cap), calls_(calls) {}
+  CapSource(std::atomic<size_t>* max_cap, std::atomic<int>* calls)
+      : max_cap_(max_cap), calls_(calls) {}
   Result<size_t> Read(char* buf, size_t cap) override {
     memset(buf, 'x', cap);
     size_t prev = max_cap_->load();
@@ -150,19 +152,20 @@ TEST(Server, LargeBuffersComeFromABudget) {
       o);
   // /a is not read: the server blocks on a full socket while holding the only large buffer.
   Client a(ts.port(), 20'000ms);
-  ASSERT_TRUE(a.Send("GET /a HTTP/1.1\r\n\r\n"));
-  for (int i = 0; i < 500 && seen.at("/a").second.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(a.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  for (int i = 0; i < 500 && seen.at("/a").second.load() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
   ASSERT_GT(seen.at("/a").second.load(), 0);
   EXPECT_EQ(seen.at("/a").first.load(), size_t{1} << 20);
 
   Client b(ts.port());
-  ASSERT_TRUE(b.Send("GET /b HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(b.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto rb = b.Read();
   ASSERT_TRUE(rb);
   EXPECT_EQ(rb->body.size(), size_t{4} << 20);
   EXPECT_EQ(seen.at("/b").first.load(), size_t{64} << 10);  // budget spent: small buffer
 
-  ASSERT_TRUE(b.Send("GET /tiny HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(b.Send("GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto rt = b.Read();
   ASSERT_TRUE(rt);
   EXPECT_EQ(seen.at("/tiny").first.load(), 1000u);  // never more than the body
@@ -170,7 +173,7 @@ TEST(Server, LargeBuffersComeFromABudget) {
   auto ra = a.Read();  // drains /a; its lease goes back
   ASSERT_TRUE(ra);
   EXPECT_EQ(ra->body.size(), size_t{64} << 20);
-  ASSERT_TRUE(b.Send("GET /c HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(b.Send("GET /c HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto rc = b.Read();
   ASSERT_TRUE(rc);
   EXPECT_EQ(seen.at("/c").first.load(), size_t{1} << 20);
@@ -204,7 +207,7 @@ TEST(Server, SourceErrorMidStreamClosesConnection) {
       },
       o);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_FALSE(c.Read());  // truncated: the connection closes before 1 MiB arrives
 }
 
@@ -216,7 +219,7 @@ TEST(Server, SourceEndingEarlyClosesConnection) {
     return Dispatch::Respond(std::move(r));
   });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_FALSE(c.Read());
 }
 

@@ -1,7 +1,7 @@
 #pragma once
-// Internal to http/: one accepted connection, served by its own coroutine on one worker for its whole
-// life: an optional TLS handshake, then a keep-alive loop of request head -> handler -> body ->
-// response, bounded by the timeouts of ServerOptions.
+// Internal to http/: one accepted connection, served by its own coroutine on one worker for its
+// whole life: an optional TLS handshake, then a keep-alive loop of request head -> handler -> body
+// -> response, bounded by the timeouts of ServerOptions.
 //
 // Thread-safety: SpawnConnection may be called from any thread (the acceptor calls it on worker
 // 0); the connection then runs only on `worker`'s thread.

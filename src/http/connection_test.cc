@@ -38,7 +38,8 @@ TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
   TestServer ts(EchoHandler);
   Client c(ts.port());
   std::string burst;
-  for (int i = 0; i < 50; ++i) burst += "GET /echo?" + std::to_string(i) + " HTTP/1.1\r\n\r\n";
+  for (int i = 0; i < 50; ++i)
+    burst += "GET /echo?" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
   ASSERT_TRUE(c.Send(burst));
   for (int i = 0; i < 50; ++i) {
     auto r = c.Read();
@@ -50,7 +51,7 @@ TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
 TEST(Server, ConnectionCloseIsHonoured) {
   TestServer ts(EchoHandler);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Connection"), "close");
@@ -83,7 +84,7 @@ TEST(Server, HandlerConnectionCloseClosesAfterResponse) {
     return Dispatch::Respond(std::move(r));
   });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Connection"), 1);
@@ -99,16 +100,16 @@ TEST(Server, HeadHasContentLengthAndNoBody) {
     return Dispatch::Respond(std::move(r));
   });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("HEAD /small HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("HEAD /small HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.Read(/*head_request=*/true);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Content-Length"), "10");
-  ASSERT_TRUE(c.Send("HEAD /big HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n"));
   r = c.Read(true);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Content-Length"), "123456789");
   // Nothing may follow the heads: the next response must parse right after them.
-  ASSERT_TRUE(c.Send("GET /small HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n"));
   r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "0123456789");
@@ -121,7 +122,7 @@ TEST(Server, HandlerContentLengthIsNeverDuplicated) {
     r.headers.Add("content-length", "999");
     return Dispatch::Respond(std::move(r));
   });
-  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\n\r\n");
+  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Content-Length"), 1);
   EXPECT_EQ(r->Header("Content-Length"), "3");
@@ -133,7 +134,7 @@ TEST(Server, IdleKeepAliveConnectionClosesAfterIdleTimeout) {
   o.idle_timeout = 300ms;
   TestServer ts(EchoHandler, o);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(c.Read());
   auto start = Clock::now();
   EXPECT_TRUE(c.WaitClosed(3000ms));
@@ -173,7 +174,7 @@ TEST(Server, StalledReaderIsCutOffAfterWriteTimeout) {
   Client c(ts.port());
   int small = 4096;
   setsockopt(c.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   // Never read: the server must give up on its own.
   EXPECT_TRUE(Eventually([&] { return logged.load(); }, 3000ms));
   EXPECT_LT(sent.load(), 1ull << 30);
@@ -181,7 +182,7 @@ TEST(Server, StalledReaderIsCutOffAfterWriteTimeout) {
 
 TEST(Server, HandlerExceptionBecomes500) {
   TestServer ts([](Request&) -> Dispatch { throw std::runtime_error("boom"); });
-  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\n\r\n");
+  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 500);
 }
@@ -193,7 +194,7 @@ TEST(Server, ResponseHeaderWithLineBreakIsDropped) {
     r.headers.Add("X-Good", "fine");
     return Dispatch::Respond(std::move(r));
   });
-  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\n\r\n");
+  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Set-Cookie"), 0);
   EXPECT_EQ(r->Count("X-Evil"), 0);
@@ -225,7 +226,9 @@ TEST(Server, AccessLogRecordsEachRequest) {
       },
       o);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /a?b HTTP/1.1\r\n\r\nPUT /m HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd"));
+  ASSERT_TRUE(
+      c.Send("GET /a?b HTTP/1.1\r\nHost: x\r\n\r\nPUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: "
+             "4\r\n\r\nabcd"));
   ASSERT_TRUE(c.Read());
   ASSERT_TRUE(c.Read());
   ASSERT_TRUE(WaitFor(mu, cv, [&] { return lines.size() == 2; }));
@@ -250,7 +253,7 @@ TEST(Server, SingleThreadServesConcurrentClients) {
     threads.emplace_back([&] {
       Client c(ts.port());
       for (int i = 0; i < 200; ++i) {
-        if (!c.Send("GET /hello HTTP/1.1\r\n\r\n")) return;
+        if (!c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")) return;
         auto r = c.Read();
         if (!r || r->body != "hello world") return;
       }

@@ -2,8 +2,8 @@
 // Internal to http/: the Asio/Beast vocabulary shared by the server's translation units. Never
 // included by headers outside src/http (server.h and message.h stay free of Asio and Beast).
 //
-// Strongly typed executors avoid any_io_executor's type erasure on every operation; errors come back
-// as values (kUse), so nothing on the request path throws.
+// Strongly typed executors avoid any_io_executor's type erasure on every operation; errors come
+// back as values (kUse), so nothing on the request path throws.
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/basic_waitable_timer.hpp>

@@ -34,10 +34,10 @@ TEST(Server, ShutdownDrainsInFlightRequestButClosesIdleOnes) {
     return EchoHandler(req);
   });
   Client idle(ts.port());
-  ASSERT_TRUE(idle.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(idle.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(idle.Read());
   Client busy(ts.port());
-  ASSERT_TRUE(busy.Send("PATCH /upload HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345"));
+  ASSERT_TRUE(busy.Send("PATCH /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345"));
   ASSERT_TRUE(Eventually([&] {
     std::lock_guard lock(log->mu);
     return log->data.size() == 5;
@@ -69,7 +69,7 @@ TEST(Server, ShutdownClosesRequestsThatOutliveTheDrain) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client busy(ts.port());
-  ASSERT_TRUE(busy.Send("PATCH /upload HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345"));
+  ASSERT_TRUE(busy.Send("PATCH /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345"));
   ASSERT_TRUE(Eventually([&] {
     std::lock_guard lock(log->mu);
     return log->data.size() == 5;
@@ -98,12 +98,12 @@ TEST(Server, ThousandIdleKeepAliveConnectionsCloseOnShutdown) {
   for (int i = 0; i < 1000; ++i) {
     clients.push_back(std::make_unique<Client>(ts.port()));
     ASSERT_TRUE(clients.back()->connected()) << i;
-    ASSERT_TRUE(clients.back()->Send("GET /hello HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(clients.back()->Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   }
   for (auto& c : clients) ASSERT_TRUE(c->Read());
   // Still serving with all of them open.
   Client extra(ts.port());
-  ASSERT_TRUE(extra.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(extra.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(extra.Read());
   auto start = Clock::now();
   ts.server().Shutdown(5000ms);

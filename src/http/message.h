@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP layer's view of a request and a response, free of Beast/Asio types so that api/ never sees
-// them. A handler decides, from the request head alone, what to do with the body:
+// The HTTP layer's view of a request and a response, free of Beast/Asio types so that api/ never
+// sees them. A handler decides, from the request head alone, what to do with the body:
 //   - answer at once (any body is discarded by the server, bounded),
 //   - have the body buffered up to a limit and then answer (manifests), or
 //   - stream the body into a BodySink chunk by chunk (blob uploads; never held in memory).
@@ -27,7 +27,9 @@ class Headers {
   std::string_view Get(std::string_view name) const;
   bool Has(std::string_view name) const;
   std::vector<std::string_view> GetAll(std::string_view name) const;
-  void Add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+  void Add(std::string name, std::string value) {
+    items_.emplace_back(std::move(name), std::move(value));
+  }
   // Replaces every value of `name`.
   void Set(std::string name, std::string value);
   void Remove(std::string_view name);
@@ -38,16 +40,16 @@ class Headers {
 };
 
 struct Request {
-  std::string method;        // "GET", "HEAD", ...
-  std::string target;        // raw request-target as received ("/v2/a/b/tags/list?n=1")
-  std::string path;          // raw path part of target (not percent-decoded)
-  std::string query;         // raw query part (after '?'), may be empty
+  std::string method;  // "GET", "HEAD", ...
+  std::string target;  // raw request-target as received ("/v2/a/b/tags/list?n=1")
+  std::string path;    // raw path part of target (not percent-decoded)
+  std::string query;   // raw query part (after '?'), may be empty
   Headers headers;
   std::optional<uint64_t> content_length;  // absent for chunked bodies or no body
   bool chunked = false;
   bool tls = false;
-  std::string remote_addr;   // "ip:port"
-  std::string body;          // filled only for BufferBody dispatches
+  std::string remote_addr;  // "ip:port"
+  std::string body;         // filled only for BufferBody dispatches
   std::chrono::steady_clock::time_point received;
 };
 
@@ -57,18 +59,19 @@ class BodySource {
  public:
   virtual ~BodySource() = default;
   virtual Result<size_t> Read(char* buf, size_t cap) = 0;
-  // An OS file descriptor positioned at the first byte to send, or -1. The server may use sendfile on
-  // plain TCP when it is enabled; otherwise it calls Read.
+  // An OS file descriptor positioned at the first byte to send, or -1. The server may use sendfile
+  // on plain TCP when it is enabled; otherwise it calls Read.
   virtual int NativeFd() const { return -1; }
 };
 
 struct Response {
   int status = 200;
   Headers headers;
-  std::string body;                     // small bodies
-  std::unique_ptr<BodySource> stream;   // large bodies: exactly content_length bytes are read from it
-  // Content-Length to advertise. Required with `stream`; for HEAD replies it is sent without a body.
-  // When unset, body.size() is used.
+  std::string body;  // small bodies
+  std::unique_ptr<BodySource>
+      stream;  // large bodies: exactly content_length bytes are read from it
+  // Content-Length to advertise. Required with `stream`; for HEAD replies it is sent without a
+  // body. When unset, body.size() is used.
   std::optional<uint64_t> content_length;
   // Informational for the access log (the repository, the digest...).
   std::string log_note;
@@ -81,8 +84,8 @@ class BodySink {
   // Called with each chunk in order. An error stops reading; the server then calls Finish with it.
   virtual Status Write(const char* data, size_t n) = 0;
   // Called once: `body_status` is OK when the whole body arrived, or the reason it did not (client
-  // disconnected, timed out, sent too much, or Write failed). The returned response is sent when the
-  // connection is still usable.
+  // disconnected, timed out, sent too much, or Write failed). The returned response is sent when
+  // the connection is still usable.
   virtual Response Finish(const Status& body_status) = 0;
 };
 
@@ -96,7 +99,8 @@ struct Dispatch {
   }
   // Buffer up to `limit` bytes into Request::body, then call `then`. A longer body gets `too_large`
   // (sent as-is) without calling `then`.
-  static Dispatch BufferBody(size_t limit, std::function<Response(Request&)> then, Response too_large) {
+  static Dispatch BufferBody(size_t limit, std::function<Response(Request&)> then,
+                             Response too_large) {
     Dispatch d;
     d.buffer_limit = limit;
     d.on_body = std::move(then);

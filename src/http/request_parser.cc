@@ -2,9 +2,11 @@
 
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "common/names.h"
 #include "common/strings.h"
 
 namespace berth::http {
@@ -35,8 +37,8 @@ void RequestParser::on_request_impl(bhttp::verb, beast::string_view method,
   version_ = version;
 }
 
-void RequestParser::on_field_impl(bhttp::field f, beast::string_view name,
-                                  beast::string_view value, beast::error_code& ec) {
+void RequestParser::on_field_impl(bhttp::field f, beast::string_view name, beast::string_view value,
+                                  beast::error_code& ec) {
   if (header_done_) return;  // chunked trailers are not exposed to handlers
   std::string_view v(value.data(), value.size());
   if (f == bhttp::field::transfer_encoding) {
@@ -45,16 +47,44 @@ void RequestParser::on_field_impl(bhttp::field f, beast::string_view name,
     if (!IEquals(Trim(v), "chunked")) {
       std::vector<std::string_view> codings = Split(v, ',');
       bool chunked_last = IEquals(Trim(codings.back()), "chunked");
-      reject_status_ = chunked_last ? 501 : 400;
-      reject_reason_ = chunked_last ? "unsupported transfer coding"
-                                    : "transfer-encoding does not end in chunked";
-      ec = bhttp::error::bad_transfer_encoding;
-      return;
+      if (chunked_last) return Reject(501, "unsupported transfer coding", ec);
+      return Reject(400, "transfer-encoding does not end in chunked", ec);
     }
+  } else if (f == bhttp::field::content_length) {
+    // Beast has already refused a malformed value and differing repeats (and a Content-Length next
+    // to Transfer-Encoding). It accepts agreeing repeats ("5, 5", or the field twice), which RFC
+    // 9112 6.3 lets a server refuse, and values up to 2^64-1, which no file offset or signed size
+    // downstream can hold.
+    if (++content_length_fields_ > 1 || v.find(',') != std::string_view::npos) {
+      return Reject(400, "repeated content-length", ec);
+    }
+    std::optional<uint64_t> length = ParseUint64(Trim(v));
+    if (!length || *length > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      return Reject(400, "content-length too large", ec);
+    }
+  } else if (f == bhttp::field::host) {
+    // RFC 9112 3.2: one Host, and a valid one. It may reach a Location header or a challenge.
+    if (++host_fields_ > 1) return Reject(400, "more than one host header", ec);
+    if (!IsValidHostPort(Trim(v))) return Reject(400, "invalid host header", ec);
   } else if (f == bhttp::field::expect) {
     expect_continue_ = IEquals(Trim(v), "100-continue");
   }
   request_.headers.Add(std::string(name.data(), name.size()), std::string(v));
+}
+
+void RequestParser::on_header_impl(beast::error_code& ec) {
+  header_done_ = true;
+  // RFC 9112 3.2: an HTTP/1.1 request without Host is refused.
+  if (version_ >= 11 && host_fields_ == 0) return Reject(400, "missing host header", ec);
+  // Chunked framing does not exist in HTTP/1.0 (RFC 9112 6.1): such a body cannot be delimited
+  // reliably, so the request is refused and the connection closed.
+  if (version_ < 11 && chunked()) return Reject(400, "chunked body on HTTP/1.0", ec);
+}
+
+void RequestParser::Reject(int status, std::string_view reason, beast::error_code& ec) {
+  reject_status_ = status;
+  reject_reason_ = reason;
+  ec = bhttp::error::bad_field;
 }
 
 size_t RequestParser::Consume(const char* data, size_t n, beast::error_code& ec) {

@@ -3,8 +3,10 @@
 // their destination, on top of Beast's basic_parser (no intermediate Beast body or fields
 // container).
 //
-// The head is checked here against RFC 9112 framing rules that Beast leaves to its user; a refusal
-// sets reject_status()/reject_reason() and stops the parser with an error.
+// The head is checked here against the RFC 9112 rules that Beast leaves to its user: one valid Host
+// (required in HTTP/1.1), one Content-Length of at most 2^63-1, no chunked body on HTTP/1.0, and
+// only the chunked transfer coding. A refusal sets reject_status()/reject_reason() and stops the
+// parser with an error; the connection answers it and closes.
 //
 // Thread-safety: one parser per request, used by one connection at a time.
 
@@ -46,7 +48,7 @@ class RequestParser final : public beast::http::basic_parser<true> {
   void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
   void on_field_impl(beast::http::field f, beast::string_view name, beast::string_view value,
                      beast::error_code& ec) override;
-  void on_header_impl(beast::error_code&) override { header_done_ = true; }
+  void on_header_impl(beast::error_code& ec) override;
   void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
   size_t on_body_impl(beast::string_view body, beast::error_code& ec) override {
     return Consume(body.data(), body.size(), ec);
@@ -59,6 +61,8 @@ class RequestParser final : public beast::http::basic_parser<true> {
   void on_finish_impl(beast::error_code&) override {}
 
   size_t Consume(const char* data, size_t n, beast::error_code& ec);
+  // Refuses the head: RejectHead answers `status` with `reason` (a string literal) and closes.
+  void Reject(int status, std::string_view reason, beast::error_code& ec);
 
   Request& request_;
   BodyMode mode_ = BodyMode::kDiscard;
@@ -66,6 +70,8 @@ class RequestParser final : public beast::http::basic_parser<true> {
   BodySink* sink_ = nullptr;
   uint64_t received_ = 0;
   int version_ = 11;
+  int content_length_fields_ = 0;
+  int host_fields_ = 0;
   int reject_status_ = 0;
   std::string_view reject_reason_;
   bool header_done_ = false;

@@ -41,7 +41,8 @@ TEST(Server, RequestFieldsReachTheHandler) {
 
 TEST(Server, AbsoluteFormTargetIsRoutedByPath) {
   TestServer ts(EchoHandler);
-  auto r = RoundTrip(ts.port(), "GET http://registry.local:5000/echo?x=1 HTTP/1.1\r\n\r\n");
+  auto r =
+      RoundTrip(ts.port(), "GET http://registry.local:5000/echo?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "GET http://registry.local:5000/echo?x=1 q=x=1");
@@ -52,7 +53,7 @@ TEST(Server, OversizedHeadGets431) {
   o.max_header_bytes = 8 * 1024;
   TestServer ts(EchoHandler, o);
   Client c(ts.port());
-  std::string head = "GET /hello HTTP/1.1\r\n";
+  std::string head = "GET /hello HTTP/1.1\r\nHost: x\r\n";
   for (int i = 0; i < 500; ++i)
     head += "X-Filler-" + std::to_string(i) + ": " + std::string(40, 'f') + "\r\n";
   head += "\r\n";
@@ -68,7 +69,8 @@ TEST(Server, HeadJustUnderTheLimitIsServed) {
   o.max_header_bytes = 8 * 1024;
   TestServer ts(EchoHandler, o);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nX-Big: " + std::string(7000, 'a') + "\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(7000, 'a') + "\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -78,9 +80,9 @@ TEST(Server, GarbageRequestLineGets400) {
   TestServer ts(EchoHandler);
   for (std::string_view garbage :
        {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", "GET\r\n\r\n",
-        "GET / HTTP/9.9\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-        "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
+        "GET / HTTP/9.9\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
     Client c(ts.port());
     ASSERT_TRUE(c.Send(garbage));
     auto r = c.Read();
@@ -94,7 +96,7 @@ TEST(Server, UnsupportedTransferCodingIsRefused) {
   TestServer ts(EchoHandler);
   {
     Client c(ts.port());
-    ASSERT_TRUE(c.Send("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"));
+    ASSERT_TRUE(c.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"));
     auto r = c.Read();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 501);
@@ -102,11 +104,117 @@ TEST(Server, UnsupportedTransferCodingIsRefused) {
   Client c(ts.port());
   // Not ending in chunked: without the check the body would be parsed as the next request.
   ASSERT_TRUE(
-      c.Send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\nGET /x HTTP/1.1\r\n\r\n"));
+      c.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\nGET /x "
+             "HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_TRUE(c.WaitClosed());
+}
+
+// Sends `request` on a fresh connection and expects the server's own 400, then a close.
+void ExpectRefused(uint16_t port, std::string_view request, std::string_view reason) {
+  Client c(port);
+  ASSERT_TRUE(c.Send(request));
+  auto r = c.Read();
+  ASSERT_TRUE(r) << request;
+  EXPECT_EQ(r->status, 400) << request;
+  EXPECT_NE(r->body.find(reason), std::string::npos) << request << " -> " << r->body;
+  EXPECT_TRUE(c.WaitClosed()) << request;
+}
+
+TEST(RequestHead, ContentLengthAbove2To63Minus1Is400) {
+  std::atomic<int> calls{0};
+  TestServer ts([&](Request& req) {
+    ++calls;
+    return EchoHandler(req);
+  });
+  ExpectRefused(ts.port(),
+                "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775808\r\n\r\n",
+                "content-length too large");
+  ExpectRefused(ts.port(),
+                "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n",
+                "content-length too large");
+  EXPECT_EQ(calls.load(), 0);
+  // 2^63-1 itself is a valid length: the handler sees it (and the server will not read it all).
+  auto r = RoundTrip(
+      ts.port(), "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775807\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(RequestHead, RepeatedContentLengthIs400EvenWhenTheValuesAgree) {
+  TestServer ts(EchoHandler);
+  ExpectRefused(
+      ts.port(),
+      "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+      "repeated content-length");
+  ExpectRefused(ts.port(), "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc",
+                "repeated content-length");
+}
+
+TEST(RequestHead, ContentLengthWithTransferEncodingIs400) {
+  TestServer ts(EchoHandler);
+  for (std::string_view request :
+       {"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "PUT /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+        "3\r\n\r\n"}) {
+    Client c(ts.port());
+    ASSERT_TRUE(c.Send(request));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << request;
+    EXPECT_TRUE(c.WaitClosed());
+  }
+}
+
+TEST(RequestHead, Http11WithoutHostIs400) {
+  std::atomic<int> calls{0};
+  TestServer ts([&](Request& req) {
+    ++calls;
+    return EchoHandler(req);
+  });
+  ExpectRefused(ts.port(), "GET /hello HTTP/1.1\r\n\r\n", "missing host header");
+  EXPECT_EQ(calls.load(), 0);
+  // HTTP/1.0 has no such rule.
+  auto r = RoundTrip(ts.port(), "GET /hello HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+TEST(RequestHead, TwoHostHeadersAre400) {
+  TestServer ts(EchoHandler);
+  ExpectRefused(ts.port(), "GET /hello HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                "more than one host header");
+  ExpectRefused(ts.port(), "GET /hello HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
+                "more than one host header");
+}
+
+TEST(RequestHead, HostThatIsNotAnAuthorityIs400) {
+  TestServer ts(EchoHandler);
+  for (std::string_view host :
+       {"", "a b", "evil.com/path", "user@evil.com", "a:99999", "\"x\"", "a,b", "[::1", "a:b"}) {
+    ExpectRefused(ts.port(), "GET /hello HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n",
+                  "invalid host header");
+  }
+  for (std::string_view host : {"registry.example.com", "127.0.0.1:5000", "[::1]:443", "a"}) {
+    auto r = RoundTrip(ts.port(), "GET /hello HTTP/1.1\r\nHost: " + std::string(host) + "\r\n\r\n");
+    ASSERT_TRUE(r) << host;
+    EXPECT_EQ(r->status, 200) << host;
+  }
+}
+
+TEST(RequestHead, ChunkedBodyOnHttp10Is400AndCloses) {
+  std::atomic<int> calls{0};
+  TestServer ts([&](Request& req) {
+    ++calls;
+    return BufferingHandler(req);
+  });
+  ExpectRefused(ts.port(),
+                "PUT /m HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                "chunked body on HTTP/1.0");
+  EXPECT_EQ(calls.load(), 0);
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #pragma once
-// The HTTP/1.1 server: Asio/Beast underneath (kept out of this header), one coroutine per connection,
-// keep-alive, request bodies streamed to handlers, limits and timeouts, graceful drain.
+// The HTTP/1.1 server: Asio/Beast underneath (kept out of this header), one coroutine per
+// connection, keep-alive, request bodies streamed to handlers, limits and timeouts, graceful drain.
 //
-// Thread-safety: Start/Shutdown/Wait from one controlling thread; the handler is called concurrently
-// from `threads` server threads. ReloadTls is thread-safe and may be called from any thread once
-// Start has returned.
+// Thread-safety: Start/Shutdown/Wait from one controlling thread; the handler is called
+// concurrently from `threads` server threads. ReloadTls is thread-safe and may be called from any
+// thread once Start has returned.
 //
 // TLS reload: ReloadTls (and SIGHUP during WaitForSignal) reads the certificate, key and client CAs
 // again into a new context. New connections use it from then on; established connections keep the
@@ -22,10 +22,10 @@
 namespace berth::http {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";  // "" or "0.0.0.0" for all IPv4, "::" for all
-  uint16_t port = 0;               // 0 picks a free port; port() tells which
-  int threads = 0;                 // 0: one per core
-  size_t max_header_bytes = 64 * 1024;  // larger heads get 431
+  std::string host = "127.0.0.1";                    // "" or "0.0.0.0" for all IPv4, "::" for all
+  uint16_t port = 0;                                 // 0 picks a free port; port() tells which
+  int threads = 0;                                   // 0: one per core
+  size_t max_header_bytes = 64 * 1024;               // larger heads get 431
   std::chrono::milliseconds header_timeout{30'000};  // to receive a complete head
   std::chrono::milliseconds idle_timeout{120'000};   // keep-alive wait between requests
   std::chrono::milliseconds body_idle_timeout{60'000};  // longest gap between body bytes
@@ -39,7 +39,7 @@ struct ServerOptions {
   size_t large_buffer = 2 << 20;
   size_t large_buffer_budget = 8 << 20;
   size_t small_buffer = 1 << 20;
-  bool sendfile = false;           // use sendfile for BodySource with a NativeFd (plain TCP only)
+  bool sendfile = false;  // use sendfile for BodySource with a NativeFd (plain TCP only)
   // Plain TCP: send large bodies of BodySources with a NativeFd from read-only mappings of the file
   // instead of read() copies (less CPU per GB; see SendMapped in server.cc). sendfile wins if both.
   bool map_files = true;
@@ -61,18 +61,18 @@ class Server {
   // Binds, listens and starts the threads. Errors: kIo (address in use, bad address, TLS files).
   Status Start();
   uint16_t port() const;
-  // Stops accepting; lets in-flight requests finish for up to `drain`, then closes every connection.
-  // Idle keep-alive connections close at once. Returns when all threads have stopped.
+  // Stops accepting; lets in-flight requests finish for up to `drain`, then closes every
+  // connection. Idle keep-alive connections close at once. Returns when all threads have stopped.
   void Shutdown(std::chrono::milliseconds drain);
-  // Blocks until SIGINT or SIGTERM arrives (or Shutdown is called from elsewhere); returns the signal
-  // number (0 when shut down). Installs the signal handling itself. SIGHUP does not end the wait: it
-  // calls ReloadTls (its failure is logged and the old certificate stays), or is logged and ignored
-  // without TLS.
+  // Blocks until SIGINT or SIGTERM arrives (or Shutdown is called from elsewhere); returns the
+  // signal number (0 when shut down). Installs the signal handling itself. SIGHUP does not end the
+  // wait: it calls ReloadTls (its failure is logged and the old certificate stays), or is logged
+  // and ignored without TLS.
   int WaitForSignal();
-  // Re-reads tls_certificate, tls_key and tls_client_cas into a new TLS context for new connections,
-  // after checking that the key matches the certificate. Thread-safe.
-  // Errors: kIo naming the file and the reason (old context kept, error also logged);
-  // kInvalidArgument when the server is not serving TLS (not started, or no certificate configured).
+  // Re-reads tls_certificate, tls_key and tls_client_cas into a new TLS context for new
+  // connections, after checking that the key matches the certificate. Thread-safe. Errors: kIo
+  // naming the file and the reason (old context kept, error also logged); kInvalidArgument when the
+  // server is not serving TLS (not started, or no certificate configured).
   [[nodiscard]] Status ReloadTls();
 
  private:

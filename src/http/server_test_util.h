@@ -3,7 +3,6 @@
 // (every read bounded by a receive timeout, so a broken server fails a test instead of hanging
 // it), a server started on 127.0.0.1:0, and body sources and sinks that record what they saw.
 
-
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -38,7 +37,6 @@
 #include "common/strings.h"
 #include "http/server.h"
 
-
 namespace berth::http {
 
 using Clock = std::chrono::steady_clock;
@@ -63,7 +61,8 @@ struct Reply {
 
 class Client {
  public:
-  explicit Client(uint16_t port, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+  explicit Client(uint16_t port,
+                  std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -323,7 +322,8 @@ class RecordingSink : public BodySink {
   std::optional<size_t> fail_after_;
 };
 
-inline bool WaitFinished(SinkLog& log, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
+inline bool WaitFinished(SinkLog& log,
+                         std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
   return WaitFor(
       log.mu, log.cv, [&] { return log.finishes > 0; }, timeout);
 }
@@ -379,7 +379,7 @@ class TempFile {
 // Answers every request with `length` bytes of the file from `offset` (the source is positioned
 // there, as a range would be), counting the source's Read calls.
 inline Handler ServeFile(const TempFile& file, uint64_t length, std::atomic<int>* reads,
-                  uint64_t offset = 0) {
+                         uint64_t offset = 0) {
   return [&file, length, reads, offset](Request&) {
     Response r;
     r.content_length = length;

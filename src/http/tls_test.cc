@@ -92,17 +92,17 @@ TEST(ServerTls, ServesRequestsOverKeepAlive) {
   Client c(ts.port());
   ASSERT_TRUE(c.StartTls(ctx));
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+    ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
     auto r = c.Read();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->body, "hello world");
   }
   EXPECT_TRUE(saw_tls.load());
-  ASSERT_TRUE(c.Send("PUT /upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde"));
+  ASSERT_TRUE(c.Send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "got 5:abcde");
-  ASSERT_TRUE(c.Send("GET /big HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
   r = c.Read();
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), 8u << 20);
@@ -121,7 +121,7 @@ TEST(ServerTls, SendfileOptionFallsBackToCopiesOverTls) {
   SSL_CTX* ctx = ClientContext(cert);
   Client c(ts.port());
   ASSERT_TRUE(c.StartTls(ctx));
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), kSize);
@@ -141,7 +141,7 @@ TEST(ServerTls, ClientCertificateIsRequiredWhenClientCAsAreSet) {
   auto request_works = [&](const TestCert* presented) {
     SSL_CTX* ctx = ClientContext(server_cert, presented);
     Client c(ts.port());
-    bool ok = c.StartTls(ctx) && c.Send("GET /hello HTTP/1.1\r\n\r\n");
+    bool ok = c.StartTls(ctx) && c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
     std::optional<Reply> r;
     if (ok) r = c.Read();
     SSL_CTX_free(ctx);
@@ -174,7 +174,7 @@ TEST(ServerTls, PlainHttpToTlsPortIsDropped) {
   TestCert cert("localhost");
   TestServer ts(EchoHandler, TlsOptions(cert));
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_FALSE(c.Read());
 }
 
@@ -230,7 +230,7 @@ SSL_CTX* ClientContextTrusting(const TestCert& a, const TestCert& b) {
 // The CN a fresh connection sees, after one request over it succeeded; "" when either failed.
 std::string NewConnectionCommonName(uint16_t port, SSL_CTX* ctx) {
   Client c(port);
-  if (!c.StartTls(ctx) || !c.Send("GET /hello HTTP/1.1\r\n\r\n")) return {};
+  if (!c.StartTls(ctx) || !c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")) return {};
   auto r = c.Read();
   if (!r || r->status != 200) return {};
   return c.PeerCommonName();
@@ -253,7 +253,7 @@ TEST(ServerTlsReload, NewConnectionsGetTheNewCertificateAndOldOnesKeepWorking) {
 
   Client old(ts.port());
   ASSERT_TRUE(old.StartTls(ctx));
-  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(old.Read());
   EXPECT_EQ(old.PeerCommonName(), "berth-a");
 
@@ -264,7 +264,7 @@ TEST(ServerTlsReload, NewConnectionsGetTheNewCertificateAndOldOnesKeepWorking) {
 
   EXPECT_EQ(NewConnectionCommonName(ts.port(), ctx), "berth-b");
   // The established session is untouched: same certificate, still serving keep-alive requests.
-  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(old.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
   auto r = old.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "hello world");
@@ -364,7 +364,7 @@ TEST(ServerTlsReload, SighupWithoutTlsIsIgnored) {
     kill(getpid(), SIGHUP);
     // Serving goes on and the wait does not end.
     Client c(ts.port());
-    EXPECT_TRUE(c.Send("GET /hello HTTP/1.1\r\n\r\n"));
+    EXPECT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
     EXPECT_TRUE(c.Read());
     EXPECT_FALSE(returned.load());
   }
