@@ -152,7 +152,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   so.tls_certificate = cfg.http.tls.certificate;
   so.tls_key = cfg.http.tls.key;
   so.tls_minimum = cfg.http.tls.minimumtls;
-  if (!cfg.http.tls.clientcas.empty()) so.tls_client_cas = cfg.http.tls.clientcas.front();
+  so.tls_client_cas = cfg.http.tls.clientcas;
   if (!cfg.log.accesslog_disabled) {
     so.access_log = [](const http::AccessLogEntry& e) {
       spdlog::info("{} \"{} {}\" {} {} {}us{}{}", e.request->remote_addr, e.request->method,

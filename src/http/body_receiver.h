@@ -11,8 +11,10 @@
 #include <boost/beast/http/error.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "common/error.h"
+#include "http/blocking_pool.h"
 #include "http/core.h"
 #include "http/io.h"
 #include "http/message.h"
@@ -64,6 +66,16 @@ Task<BodyEnd> ReadBodyInto(Conn& c, size_t max_read) {
     if (buf.size() > 0) {
       beast::error_code ec;
       size_t used = parser.put(buf.data(), ec);
+      // The sink's writes (a stream body) go to the blocking pool, all that this put() parsed in
+      // one hop; the spans point into `buf`, which is consumed only afterwards.
+      if (parser.has_pending_writes()) {
+        std::optional<bool> written =
+            co_await RunBlocking(*c.core().pool, [&parser] { return parser.WritePending(); });
+        if (!*written) {
+          buf.consume(used);
+          co_return BodyEnd::kSinkFailed;
+        }
+      }
       buf.consume(used);
       if (parser.is_done()) co_return BodyEnd::kComplete;
       if (ec && ec != beast::http::error::need_more) {

@@ -21,10 +21,12 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <system_error>
 
 #include "common/log.h"
+#include "http/blocking_pool.h"
 #include "http/core.h"
 #include "http/io.h"
 #include "http/message.h"
@@ -43,21 +45,33 @@ Task<bool> CopyStream(Conn& c, BodySource& source, uint64_t length, uint64_t& se
   const BufferLease lease(c.core(), length);
   const size_t cap = lease.size();
   auto chunk = std::make_unique_for_overwrite<char[]>(cap);
+  const bool file_backed = source.NativeFd() >= 0;
   bool first = true;
   while (sent < length) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, length - sent));
+    // Fill the buffer so that each write is large; a short read is not the end. False when a
+    // read failed (logged).
     size_t filled = 0;
-    // Fill the buffer so that each write is large; a short read is not the end.
-    while (filled < want) {
-      Result<size_t> got = source.Read(chunk.get() + filled, want - filled);
-      if (!got) {
-        spdlog::warn("http: response body for {} {} failed after {} bytes: {}", c.request().method,
-                     c.request().target, sent + filled, got.error().ToString());
-        co_return false;
+    auto fill = [&]() -> bool {
+      while (filled < want) {
+        Result<size_t> got = source.Read(chunk.get() + filled, want - filled);
+        if (!got) {
+          spdlog::warn("http: response body for {} {} failed after {} bytes: {}",
+                       c.request().method, c.request().target, sent + filled,
+                       got.error().ToString());
+          return false;
+        }
+        if (*got == 0) break;
+        filled += std::min(*got, want - filled);
       }
-      if (*got == 0) break;
-      filled += std::min(*got, want - filled);
-    }
+      return true;
+    };
+    // A source with a file descriptor reads from the page cache (the kernel's copy, as sendfile
+    // would do); any other source may block on storage, so its reads go to the blocking pool, one
+    // hop per buffer.
+    const bool read_ok =
+        file_backed ? fill() : *co_await RunBlocking(*c.core().pool, std::ref(fill));
+    if (!read_ok) co_return false;
     if (filled == 0) {
       spdlog::warn("http: response body for {} {} ended after {} of {} bytes", c.request().method,
                    c.request().target, sent, length);

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "http/blocking_pool.h"
 #include "http/body_receiver.h"
 #include "http/body_sender.h"
 #include "http/request_parser.h"
@@ -37,6 +38,8 @@ constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr size_t kLingerBytes = 8 << 20;
 // Status for requests whose response never went out, as nginx logs them.
 constexpr int kClientClosedStatus = 499;
+// The first byte of a TLS connection (a handshake record, RFC 8446 5.1).
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
 
 template <class Stream>
 class Connection final : public ConnectionBase,
@@ -145,11 +148,7 @@ class Connection final : public ConnectionBase,
     if constexpr (kTls) {
       if (next == Next::kKeepAlive) {
         SetDeadline(Clock::now() + options_.header_timeout);
-        auto [hec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kUse);
-        if (hec) {
-          spdlog::debug("http: TLS handshake with {} failed: {}", remote_, hec.message());
-          next = Next::kClose;
-        }
+        next = co_await Handshake();
       }
     }
     while (next == Next::kKeepAlive) next = co_await ServeOne();
@@ -158,6 +157,34 @@ class Connection final : public ConnectionBase,
     timer_.cancel();
     CloseSocket();
     worker_.Unlink(this);
+  }
+
+  // Waits for the client's first bytes: a TLS handshake when they start a TLS record, else a plain
+  // HTTP request, answered as registry:2 (Go) does (400 saying to use HTTPS) rather than dropped.
+  Task<Next> Handshake() {
+    auto [wec] = co_await Raw().async_wait(tcp::socket::wait_read, kUse);
+    if (wec) co_return Next::kClose;
+    unsigned char first = 0;
+    ssize_t n;
+    do {
+      n = ::recv(Raw().native_handle(), &first, 1, MSG_PEEK);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) co_return Next::kClose;
+    if (first != kTlsHandshakeRecord) {
+      spdlog::debug("http: {} spoke plain HTTP to the TLS port", remote_);
+      Response r = TextResponse(400, "Client sent an HTTP request to an HTTPS server.");
+      BuildResponseHead(head_, r, r.status, r.body.size(), /*keep_alive=*/false, 11);
+      std::array<asio::const_buffer, 2> b{asio::buffer(head_), asio::buffer(r.body)};
+      SetDeadline(Clock::now() + options_.write_timeout);
+      auto [ec, written] = co_await asio::async_write(Raw(), b, kUse);
+      co_return ec ? Next::kClose : Next::kLinger;
+    }
+    auto [hec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, kUse);
+    if (hec) {
+      spdlog::debug("http: TLS handshake with {} failed: {}", remote_, hec.message());
+      co_return Next::kClose;
+    }
+    co_return Next::kKeepAlive;
   }
 
   // --- watchdog ---
@@ -257,7 +284,17 @@ class Connection final : public ConnectionBase,
     const bool keep_alive = parser_->keep_alive();
     const bool expect_continue = has_body && parser_->expect_continue() && parser_->version() >= 11;
 
-    Dispatch d = CallHandler();
+    // The handler may block on storage: it runs on the blocking pool, and this loop serves other
+    // connections meanwhile. A full pool queue refuses new requests rather than queue unboundedly.
+    std::optional<Dispatch> dispatched = co_await RunBlocking(
+        *core_.pool, [this] { return CallHandler(); }, /*admission=*/true);
+    if (!dispatched) {
+      Response busy = TextResponse(503, "server busy, retry later");
+      busy.headers.Add("Retry-After", "1");
+      busy.log_note = "blocking pool queue full";
+      co_return co_await Reply(busy, keep_alive, has_body);
+    }
+    Dispatch& d = *dispatched;
     if (d.sink)
       co_return co_await StreamBody(std::move(d.sink), has_body, keep_alive, expect_continue);
     if (d.on_body) co_return co_await BufferBody(d, has_body, keep_alive, expect_continue);
@@ -354,28 +391,30 @@ class Connection final : public ConnectionBase,
           co_return Next::kClose;
       }
     }
-    Response r;
-    try {
-      r = d.on_body(req_);
-    } catch (const std::exception& e) {
-      spdlog::error("http: body handler threw on {} {}: {}", req_.method, req_.target, e.what());
-      r = InternalError("body handler threw");
-    }
-    co_return co_await Reply(r, keep_alive, false);
+    std::optional<Response> r = co_await RunBlocking(*core_.pool, [&]() -> Response {
+      try {
+        return d.on_body(req_);
+      } catch (const std::exception& e) {
+        spdlog::error("http: body handler threw on {} {}: {}", req_.method, req_.target, e.what());
+        return InternalError("body handler threw");
+      }
+    });
+    co_return co_await Reply(*r, keep_alive, false);
   }
 
   Task<Next> StreamBody(std::unique_ptr<BodySink> owned, bool has_body, bool keep_alive,
                         bool expect_continue) {
     SinkGuard sink(std::move(owned));
     if (!has_body) {
-      Response r = sink.Finish(Ok());
+      Response r = co_await FinishSink(sink, Ok());
       co_return co_await Reply(r, keep_alive, false);
     }
     parser_->ExpectBody(BodyMode::kStream, std::numeric_limits<uint64_t>::max(), sink.get());
     if (expect_continue) {
       bool ok = co_await SendContinue();
       if (!ok) {
-        (void)sink.Finish(MakeError(ErrorCode::kCancelled, "client went away before its body"));
+        (void)co_await FinishSink(
+            sink, MakeError(ErrorCode::kCancelled, "client went away before its body"));
         LogAccess(kClientClosedStatus, 0, "client went away before its body");
         co_return Next::kClose;
       }
@@ -383,22 +422,24 @@ class Connection final : public ConnectionBase,
     BodyEnd end = co_await ReadBody(*this);
     switch (end) {
       case BodyEnd::kComplete: {
-        Response r = sink.Finish(Ok());
+        Response r = co_await FinishSink(sink, Ok());
         co_return co_await Reply(r, keep_alive, false);
       }
       case BodyEnd::kSinkFailed: {
         // The rest of the body is not read: the connection cannot be reused.
-        Response r = sink.Finish(std::unexpected(parser_->TakeSinkError()));
+        Response r = co_await FinishSink(sink, std::unexpected(parser_->TakeSinkError()));
         co_return co_await Reply(r, false, true);
       }
       case BodyEnd::kTimedOut: {
-        Response r = sink.Finish(MakeError(
-            ErrorCode::kCancelled, "request body stalled for more than " +
-                                       std::to_string(options_.body_idle_timeout.count()) + " ms"));
+        Response r = co_await FinishSink(
+            sink, MakeError(ErrorCode::kCancelled,
+                            "request body stalled for more than " +
+                                std::to_string(options_.body_idle_timeout.count()) + " ms"));
         co_return co_await Reply(r, false, false);
       }
       case BodyEnd::kMalformed: {
-        Response r = sink.Finish(MakeError(ErrorCode::kCancelled, "malformed chunked body"));
+        Response r =
+            co_await FinishSink(sink, MakeError(ErrorCode::kCancelled, "malformed chunked body"));
         co_return co_await Reply(r, false, false);
       }
       case BodyEnd::kTooLarge:  // no limit in stream mode
@@ -407,9 +448,14 @@ class Connection final : public ConnectionBase,
     }
     std::string why =
         "client went away after " + std::to_string(parser_->body_bytes()) + " body bytes";
-    (void)sink.Finish(MakeError(ErrorCode::kCancelled, why));
+    (void)co_await FinishSink(sink, MakeError(ErrorCode::kCancelled, why));
     LogAccess(kClientClosedStatus, 0, why);
     co_return Next::kClose;
+  }
+
+  // BodySink::Finish may block (it typically commits an upload): it runs on the blocking pool.
+  Task<Response> FinishSink(SinkGuard& sink, Status status) {
+    co_return std::move(*co_await RunBlocking(*core_.pool, [&] { return sink.Finish(status); }));
   }
 
   Task<bool> SendContinue() {

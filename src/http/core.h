@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "http/blocking_pool.h"
 #include "http/io.h"
 #include "http/server.h"
 
@@ -83,6 +84,8 @@ struct Core {
   ServerOptions options;
   Handler handler;
   std::vector<std::unique_ptr<Worker>> workers;
+  // Where handlers and other blocking calls run (see server.h). Created by Start.
+  std::unique_ptr<BlockingPool> pool;
   // Set by Start when serving TLS; never cleared.
   std::atomic<bool> tls_enabled{false};
   // Serialises reloads so that the last one to finish is the last one started.

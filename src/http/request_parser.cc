@@ -105,17 +105,24 @@ size_t RequestParser::Consume(const char* data, size_t n, beast::error_code& ec)
       received_ += n;
       request_.body.append(data, n);
       return n;
-    case BodyMode::kStream: {
+    case BodyMode::kStream:
       received_ += n;
-      Status s = sink_->Write(data, n);
-      if (!s) {
-        sink_error_ = std::move(s.error());
-        ec = bhttp::error::body_limit;  // any error stops the parser; sink_failed() says why
-      }
+      if (n > 0) pending_.emplace_back(data, n);
       return n;
-    }
   }
   return n;
+}
+
+bool RequestParser::WritePending() {
+  for (const auto& [data, n] : pending_) {
+    Status s = sink_->Write(data, n);
+    if (!s) {
+      sink_error_ = std::move(s.error());
+      break;
+    }
+  }
+  pending_.clear();
+  return !sink_error_;
 }
 
 }  // namespace berth::http

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "common/error.h"
 #include "http/io.h"
@@ -36,6 +38,12 @@ class RequestParser final : public beast::http::basic_parser<true> {
   bool expect_continue() const { return expect_continue_; }
   bool too_large() const { return too_large_; }
   bool sink_failed() const { return sink_error_.has_value(); }
+  // Stream mode: body bytes the last put() passed on, not yet written to the sink. They point into
+  // the caller's input buffer, so WritePending must run before that buffer is consumed or grown.
+  bool has_pending_writes() const { return !pending_.empty(); }
+  // Writes the pending spans to the sink in order, stopping at the first error (then
+  // sink_failed()). May block: the connection runs it on the blocking pool, one call per read.
+  bool WritePending();
   Error TakeSinkError() { return std::move(*sink_error_); }
   // 0 unless the head was refused for a reason of ours rather than Beast's.
   int reject_status() const { return reject_status_; }
@@ -78,6 +86,7 @@ class RequestParser final : public beast::http::basic_parser<true> {
   bool expect_continue_ = false;
   bool too_large_ = false;
   std::optional<Error> sink_error_;
+  std::vector<std::pair<const char*, size_t>> pending_;
 };
 
 }  // namespace berth::http

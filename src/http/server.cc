@@ -55,6 +55,8 @@ Status Server::Start() {
     core.tls_enabled = true;
   }
 
+  core.pool = std::make_unique<BlockingPool>(static_cast<size_t>(std::max(o.blocking_threads, 1)),
+                                             o.blocking_queue);
   int threads = o.threads > 0 ? o.threads : UsableCores();
   if (threads <= 0) threads = 1;
   core.workers.clear();
@@ -131,6 +133,9 @@ void Server::Shutdown(std::chrono::milliseconds drain) {
     std::unique_lock lock(core.mu);
     core.cv.wait_for(lock, std::chrono::seconds(5), [&] { return core.live.load() == 0; });
   }
+  // Jobs still queued or running finish and post their completions to loops that are still there;
+  // nothing can queue more once every connection has ended (or been given up on).
+  core.pool->Stop();
   for (auto& w : core.workers) w->guard.reset();
   for (auto& w : core.workers) {
     if (core.live.load() != 0) w->ioc.stop();

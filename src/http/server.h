@@ -2,9 +2,16 @@
 // The HTTP/1.1 server: Asio/Beast underneath (kept out of this header), one coroutine per
 // connection, keep-alive, request bodies streamed to handlers, limits and timeouts, graceful drain.
 //
-// Thread-safety: Start/Shutdown/Wait from one controlling thread; the handler is called
-// concurrently from `threads` server threads. ReloadTls is thread-safe and may be called from any
-// thread once Start has returned.
+// Thread-safety: Start/Shutdown/Wait from one controlling thread. The event-loop threads
+// (`threads`) only do socket I/O; everything that may block runs on a bounded pool of
+// `blocking_threads`: the handler, BufferBody's `then`, BodySink::Write/Finish, and
+// BodySource::Read for sources without a NativeFd. So the handler is called concurrently from pool
+// threads, and the calls for one request may come from different pool threads, one at a time.
+// ReloadTls is thread-safe and may be called from any thread once Start has returned.
+//
+// Blocking pool bound: while `blocking_queue` jobs wait for a pool thread, a new request is
+// answered 503 (with Retry-After) without calling the handler. Work of requests already admitted
+// (their body chunks, Finish, body reads) is always queued.
 //
 // TLS reload: ReloadTls (and SIGHUP during WaitForSignal) reads the certificate, key and client CAs
 // again into a new context. New connections use it from then on; established connections keep the
@@ -15,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "http/message.h"
@@ -22,12 +30,18 @@
 namespace berth::http {
 
 struct ServerOptions {
-  std::string host = "127.0.0.1";                    // "" or "0.0.0.0" for all IPv4, "::" for all
-  uint16_t port = 0;                                 // 0 picks a free port; port() tells which
-  int threads = 0;                                   // 0: one per core
-  size_t max_header_bytes = 64 * 1024;               // larger heads get 431
-  std::chrono::milliseconds header_timeout{30'000};  // to receive a complete head
-  std::chrono::milliseconds idle_timeout{120'000};   // keep-alive wait between requests
+  std::string host = "127.0.0.1";  // "" or "0.0.0.0" for all IPv4, "::" for all
+  uint16_t port = 0;               // 0 picks a free port; port() tells which
+  int threads = 0;                 // event loops; 0: one per core
+  // Threads for blocking work (Distribution's storage `maxthreads`), started on demand. 100 as
+  // Distribution's filesystem default: directory walks and large reads spend their time waiting on
+  // the disk, so a pool sized to the cores would let a few slow ones queue every other request
+  // again; an idle thread costs only its stack.
+  int blocking_threads = 100;
+  size_t blocking_queue = 1024;         // waiting jobs beyond which new requests get 503
+  size_t max_header_bytes = 64 * 1024;  // larger heads get 431
+  std::chrono::milliseconds header_timeout{30'000};     // to receive a complete head
+  std::chrono::milliseconds idle_timeout{120'000};      // keep-alive wait between requests
   std::chrono::milliseconds body_idle_timeout{60'000};  // longest gap between body bytes
   std::chrono::milliseconds write_timeout{120'000};     // longest stall writing a response
   size_t discard_limit = 1 << 20;  // unread body bytes drained before keep-alive; more closes
@@ -41,13 +55,20 @@ struct ServerOptions {
   size_t small_buffer = 1 << 20;
   bool sendfile = false;  // use sendfile for BodySource with a NativeFd (plain TCP only)
   // Plain TCP: send large bodies of BodySources with a NativeFd from read-only mappings of the file
-  // instead of read() copies (less CPU per GB; see SendMapped in server.cc). sendfile wins if both.
+  // instead of read() copies (less CPU per GB; see SendMapped in body_sender.h). sendfile wins if
+  // both.
   bool map_files = true;
   // TLS (issue 5): PEM paths; empty = plain TCP.
   std::string tls_certificate;
   std::string tls_key;
-  std::string tls_client_cas;
+  // CA bundles (each file may hold several certificates); non-empty = client certificates required,
+  // from any of them.
+  std::vector<std::string> tls_client_cas;
   std::string tls_minimum = "tls1.2";
+  // TLS 1.2 suites by Go/IANA name (Distribution's http.tls.ciphersuites), e.g.
+  // "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"; TLS 1.3 names set the 1.3 suites. Empty: ECDHE key
+  // exchange with AES-GCM or CHACHA20-POLY1305 only. An unknown name makes Start fail naming it.
+  std::vector<std::string> tls_ciphersuites;
   std::function<void(const AccessLogEntry&)> access_log;  // nullptr: no access log
 };
 
@@ -58,7 +79,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds, listens and starts the threads. Errors: kIo (address in use, bad address, TLS files).
+  // Binds, listens and starts the threads. Errors: kIo (address in use, bad address, TLS files,
+  // unknown cipher suite).
   Status Start();
   uint16_t port() const;
   // Stops accepting; lets in-flight requests finish for up to `drain`, then closes every

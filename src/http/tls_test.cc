@@ -1,4 +1,9 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 #include "http/server_test_util.h"
 
@@ -10,8 +15,9 @@ using namespace std::chrono_literals;
 // A self-signed certificate and its key, written as PEM files for the server to load.
 class TestCert {
  public:
-  explicit TestCert(const std::string& cn) {
-    key_ = EVP_EC_gen("P-256");
+  enum KeyType { kEc, kRsa };
+  explicit TestCert(const std::string& cn, KeyType type = kEc) {
+    key_ = type == kRsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
     cert_ = X509_new();
     X509_set_version(cert_, 2);
     ASN1_INTEGER_set(X509_get_serialNumber(cert_),
@@ -135,7 +141,7 @@ TEST(ServerTls, ClientCertificateIsRequiredWhenClientCAsAreSet) {
   TestCert client_cert("robot");
   TestCert stranger("stranger");
   ServerOptions o = TlsOptions(server_cert);
-  o.tls_client_cas = client_cert.cert_path();
+  o.tls_client_cas = {client_cert.cert_path()};
   TestServer ts(EchoHandler, o);
 
   auto request_works = [&](const TestCert* presented) {
@@ -170,14 +176,6 @@ TEST(ServerTls, MinimumVersionIsEnforced) {
   ERR_clear_error();
 }
 
-TEST(ServerTls, PlainHttpToTlsPortIsDropped) {
-  TestCert cert("localhost");
-  TestServer ts(EchoHandler, TlsOptions(cert));
-  Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
-  EXPECT_FALSE(c.Read());
-}
-
 TEST(ServerTls, StartFailsOnBadTlsSettings) {
   TestCert cert("localhost");
   {
@@ -201,6 +199,153 @@ TEST(ServerTls, StartFailsOnBadTlsSettings) {
     Server s(o, EchoHandler);
     EXPECT_FALSE(s.Start().has_value());
   }
+}
+
+// --- cipher policy, plain HTTP on the TLS port, client CAs
+
+// Runs `openssl s_client` against the server; the cipher it negotiated, or "" when the handshake
+// failed.
+std::string NegotiatedCipher(uint16_t port, std::string_view args) {
+  std::string cmd = "timeout 20 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                    " -servername localhost " + std::string(args) + " </dev/null 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {};
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int rc = pclose(p);
+  size_t at = out.find("Cipher is ");
+  if (rc != 0 || at == std::string::npos) return {};
+  std::string cipher = out.substr(at + 10, out.find('\n', at) - at - 10);
+  return cipher == "(NONE)" ? std::string() : cipher;
+}
+
+bool HaveOpenSslTool() { return ::access("/usr/bin/openssl", X_OK) == 0; }
+
+TEST(ServerTls, DefaultTls12SuitesAreEcdheWithAeadOnly) {
+  if (!HaveOpenSslTool()) GTEST_SKIP() << "no openssl command";
+  TestCert rsa("localhost", TestCert::kRsa);
+  TestServer ts(EchoHandler, TlsOptions(rsa));
+  // RSA key exchange, CBC, SHA-1 MACs: refused.
+  for (std::string_view cipher : {"AES128-SHA", "AES256-GCM-SHA384", "AES128-SHA256",
+                                  "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384"}) {
+    EXPECT_EQ(NegotiatedCipher(ts.port(), "-tls1_2 -cipher " + std::string(cipher)), "") << cipher;
+  }
+  for (std::string_view cipher : {"ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
+                                  "ECDHE-RSA-CHACHA20-POLY1305"}) {
+    EXPECT_EQ(NegotiatedCipher(ts.port(), "-tls1_2 -cipher " + std::string(cipher)), cipher);
+  }
+  TestCert ec("localhost");
+  TestServer ts_ec(EchoHandler, TlsOptions(ec));
+  EXPECT_EQ(NegotiatedCipher(ts_ec.port(), "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA"), "");
+  EXPECT_EQ(NegotiatedCipher(ts_ec.port(), "-tls1_2 -cipher ECDHE-ECDSA-AES128-GCM-SHA256"),
+            "ECDHE-ECDSA-AES128-GCM-SHA256");
+}
+
+TEST(ServerTls, ConfiguredCipherSuitesReplaceTheDefault) {
+  if (!HaveOpenSslTool()) GTEST_SKIP() << "no openssl command";
+  TestCert rsa("localhost", TestCert::kRsa);
+  ServerOptions o = TlsOptions(rsa);
+  o.tls_ciphersuites = {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_RSA_WITH_AES_128_CBC_SHA"};
+  TestServer ts(EchoHandler, o);
+  EXPECT_EQ(NegotiatedCipher(ts.port(), "-tls1_2 -cipher ECDHE-RSA-AES128-GCM-SHA256"), "");
+  EXPECT_EQ(NegotiatedCipher(ts.port(), "-tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384"),
+            "ECDHE-RSA-AES256-GCM-SHA384");
+  // Asked for by name, so offered.
+  EXPECT_EQ(NegotiatedCipher(ts.port(), "-tls1_2 -cipher AES128-SHA"), "AES128-SHA");
+}
+
+TEST(ServerTls, UnknownCipherSuiteFailsStartNamingIt) {
+  TestCert cert("localhost");
+  ServerOptions o = TlsOptions(cert);
+  o.tls_ciphersuites = {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_MADE_UP_SUITE"};
+  Server s(o, EchoHandler);
+  Status st = s.Start();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_NE(st.error().message.find("TLS_MADE_UP_SUITE"), std::string::npos) << st.error().message;
+  // An OpenSSL name is not a Go/IANA name.
+  o.tls_ciphersuites = {"ECDHE-RSA-AES128-GCM-SHA256"};
+  Server s2(o, EchoHandler);
+  EXPECT_FALSE(s2.Start().has_value());
+}
+
+TEST(ServerTls, PlainHttpToTlsPortGets400SayingToUseHttps) {
+  TestCert cert("localhost");
+  std::atomic<int> calls{0};
+  TestServer ts(
+      [&](Request& req) {
+        ++calls;
+        return EchoHandler(req);
+      },
+      TlsOptions(cert));
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->body.find("HTTPS"), std::string::npos) << r->body;
+  EXPECT_EQ(r->Header("Connection"), "close");
+  EXPECT_TRUE(c.WaitClosed());
+  EXPECT_EQ(calls.load(), 0);
+  // TLS clients are still served.
+  SSL_CTX* ctx = ClientContext(cert);
+  Client t(ts.port());
+  ASSERT_TRUE(t.StartTls(ctx));
+  ASSERT_TRUE(t.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto tr = t.Read();
+  ASSERT_TRUE(tr);
+  EXPECT_EQ(tr->status, 200);
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTls, EveryListedClientCaIsTrusted) {
+  TestCert server_cert("localhost");
+  TestCert a("robot-a");
+  TestCert b("robot-b");
+  TestCert c("robot-c");
+  TestCert stranger("stranger");
+  // The first file holds two certificates.
+  std::string both = std::filesystem::path(a.cert_path()).parent_path() / "two-cas.pem";
+  {
+    std::ofstream out(both);
+    for (const TestCert* cert : {&a, &b}) {
+      std::ifstream in(cert->cert_path());
+      out << in.rdbuf();
+    }
+  }
+  ServerOptions o = TlsOptions(server_cert);
+  o.tls_client_cas = {both, c.cert_path()};
+  TestServer ts(EchoHandler, o);
+
+  auto request_works = [&](const TestCert* presented) {
+    SSL_CTX* ctx = ClientContext(server_cert, presented);
+    Client client(ts.port());
+    bool ok = client.StartTls(ctx) && client.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::optional<Reply> r;
+    if (ok) r = client.Read();
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    return r && r->status == 200;
+  };
+  EXPECT_TRUE(request_works(&a));
+  EXPECT_TRUE(request_works(&b));
+  EXPECT_TRUE(request_works(&c));
+  EXPECT_FALSE(request_works(&stranger));
+  EXPECT_FALSE(request_works(nullptr));
+}
+
+TEST(ServerTls, MissingClientCaFileFailsStartNamingIt) {
+  TestCert server_cert("localhost");
+  TestCert a("robot-a");
+  ServerOptions o = TlsOptions(server_cert);
+  o.tls_client_cas = {a.cert_path(), "/nonexistent/ca.pem"};
+  Server s(o, EchoHandler);
+  Status st = s.Start();
+  ASSERT_FALSE(st.has_value());
+  EXPECT_EQ(st.error().code, ErrorCode::kIo);
+  EXPECT_NE(st.error().message.find("/nonexistent/ca.pem"), std::string::npos)
+      << st.error().message;
 }
 
 // Puts `from` at `to` in one rename, as a careful operator (or cert-manager) does, so that the

@@ -1,0 +1,204 @@
+#include "http/blocking_pool.h"
+
+#include <gtest/gtest.h>
+
+#include "http/server_test_util.h"
+
+namespace berth::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Lets a test hold a blocking call until it says so (or until the call's own time limit).
+struct Gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  int entered = 0;
+  bool open = false;
+
+  // Blocks the calling (pool) thread for up to `limit`.
+  void Block(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu);
+    ++entered;
+    cv.notify_all();
+    cv.wait_for(lock, limit, [&] { return open; });
+  }
+  bool WaitEntered(int n) {
+    return WaitFor(mu, cv, [&] { return entered >= n; });
+  }
+  void Open() {
+    std::lock_guard lock(mu);
+    open = true;
+    cv.notify_all();
+  }
+};
+
+ServerOptions OneLoop() {
+  ServerOptions o = TestOptions();
+  o.threads = 1;
+  return o;
+}
+
+// 20 fresh requests to /fast, one after the other; each must be answered within 100 ms.
+void ExpectFastAnswers(uint16_t port) {
+  for (int i = 0; i < 20; ++i) {
+    auto start = Clock::now();
+    auto r = RoundTrip(port, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+    ASSERT_TRUE(r) << i;
+    EXPECT_EQ(r->status, 200);
+    EXPECT_LT(took.count(), 100) << "request " << i << " waited on the blocked handler";
+  }
+}
+
+TEST(BlockingWork, SlowHandlerDoesNotStallOtherRequestsOnItsLoop) {
+  Gate gate;
+  TestServer ts(
+      [&](Request& req) {
+        if (req.path == "/slow") gate.Block(1000ms);
+        return Dispatch::Respond(Text(200, "done"));
+      },
+      OneLoop());
+  Client slow(ts.port());
+  ASSERT_TRUE(slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(gate.WaitEntered(1));
+  ExpectFastAnswers(ts.port());
+  gate.Open();
+  auto r = slow.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
+// A sink that blocks in Write (a slow disk) on a body that arrives on a loop.
+class BlockingSink : public BodySink {
+ public:
+  explicit BlockingSink(Gate& gate) : gate_(gate) {}
+  Status Write(const char*, size_t n) override {
+    gate_.Block(1000ms);
+    bytes_ += n;
+    return Ok();
+  }
+  Response Finish(const Status& s) override { return Text(s ? 201 : 400, std::to_string(bytes_)); }
+
+ private:
+  Gate& gate_;
+  size_t bytes_ = 0;
+};
+
+TEST(BlockingWork, SlowSinkWriteDoesNotStallOtherRequests) {
+  Gate gate;
+  TestServer ts(
+      [&](Request& req) {
+        if (req.path == "/upload")
+          return Dispatch::StreamBody(std::make_unique<BlockingSink>(gate));
+        return Dispatch::Respond(Text(200, "done"));
+      },
+      OneLoop());
+  Client up(ts.port());
+  ASSERT_TRUE(up.Send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
+  ASSERT_TRUE(gate.WaitEntered(1));
+  ExpectFastAnswers(ts.port());
+  gate.Open();
+  auto r = up.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "5");
+}
+
+// A source without a file descriptor whose reads block (a remote or slow store).
+class BlockingSource : public BodySource {
+ public:
+  explicit BlockingSource(Gate& gate) : gate_(gate) {}
+  Result<size_t> Read(char* buf, size_t cap) override {
+    if (done_) return size_t{0};
+    gate_.Block(1000ms);
+    done_ = true;
+    size_t n = std::min<size_t>(cap, 4);
+    memcpy(buf, "data", n);
+    return n;
+  }
+
+ private:
+  Gate& gate_;
+  bool done_ = false;
+};
+
+TEST(BlockingWork, SlowSourceReadDoesNotStallOtherRequests) {
+  Gate gate;
+  TestServer ts(
+      [&](Request& req) {
+        if (req.path == "/blob") {
+          Response r;
+          r.content_length = 4;
+          r.stream = std::make_unique<BlockingSource>(gate);
+          return Dispatch::Respond(std::move(r));
+        }
+        return Dispatch::Respond(Text(200, "done"));
+      },
+      OneLoop());
+  Client get(ts.port());
+  ASSERT_TRUE(get.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(gate.WaitEntered(1));
+  ExpectFastAnswers(ts.port());
+  gate.Open();
+  auto r = get.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "data");
+}
+
+TEST(BlockingWork, FullQueueAnswers503WithoutCallingTheHandler) {
+  Gate gate;
+  std::atomic<int> calls{0};
+  ServerOptions o = OneLoop();
+  o.blocking_threads = 1;
+  o.blocking_queue = 0;  // nothing may wait for a thread
+  TestServer ts(
+      [&](Request&) {
+        ++calls;
+        gate.Block(5000ms);
+        return Dispatch::Respond(Text(200, "done"));
+      },
+      o);
+  Client first(ts.port());
+  ASSERT_TRUE(first.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(gate.WaitEntered(1));  // the only thread is busy
+  auto busy = RoundTrip(ts.port(), "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->Header("Retry-After"), "1");
+  gate.Open();
+  auto r = first.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(calls.load(), 1);
+}
+
+TEST(BlockingPool, GrowsToItsLimitAndRunsEveryJob) {
+  BlockingPool pool(3, 100);
+  std::mutex mu;
+  std::condition_variable cv;
+  int running = 0, max_running = 0, done = 0;
+  bool release = false;
+  for (int i = 0; i < 10; ++i) {
+    BlockingPool::Job job = [&] {
+      std::unique_lock lock(mu);
+      max_running = std::max(max_running, ++running);
+      cv.notify_all();
+      cv.wait_for(lock, 5s, [&] { return release || running == 3; });
+      release = true;
+      cv.notify_all();
+      --running;
+      ++done;
+    };
+    ASSERT_TRUE(pool.Submit(job, /*admission=*/false));
+  }
+  pool.Stop();  // runs everything queued
+  EXPECT_EQ(done, 10);
+  EXPECT_EQ(max_running, 3);
+  BlockingPool::Job late = [] {};
+  EXPECT_FALSE(pool.Submit(late, false));
+  EXPECT_TRUE(late);  // refused jobs stay with the caller
+}
+
+}  // namespace
+}  // namespace berth::http
