@@ -51,20 +51,33 @@ void ExpectFastAnswers(uint16_t port) {
   }
 }
 
-TEST(BlockingWork, SlowHandlerDoesNotStallOtherRequestsOnItsLoop) {
-  Gate gate;
+// Starts a server with one event loop whose `handler` blocks on `gate` for `request`; while it
+// blocks, 20 requests to /fast must be answered. Returns the blocked request's reply once the gate
+// opens.
+std::optional<Reply> ServeWhileBlocked(Gate& gate, Handler handler, std::string_view request) {
   TestServer ts(
       [&](Request& req) {
-        if (req.path == "/slow") gate.Block(1000ms);
-        return Dispatch::Respond(Text(200, "done"));
+        if (req.path == "/fast") return Dispatch::Respond(Text(200, "done"));
+        return handler(req);
       },
       OneLoop());
-  Client slow(ts.port());
-  ASSERT_TRUE(slow.Send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(gate.WaitEntered(1));
+  Client c(ts.port());
+  if (!c.Send(request)) return std::nullopt;
+  EXPECT_TRUE(gate.WaitEntered(1));
   ExpectFastAnswers(ts.port());
   gate.Open();
-  auto r = slow.Read();
+  return c.Read();
+}
+
+TEST(BlockingWork, SlowHandlerDoesNotStallOtherRequestsOnItsLoop) {
+  Gate gate;
+  auto r = ServeWhileBlocked(
+      gate,
+      [&](Request&) {
+        gate.Block(1000ms);
+        return Dispatch::Respond(Text(200, "done"));
+      },
+      "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
@@ -87,19 +100,9 @@ class BlockingSink : public BodySink {
 
 TEST(BlockingWork, SlowSinkWriteDoesNotStallOtherRequests) {
   Gate gate;
-  TestServer ts(
-      [&](Request& req) {
-        if (req.path == "/upload")
-          return Dispatch::StreamBody(std::make_unique<BlockingSink>(gate));
-        return Dispatch::Respond(Text(200, "done"));
-      },
-      OneLoop());
-  Client up(ts.port());
-  ASSERT_TRUE(up.Send("PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"));
-  ASSERT_TRUE(gate.WaitEntered(1));
-  ExpectFastAnswers(ts.port());
-  gate.Open();
-  auto r = up.Read();
+  auto r = ServeWhileBlocked(
+      gate, [&](Request&) { return Dispatch::StreamBody(std::make_unique<BlockingSink>(gate)); },
+      "PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->body, "5");
@@ -125,23 +128,15 @@ class BlockingSource : public BodySource {
 
 TEST(BlockingWork, SlowSourceReadDoesNotStallOtherRequests) {
   Gate gate;
-  TestServer ts(
-      [&](Request& req) {
-        if (req.path == "/blob") {
-          Response r;
-          r.content_length = 4;
-          r.stream = std::make_unique<BlockingSource>(gate);
-          return Dispatch::Respond(std::move(r));
-        }
-        return Dispatch::Respond(Text(200, "done"));
+  auto r = ServeWhileBlocked(
+      gate,
+      [&](Request&) {
+        Response blob;
+        blob.content_length = 4;
+        blob.stream = std::make_unique<BlockingSource>(gate);
+        return Dispatch::Respond(std::move(blob));
       },
-      OneLoop());
-  Client get(ts.port());
-  ASSERT_TRUE(get.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
-  ASSERT_TRUE(gate.WaitEntered(1));
-  ExpectFastAnswers(ts.port());
-  gate.Open();
-  auto r = get.Read();
+      "GET /blob HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "data");
 }

@@ -119,7 +119,8 @@ struct Dispatch {
   std::unique_ptr<BodySink> sink;
 };
 
-// Called on a server thread for each request head. May block briefly on local storage.
+// Called for each request head on a thread of the blocking pool (see server.h), never on an event
+// loop: it may block on storage.
 using Handler = std::function<Dispatch(Request&)>;
 
 struct AccessLogEntry {
