@@ -15,6 +15,7 @@
 
 #include "storage/driver/driver.h"
 #include "storage/driver/driver_testing.h"
+#include "storage/driver/factory.h"
 #include "storage/driver/faulty.h"
 #include "storage/driver/filesystem.h"
 
@@ -27,20 +28,30 @@ struct DriverKind {
   StorageDriverPtr (*make)(const std::string& dir, FaultPlan* plan);
 };
 
+// The concrete drivers come from the factory by name, as `serve` makes them.
 StorageDriverPtr MakeFilesystem(const std::string& dir, FaultPlan*) {
-  auto driver = NewFilesystemDriver(dir + "/root");
+  auto driver = Create("filesystem", {{"rootdirectory", dir + "/root"}});
   return driver ? *driver : nullptr;
 }
-StorageDriverPtr MakeInMemory(const std::string&, FaultPlan*) { return NewInMemoryDriver(); }
+StorageDriverPtr MakeInMemory(const std::string&, FaultPlan*) {
+  auto driver = Create("inmemory", {});
+  return driver ? *driver : nullptr;
+}
 // The fault decorator with no rules must be invisible.
 StorageDriverPtr MakeFaultyPassthrough(const std::string&, FaultPlan* plan) {
   return NewFaultyDriver(NewInMemoryDriver(), plan);
+}
+// So must the bare forwarding base every decorator is built on.
+StorageDriverPtr MakeWrappedFilesystem(const std::string& dir, FaultPlan* plan) {
+  StorageDriverPtr base = MakeFilesystem(dir, plan);
+  return base ? std::make_shared<DriverWrapper>(base) : nullptr;
 }
 
 const DriverKind kDrivers[] = {
     {"filesystem", MakeFilesystem},
     {"inmemory", MakeInMemory},
     {"faulty_inmemory", MakeFaultyPassthrough},
+    {"wrapped_filesystem", MakeWrappedFilesystem},
 };
 
 class DriverConformance : public ::testing::TestWithParam<DriverKind> {
@@ -520,6 +531,29 @@ TEST_P(DriverConformance, InvalidPathsAreRejectedEverywhere) {
   }
   EXPECT_EQ(Get("/ok"), "keep");
   EXPECT_EQ(SortedList("/"), (std::vector<std::string>{"/ok"}));
+}
+
+TEST_P(DriverConformance, TemporaryNamesAreReservedEverywhere) {
+  Put("/t/real", "x");
+  for (const char* p : {"/t/.berth-tmp-0123", "/.berth-tmp-x/y"}) {
+    SCOPED_TRACE(p);
+    EXPECT_CODE(d_->PutContent(p, "x"), ErrorCode::kInvalidPath);
+    EXPECT_CODE(d_->GetContent(p), ErrorCode::kInvalidPath);
+    EXPECT_CODE(d_->NewWriter(p, false), ErrorCode::kInvalidPath);
+    EXPECT_CODE(d_->Stat(p), ErrorCode::kInvalidPath);
+    EXPECT_CODE(d_->Move("/t/real", p), ErrorCode::kInvalidPath);
+  }
+  EXPECT_EQ(SortedList("/t"), (std::vector<std::string>{"/t/real"}));
+}
+
+TEST_P(DriverConformance, PurgeTemporariesLeavesObjectsAlone) {
+  Put("/p/a", "1");
+  Put("/p/q/b", "2");
+  auto removed = d_->PurgeTemporaries(SystemClock().Now() + std::chrono::hours(1));
+  ASSERT_OK(removed);
+  EXPECT_EQ(*removed, 0u);
+  EXPECT_EQ(Get("/p/a"), "1");
+  EXPECT_EQ(Get("/p/q/b"), "2");
 }
 
 TEST_P(DriverConformance, ValidUnusualPathsWork) {

@@ -57,13 +57,67 @@ Status ValidatePath(std::string_view path) {
     if (!std::all_of(component.begin(), component.end(), IsComponentChar)) {
       return Invalid(path, "component outside [A-Za-z0-9._-]");
     }
+    if (component.starts_with(kTemporaryPrefix)) {
+      return Invalid(path, "component uses the reserved prefix " + std::string(kTemporaryPrefix));
+    }
     pos = end;
   }
   return Ok();
 }
 
+Result<std::string> StorageDriver::GetContent(std::string_view path) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoGetContent(path);
+}
+
+Status StorageDriver::PutContent(std::string_view path, std::string_view content) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoPutContent(path, content);
+}
+
+Result<ReaderPtr> StorageDriver::NewReader(std::string_view path, uint64_t offset) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoNewReader(path, offset);
+}
+
+Result<FileWriterPtr> StorageDriver::NewWriter(std::string_view path, bool append) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoNewWriter(path, append);
+}
+
+Result<FileInfo> StorageDriver::Stat(std::string_view path) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoStat(path);
+}
+
+Result<std::vector<std::string>> StorageDriver::List(std::string_view path) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoList(path);
+}
+
+Status StorageDriver::Move(std::string_view src, std::string_view dst) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(src));
+  BERTH_RETURN_IF_ERROR(ValidatePath(dst));
+  return DoMove(src, dst);
+}
+
+Status StorageDriver::Delete(std::string_view path) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoDelete(path);
+}
+
+Result<std::string> StorageDriver::RedirectURL(std::string_view path, std::string_view method) {
+  BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoRedirectURL(path, method);
+}
+
 Status StorageDriver::Walk(std::string_view path, const std::function<bool(const FileInfo&)>& fn) {
   BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  return DoWalk(path, fn);
+}
+
+Status StorageDriver::WalkByListing(std::string_view path,
+                                    const std::function<bool(const FileInfo&)>& fn) {
   // The walked directory itself must exist; below it, entries that vanish mid-walk (a concurrent
   // Delete, GC) are skipped rather than failing the whole walk. An explicit stack keeps deep trees
   // off the call stack.

@@ -74,128 +74,123 @@ namespace {
     }                                                                     \
   } while (0)
 
-class FaultyReader : public Reader {
+class FaultyReader : public ReaderWrapper {
  public:
   FaultyReader(ReaderPtr base, FaultPlan* plan, std::string path)
-      : base_(std::move(base)), plan_(plan), path_(std::move(path)) {}
+      : ReaderWrapper(std::move(base)), plan_(plan), path_(std::move(path)) {}
 
   Result<size_t> Read(char* buf, size_t cap) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kRead, path_);
-    return base_->Read(buf, cap);
+    return ReaderWrapper::Read(buf, cap);
   }
-  int NativeFd() const override { return base_->NativeFd(); }
 
  private:
-  ReaderPtr base_;
   FaultPlan* plan_;
   std::string path_;
 };
 
-class FaultyWriter : public FileWriter {
+class FaultyWriter : public FileWriterWrapper {
  public:
   FaultyWriter(FileWriterPtr base, FaultPlan* plan, std::string path,
                std::optional<uint64_t> budget)
-      : base_(std::move(base)), plan_(plan), path_(std::move(path)), budget_(budget) {}
+      : FileWriterWrapper(std::move(base)), plan_(plan), path_(std::move(path)), budget_(budget) {}
 
   Status Write(const char* data, size_t n) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kWrite, path_);
     if (budget_ && written_ + n > *budget_) {
       uint64_t room = *budget_ - std::min(written_, *budget_);
       if (room > 0) {
-        BERTH_RETURN_IF_ERROR(base_->Write(data, room));
+        BERTH_RETURN_IF_ERROR(FileWriterWrapper::Write(data, room));
         written_ += room;
       }
       return MakeError(ErrorCode::kIo, "write \"" + path_ +
                                            "\": No space left on device (injected after " +
                                            std::to_string(*budget_) + " bytes)");
     }
-    BERTH_RETURN_IF_ERROR(base_->Write(data, n));
+    BERTH_RETURN_IF_ERROR(FileWriterWrapper::Write(data, n));
     written_ += n;
     return Ok();
   }
 
-  void Reserve(uint64_t bytes) override { base_->Reserve(bytes); }
-  uint64_t Size() const override { return base_->Size(); }
-
   Status Commit() override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kCommit, path_);
-    return base_->Commit();
+    return FileWriterWrapper::Commit();
   }
 
   Status Cancel() override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kCancel, path_);
-    return base_->Cancel();
+    return FileWriterWrapper::Cancel();
   }
 
  private:
-  FileWriterPtr base_;
   FaultPlan* plan_;
   std::string path_;
   std::optional<uint64_t> budget_;
   uint64_t written_ = 0;
 };
 
-class FaultyDriver : public StorageDriver {
+// Built on DriverWrapper: each Do* consults the plan, then forwards.
+class FaultyDriver : public DriverWrapper {
  public:
-  FaultyDriver(StorageDriverPtr base, FaultPlan* plan) : base_(std::move(base)), plan_(plan) {}
+  FaultyDriver(StorageDriverPtr base, FaultPlan* plan)
+      : DriverWrapper(std::move(base)), plan_(plan) {}
 
-  std::string_view Name() const override { return base_->Name(); }
-
-  Result<std::string> GetContent(std::string_view path) override {
+ protected:
+  Result<std::string> DoGetContent(std::string_view path) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kGetContent, path);
-    return base_->GetContent(path);
+    return DriverWrapper::DoGetContent(path);
   }
 
-  Status PutContent(std::string_view path, std::string_view content) override {
+  Status DoPutContent(std::string_view path, std::string_view content) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kPutContent, path);
-    return base_->PutContent(path, content);
+    return DriverWrapper::DoPutContent(path, content);
   }
 
-  Result<ReaderPtr> NewReader(std::string_view path, uint64_t offset) override {
+  Result<ReaderPtr> DoNewReader(std::string_view path, uint64_t offset) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kNewReader, path);
-    BERTH_ASSIGN_OR_RETURN(ReaderPtr reader, base_->NewReader(path, offset));
+    BERTH_ASSIGN_OR_RETURN(ReaderPtr reader, DriverWrapper::DoNewReader(path, offset));
     return ReaderPtr(std::make_unique<FaultyReader>(std::move(reader), plan_, std::string(path)));
   }
 
-  Result<FileWriterPtr> NewWriter(std::string_view path, bool append) override {
+  Result<FileWriterPtr> DoNewWriter(std::string_view path, bool append) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kNewWriter, path);
-    BERTH_ASSIGN_OR_RETURN(FileWriterPtr writer, base_->NewWriter(path, append));
+    BERTH_ASSIGN_OR_RETURN(FileWriterPtr writer, DriverWrapper::DoNewWriter(path, append));
     return FileWriterPtr(std::make_unique<FaultyWriter>(std::move(writer), plan_, std::string(path),
                                                         plan_->WriteBudget(path)));
   }
 
-  Result<FileInfo> Stat(std::string_view path) override {
+  Result<FileInfo> DoStat(std::string_view path) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kStat, path);
-    return base_->Stat(path);
+    return DriverWrapper::DoStat(path);
   }
 
-  Result<std::vector<std::string>> List(std::string_view path) override {
+  Result<std::vector<std::string>> DoList(std::string_view path) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kList, path);
-    return base_->List(path);
+    return DriverWrapper::DoList(path);
   }
 
-  Status Move(std::string_view src, std::string_view dst) override {
+  Status DoMove(std::string_view src, std::string_view dst) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kMove, src, dst);
-    return base_->Move(src, dst);
+    return DriverWrapper::DoMove(src, dst);
   }
 
-  Status Delete(std::string_view path) override {
+  Status DoDelete(std::string_view path) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kDelete, path);
-    return base_->Delete(path);
+    return DriverWrapper::DoDelete(path);
   }
 
-  Result<std::string> RedirectURL(std::string_view path, std::string_view method) override {
+  Result<std::string> DoRedirectURL(std::string_view path, std::string_view method) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kRedirectURL, path);
-    return base_->RedirectURL(path, method);
+    return DriverWrapper::DoRedirectURL(path, method);
   }
 
-  Status Walk(std::string_view path, const std::function<bool(const FileInfo&)>& fn) override {
+  // The generic walk over this decorator, so List/Stat rules apply inside it.
+  Status DoWalk(std::string_view path, const std::function<bool(const FileInfo&)>& fn) override {
     BERTH_FAULT_CHECK(plan_, FaultOp::kWalk, path);
-    return StorageDriver::Walk(path, fn);
+    return WalkByListing(path, fn);
   }
 
  private:
-  StorageDriverPtr base_;
   FaultPlan* plan_;
 };
 

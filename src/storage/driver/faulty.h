@@ -20,7 +20,11 @@
 // crosses the limit writes its leading part first, as write(2) does. Every later Write on that
 // writer fails too.
 //
-// Walk is the default List+Stat walk over the decorated driver, so List/Stat rules apply inside it.
+// Walk is the generic List+Stat walk over the decorator (WalkByListing), so List/Stat rules apply
+// inside it.
+//
+// Built on DriverWrapper (driver.h): it overrides only the calls it can fail. Invalid paths are
+// refused by StorageDriver before the decorator sees them, so they are neither counted nor matched.
 //
 // Thread-safe: the plan may be changed while the driver is in use. The plan must outlive the driver
 // and every Reader/FileWriter opened from it.

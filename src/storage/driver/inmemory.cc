@@ -138,16 +138,16 @@ class InMemoryDriver : public StorageDriver {
  public:
   std::string_view Name() const override { return "inmemory"; }
 
-  Result<std::string> GetContent(std::string_view path) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
+ protected:
+
+  Result<std::string> DoGetContent(std::string_view path) override {
     std::lock_guard lock(state_->mu);
     auto it = state_->files.find(path);
     if (it == state_->files.end()) return NotFound(path);
     return it->second->data;
   }
 
-  Status PutContent(std::string_view path, std::string_view content) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  Status DoPutContent(std::string_view path, std::string_view content) override {
     auto object = std::make_shared<Object>(Object{std::string(content), SystemClock().Now()});
     std::lock_guard lock(state_->mu);
     BERTH_RETURN_IF_ERROR(CheckCanCreateFileLocked(*state_, path));
@@ -155,8 +155,7 @@ class InMemoryDriver : public StorageDriver {
     return Ok();
   }
 
-  Result<ReaderPtr> NewReader(std::string_view path, uint64_t offset) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  Result<ReaderPtr> DoNewReader(std::string_view path, uint64_t offset) override {
     std::lock_guard lock(state_->mu);
     auto it = state_->files.find(path);
     if (it == state_->files.end()) return NotFound(path);
@@ -169,8 +168,7 @@ class InMemoryDriver : public StorageDriver {
     return ReaderPtr(std::make_unique<InMemoryReader>(state_, it->second, offset));
   }
 
-  Result<FileWriterPtr> NewWriter(std::string_view path, bool append) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  Result<FileWriterPtr> DoNewWriter(std::string_view path, bool append) override {
     std::lock_guard lock(state_->mu);
     BERTH_RETURN_IF_ERROR(CheckCanCreateFileLocked(*state_, path));
     ObjectPtr& slot = state_->files[std::string(path)];
@@ -185,8 +183,7 @@ class InMemoryDriver : public StorageDriver {
         std::make_unique<InMemoryWriter>(state_, slot, std::string(path), slot->data.size()));
   }
 
-  Result<FileInfo> Stat(std::string_view path) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  Result<FileInfo> DoStat(std::string_view path) override {
     std::lock_guard lock(state_->mu);
     if (auto it = state_->files.find(path); it != state_->files.end()) {
       return FileInfo{std::string(path), it->second->data.size(), it->second->mtime, false};
@@ -203,8 +200,7 @@ class InMemoryDriver : public StorageDriver {
     return info;
   }
 
-  Result<std::vector<std::string>> List(std::string_view path) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  Result<std::vector<std::string>> DoList(std::string_view path) override {
     std::lock_guard lock(state_->mu);
     if (!IsDirLocked(*state_, path)) return NotFound(path);
     std::string prefix = ChildPrefix(path);
@@ -218,9 +214,7 @@ class InMemoryDriver : public StorageDriver {
     return std::vector<std::string>(children.begin(), children.end());
   }
 
-  Status Move(std::string_view src, std::string_view dst) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(src));
-    BERTH_RETURN_IF_ERROR(ValidatePath(dst));
+  Status DoMove(std::string_view src, std::string_view dst) override {
     if (src == "/" || dst == "/") {
       return MakeError(ErrorCode::kInvalidPath, "cannot move the root directory");
     }
@@ -258,8 +252,7 @@ class InMemoryDriver : public StorageDriver {
     return Ok();
   }
 
-  Status Delete(std::string_view path) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
+  Status DoDelete(std::string_view path) override {
     std::lock_guard lock(state_->mu);
     if (path == "/") {
       // The root always exists and stays; deleting it empties the store.
@@ -274,11 +267,6 @@ class InMemoryDriver : public StorageDriver {
     while (last != state_->files.end() && last->first.starts_with(prefix)) ++last;
     state_->files.erase(first, last);
     return Ok();
-  }
-
-  Result<std::string> RedirectURL(std::string_view path, std::string_view method) override {
-    BERTH_RETURN_IF_ERROR(ValidatePath(path));
-    return std::string();
   }
 
  private:
