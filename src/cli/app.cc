@@ -1,10 +1,7 @@
 #include "cli/app.h"
 
-#include <condition_variable>
+#include <chrono>
 #include <filesystem>
-#include <mutex>
-#include <random>
-#include <thread>
 
 #include "api/api.h"
 #include "auth/basic.h"
@@ -14,10 +11,26 @@
 #include "auth/token_service.h"
 #include "common/log.h"
 #include "http/server.h"
+#include "jobs/scheduler.h"
 #include "storage/driver/driver.h"
+#include "storage/driver/factory.h"
 #include "storage/registry.h"
 
 namespace berth::cli {
+namespace {
+
+// Removes what a crash mid-PutContent left behind; a temporary in flight is never this old.
+void PurgeTemporaries(storage::driver::StorageDriver& driver, const Clock& clock) {
+  constexpr auto kTemporaryMaxAge = std::chrono::hours(1);
+  auto n = driver.PurgeTemporaries(clock.Now() - kTemporaryMaxAge);
+  if (!n) {
+    spdlog::warn("removing stale storage temporaries failed: {}", n.error().ToString());
+  } else if (*n > 0) {
+    spdlog::info("removed {} stale storage temporar{}", *n, *n == 1 ? "y" : "ies");
+  }
+}
+
+}  // namespace
 
 struct App::Impl {
   config::Config cfg;
@@ -25,34 +38,45 @@ struct App::Impl {
   std::shared_ptr<storage::Registry> registry;
   std::unique_ptr<api::Api> api;
   std::unique_ptr<http::Server> server;
-  // Upload purging runs on its own thread until shutdown.
-  std::thread purger;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;  // Guarded by mu.
+  storage::driver::StorageDriverPtr driver;
+  const Clock* clock = &SystemClock();
+  // Background work (upload purging, stale temporaries; GC, retention, ... next). Jobs are added in
+  // AddJobs; embedders and tests may add more through App::scheduler().
+  std::unique_ptr<jobs::Scheduler> scheduler;
   bool stopped = false;
 
-  void PurgeLoop() {
-    const auto& p = cfg.storage.uploadpurging;
-    // Like Distribution, wait a little before the first run so a fleet restarting together does not
-    // purge at once.
-    std::mt19937 rng(std::random_device{}());
-    auto delay = std::chrono::seconds(30 + rng() % 60);
-    std::unique_lock lock(mu);
-    while (!stopping) {
-      if (cv.wait_for(lock, delay, [&] { return stopping; })) break;
-      lock.unlock();
-      auto cutoff = SystemClock().Now() - p.age;
-      auto n = registry->PurgeUploads(cutoff, p.dryrun);
-      if (n) {
-        spdlog::info("upload purge: {} stale upload(s) {}", *n, p.dryrun ? "found (dry run)" : "deleted");
-      } else {
-        spdlog::warn("upload purge failed: {}", n.error().ToString());
-      }
-      lock.lock();
-      delay = std::chrono::duration_cast<std::chrono::seconds>(p.interval);
-      if (delay.count() <= 0) delay = std::chrono::seconds(3600);
-    }
+  static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
+
+  // The one list of background jobs. A job may outlive Stop's wait (it is then left to finish), so
+  // each captures shared_ptrs and copies, never `this`.
+  Status AddJobs() {
+    // At start-up, in the background so `serve` does not wait for a walk of the whole store.
+    BERTH_RETURN_IF_ERROR(scheduler->Add(
+        {.name = "storage-temporaries"},
+        [driver = driver, clock = clock](const jobs::JobContext&) {
+          PurgeTemporaries(*driver, *clock);
+        }));
+    const config::UploadPurging& p = cfg.storage.uploadpurging;
+    if (!p.enabled) return Ok();
+    // Like Distribution, the first run waits a little, with jitter, so that a fleet restarting
+    // together does not purge at once.
+    jobs::JobSpec spec{.name = "upload-purge",
+                       .interval = p.interval.count() > 0 ? std::chrono::nanoseconds(p.interval)
+                                                          : std::chrono::hours(1),
+                       .initial_delay = std::chrono::seconds(30),
+                       .jitter = std::chrono::seconds(60)};
+    return scheduler->Add(
+        std::move(spec),
+        [registry = registry, driver = driver, clock = clock, p](const jobs::JobContext&) {
+          auto n = registry->PurgeUploads(clock->Now() - p.age, p.dryrun);
+          if (n) {
+            spdlog::info("upload purge: {} stale upload(s) {}", *n,
+                         p.dryrun ? "found (dry run)" : "deleted");
+          } else {
+            spdlog::warn("upload purge failed: {}", n.error().ToString());
+          }
+          PurgeTemporaries(*driver, *clock);
+        });
   }
 };
 
@@ -120,20 +144,20 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   Impl& im = *app->impl_;
   im.cfg = cfg;
   storage::driver::StorageDriverPtr driver = deps.driver;
-  if (driver) {
-    // injected (tests): the configured driver is not opened
-  } else if (cfg.storage.driver == "inmemory") {
-    driver = storage::driver::NewInMemoryDriver();
-  } else if (cfg.storage.driver == "filesystem") {
-    im.root = cfg.storage.filesystem_rootdirectory;
-    BERTH_ASSIGN_OR_RETURN(driver, storage::driver::NewFilesystemDriver(im.root));
-  } else {
-    return MakeError(ErrorCode::kInvalidArgument,
-                     "storage: driver " + cfg.storage.driver + " is not supported");
+  if (!driver) {  // an injected driver (tests) stands in for the configured one
+    if (cfg.storage.driver == "filesystem") im.root = cfg.storage.filesystem_rootdirectory;
+    auto made = storage::driver::Create(cfg.storage.driver,
+                                        {{"rootdirectory", cfg.storage.filesystem_rootdirectory}});
+    if (!made) return MakeError(made.error().code, "storage: " + made.error().message);
+    driver = std::move(*made);
   }
+  im.driver = driver;
+  if (deps.clock) im.clock = deps.clock;
   storage::RegistryOptions ro;
   if (deps.clock) ro.clock = deps.clock;
   im.registry = std::make_shared<storage::Registry>(driver, ro);
+  im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
+  BERTH_RETURN_IF_ERROR(im.AddJobs());
   api::ApiOptions ao;
   ao.delete_enabled = cfg.storage.delete_enabled;
   ao.readonly = cfg.storage.readonly;
@@ -170,13 +194,12 @@ App::~App() { Shutdown(); }
 
 Status App::Start() {
   BERTH_RETURN_IF_ERROR(impl_->server->Start());
-  if (impl_->cfg.storage.uploadpurging.enabled) {
-    impl_->purger = std::thread([im = impl_.get()] { im->PurgeLoop(); });
-  }
+  impl_->scheduler->Start();
   return Ok();
 }
 
 uint16_t App::port() const { return impl_->server->port(); }
+jobs::Scheduler& App::scheduler() { return *impl_->scheduler; }
 const std::string& App::root_directory() const { return impl_->root; }
 
 int App::RunUntilSignal() {
@@ -190,13 +213,8 @@ int App::RunUntilSignal() {
 void App::Shutdown() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->stopping = true;
-  }
-  impl_->cv.notify_all();
   impl_->server->Shutdown(impl_->cfg.http.draintimeout);
-  if (impl_->purger.joinable()) impl_->purger.join();
+  impl_->scheduler->Stop(Impl::kJobStopTimeout);
 }
 
 }  // namespace berth::cli

@@ -1,6 +1,6 @@
 #pragma once
 // Assembles a running registry from a Config: driver, Registry, Api, HTTP server, access log and the
-// upload-purging job. Used by `berth serve` and by the in-process test server. Thread-safe for the
+// background jobs (upload purging, stale storage temporaries) on one jobs::Scheduler. Used by `berth serve` and by the in-process test server. Thread-safe for the
 // controlling thread's calls (Start, then Wait/Shutdown).
 
 #include <memory>
@@ -12,6 +12,9 @@
 
 namespace berth::storage::driver {
 class StorageDriver;
+}
+namespace berth::jobs {
+class Scheduler;
 }
 
 namespace berth::cli {
@@ -32,6 +35,8 @@ class App {
 
   Status Start();
   uint16_t port() const;
+  // The background jobs; started by Start, stopped by Shutdown. Add jobs here, or RunNow one.
+  jobs::Scheduler& scheduler();
   // Blocks until SIGINT/SIGTERM, then drains (http.draintimeout) and stops. Returns the signal.
   int RunUntilSignal();
   void Shutdown();
