@@ -35,9 +35,10 @@ class AppJobsTest : public ::testing::Test {
   }
 
   void StartApp(const std::string& extra_yaml, const Clock* clock) {
-    std::string yaml = "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                       "http:\n  addr: 127.0.0.1:0\nstorage:\n  filesystem:\n    rootdirectory: \"" +
-                       root_ + "\"\n" + extra_yaml;
+    std::string yaml =
+        "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+        "http:\n  addr: 127.0.0.1:0\nstorage:\n  filesystem:\n    rootdirectory: \"" +
+        root_ + "\"\n" + extra_yaml;
     auto loaded = config::Load(yaml, {});
     ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
     ASSERT_TRUE(loaded->warnings.empty()) << loaded->warnings.front();
@@ -66,8 +67,9 @@ class AppJobsTest : public ::testing::Test {
 };
 
 TEST_F(AppJobsTest, StaleTemporariesAreRemovedInTheBackgroundAtStartUp) {
-  const std::string tag_dir = root_ + "/docker/registry/v2/repositories/a/_manifests/tags/t/current";
-  WriteAged(tag_dir + "/.berth-tmp-0badc0de", std::chrono::hours(3));  // left by a kill -9
+  const std::string tag_dir =
+      root_ + "/docker/registry/v2/repositories/a/_manifests/tags/t/current";
+  WriteAged(tag_dir + "/.berth-tmp-0badc0de", std::chrono::hours(3));    // left by a kill -9
   WriteAged(tag_dir + "/.berth-tmp-1f1f1f1f", std::chrono::seconds(1));  // a write in flight
   StartApp("", &SystemClock());
   auto done = app_->scheduler().WaitForRun("storage-temporaries", 1, kWait);
@@ -78,9 +80,10 @@ TEST_F(AppJobsTest, StaleTemporariesAreRemovedInTheBackgroundAtStartUp) {
 
 TEST_F(AppJobsTest, UploadPurgeJobDeletesUploadsOnceTheyAreOlderThanTheAge) {
   FakeClock clock(std::chrono::system_clock::now());
-  StartApp("  maintenance:\n    uploadpurging:\n      enabled: true\n      age: 1h\n"
-           "      interval: 24h\n      dryrun: false\n",
-           &clock);
+  StartApp(
+      "  maintenance:\n    uploadpurging:\n      enabled: true\n      age: 1h\n"
+      "      interval: 24h\n      dryrun: false\n",
+      &clock);
   EXPECT_EQ(app_->scheduler().Names(),
             (std::vector<std::string>{"storage-temporaries", "upload-purge"}));
   testing::HttpClient client(app_->port());

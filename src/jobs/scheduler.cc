@@ -19,10 +19,10 @@ struct Scheduler::Shared : JobContext {
   struct Job {
     JobSpec spec;
     JobFn fn;
-    JobState state;          // Guarded by mu.
-    bool run_now = false;    // Guarded by mu.
-    bool once_done = false;  // Guarded by mu. A run-once job has run its scheduled run.
-    bool exited = false;     // Guarded by mu. Its thread has left the loop.
+    JobState state;           // Guarded by mu.
+    bool run_now = false;     // Guarded by mu.
+    bool once_done = false;   // Guarded by mu. A run-once job has run its scheduled run.
+    bool exited = false;      // Guarded by mu. Its thread has left the loop.
     uint64_t seen_epoch = 0;  // Guarded by mu. The last Poke epoch this job re-read the clock for.
     std::thread thread;       // Guarded by mu.
   };
@@ -73,8 +73,8 @@ struct Scheduler::Shared : JobContext {
         changed.notify_all();  // Poke waits for seen_epoch
         auto wait = std::chrono::nanoseconds(options.max_wait);
         if (!job.once_done) {
-          wait = std::min(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    job.state.next_run - now));
+          wait = std::min(
+              wait, std::chrono::duration_cast<std::chrono::nanoseconds>(job.state.next_run - now));
         }
         wake.wait_for(lock, wait);
         continue;
@@ -120,8 +120,8 @@ struct Scheduler::Shared : JobContext {
   const Clock& clock;
   const SchedulerOptions options;
   std::mutex mu;
-  std::condition_variable wake;     // job threads wait on it
-  std::condition_variable changed;  // Poke, WaitForRun and Stop wait on it
+  std::condition_variable wake;            // job threads wait on it
+  std::condition_variable changed;         // Poke, WaitForRun and Stop wait on it
   std::vector<std::unique_ptr<Job>> jobs;  // Guarded by mu. Never shrinks: threads hold Job&.
   std::mt19937_64 rng;                     // Guarded by mu.
   bool started = false;                    // Guarded by mu.
@@ -173,9 +173,8 @@ bool Scheduler::Stop(std::chrono::nanoseconds timeout) {
   shared_->stopping = true;
   shared_->wake.notify_all();
   auto all_exited = [&] {
-    return std::all_of(shared_->jobs.begin(), shared_->jobs.end(), [](const auto& job) {
-      return !job->thread.joinable() || job->exited;
-    });
+    return std::all_of(shared_->jobs.begin(), shared_->jobs.end(),
+                       [](const auto& job) { return !job->thread.joinable() || job->exited; });
   };
   bool done = shared_->changed.wait_until(lock, deadline, all_exited);
   for (auto& job : shared_->jobs) {

@@ -20,8 +20,8 @@
 // running (several requests meanwhile coalesce into that one run).
 //
 // Time comes from the injected Clock. Waits re-read the clock at least every
-// SchedulerOptions::max_wait of real time, so a wall-clock step is noticed within that; Poke() makes
-// every waiting job re-read it at once (tests with FakeClock call it after Advance).
+// SchedulerOptions::max_wait of real time, so a wall-clock step is noticed within that; Poke()
+// makes every waiting job re-read it at once (tests with FakeClock call it after Advance).
 //
 // Stopping. Stop(timeout) tells running jobs (JobContext::StopRequested) and waits up to `timeout`
 // for them to return; a job still running then is left to finish on its own thread, detached, and
@@ -70,7 +70,7 @@ struct JobState {
   bool running = false;   // a run is in progress
   SystemTime last_start;  // of the latest run; epoch if none
   SystemTime last_end;
-  SystemTime next_run;    // when the next run is due (meaningless for a run-once job that ran)
+  SystemTime next_run;  // when the next run is due (meaningless for a run-once job that ran)
 };
 
 struct SchedulerOptions {

@@ -45,7 +45,7 @@ class Gate {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  int entered_ = 0;   // Guarded by mu_.
+  int entered_ = 0;    // Guarded by mu_.
   bool open_ = false;  // Guarded by mu_.
 };
 
@@ -127,9 +127,9 @@ TEST_F(SchedulerTest, JitterStaysWithinItsBoundAndVaries) {
   std::set<SystemTime::rep> firsts;
   for (uint64_t seed = 1; seed <= 20; ++seed) {
     Scheduler s(clock_, Options(seed));
-    ASSERT_TRUE(s.Add({.name = "j", .interval = hours(1), .initial_delay = seconds(60),
-                       .jitter = seconds(30)},
-                      [](const JobContext&) {}));
+    ASSERT_TRUE(s.Add(
+        {.name = "j", .interval = hours(1), .initial_delay = seconds(60), .jitter = seconds(30)},
+        [](const JobContext&) {}));
     SystemTime start = clock_.Now();
     s.Start();
     auto st = s.State("j");
@@ -176,8 +176,8 @@ TEST_F(SchedulerTest, RunNowRunsAtOnceAndCoalescesWhileRunning) {
 TEST_F(SchedulerTest, ASlowJobDoesNotDelayTheOthers) {
   Scheduler s(clock_, Options());
   Gate stuck;
-  ASSERT_TRUE(s.Add({.name = "stuck", .interval = minutes(1)},
-                    [&](const JobContext&) { stuck.Enter(); }));
+  ASSERT_TRUE(
+      s.Add({.name = "stuck", .interval = minutes(1)}, [&](const JobContext&) { stuck.Enter(); }));
   ASSERT_TRUE(s.Add({.name = "fast", .interval = minutes(1), .initial_delay = minutes(1)},
                     [](const JobContext&) {}));
   s.Start();

@@ -1,6 +1,7 @@
 #pragma once
-// The storage driver contract: a narrow key/value store over slash-separated paths, in the spirit of
-// Distribution's StorageDriver. Registry semantics (blobs, manifests, tags) live above it in storage/.
+// The storage driver contract: a narrow key/value store over slash-separated paths, in the spirit
+// of Distribution's StorageDriver. Registry semantics (blobs, manifests, tags) live above it in
+// storage/.
 //
 // Paths are absolute, '/'-separated, made of components matching [A-Za-z0-9._-]+ (no "." or ".."
 // components, no empty components, no trailing slash except for the root "/"). Components starting
@@ -14,9 +15,9 @@
 // every Do* forwards to the wrapped driver's public method, so a decorator overrides only what it
 // changes. ReaderWrapper and FileWriterWrapper do the same for readers and writers.
 //
-// Thread-safety: every driver is safe to call from many threads at once. A Reader or FileWriter object
-// is used by one thread at a time, and a path has at most one open FileWriter at a time (the stores
-// guarantee it: an upload is leased to one request).
+// Thread-safety: every driver is safe to call from many threads at once. A Reader or FileWriter
+// object is used by one thread at a time, and a path has at most one open FileWriter at a time (the
+// stores guarantee it: an upload is leased to one request).
 //
 // Errors (internal codes from common/error.h; stores translate them):
 //   kNotFound       the path (or, for List, the directory) does not exist
@@ -28,8 +29,8 @@
 //                   per episode (again only after a write has succeeded since).
 //
 // Atomicity: PutContent and Move are atomic (readers see the old or the new content, never a mix).
-// A FileWriter's bytes become visible at the path as they are written (the upload area relies on this
-// to resume); publish-by-Move is how content becomes visible atomically elsewhere.
+// A FileWriter's bytes become visible at the path as they are written (the upload area relies on
+// this to resume); publish-by-Move is how content becomes visible atomically elsewhere.
 //
 // Temporaries: a driver may keep temporary objects only as "<dir>/.berth-tmp-<hex>" beside the
 // target of a PutContent, in any directory (filesystem: the file later renamed over the target).
@@ -62,26 +63,26 @@ class Reader {
  public:
   virtual ~Reader() = default;
   virtual Result<size_t> Read(char* buf, size_t cap) = 0;
-  // The OS file descriptor and the current offset, when the driver has one (filesystem); -1 otherwise.
-  // Lets the HTTP layer choose sendfile where it measures faster.
+  // The OS file descriptor and the current offset, when the driver has one (filesystem); -1
+  // otherwise. Lets the HTTP layer choose sendfile where it measures faster.
   virtual int NativeFd() const { return -1; }
 };
 using ReaderPtr = std::unique_ptr<Reader>;
 
-// Appending writer. Bytes written are durable in the driver's sense once Write returns (filesystem: in
-// the page cache). Commit marks the end (drivers with multipart semantics finish the object); Cancel
-// deletes what was written. Destroying an uncommitted writer keeps the bytes (an interrupted upload stays
-// resumable).
+// Appending writer. Bytes written are durable in the driver's sense once Write returns (filesystem:
+// in the page cache). Commit marks the end (drivers with multipart semantics finish the object);
+// Cancel deletes what was written. Destroying an uncommitted writer keeps the bytes (an interrupted
+// upload stays resumable).
 class FileWriter {
  public:
   virtual ~FileWriter() = default;
   virtual Status Write(const char* data, size_t n) = 0;
-  // A hint that about `bytes` more are coming. Drivers that can allocate ahead do so, but never more
-  // than a bounded window past the bytes actually written (filesystem: fallocate up to 64 MiB past
-  // the end, growing as bytes arrive, the size unchanged), and give back what lies beyond the data
-  // when the writer is committed, cancelled or destroyed: an announced length that never arrives
-  // cannot hold storage. The object's bytes and size do not change. Never fails: Write reports a
-  // real shortage of space.
+  // A hint that about `bytes` more are coming. Drivers that can allocate ahead do so, but never
+  // more than a bounded window past the bytes actually written (filesystem: fallocate up to 64 MiB
+  // past the end, growing as bytes arrive, the size unchanged), and give back what lies beyond the
+  // data when the writer is committed, cancelled or destroyed: an announced length that never
+  // arrives cannot hold storage. The object's bytes and size do not change. Never fails: Write
+  // reports a real shortage of space.
   virtual void Reserve(uint64_t bytes) { (void)bytes; }
   // Bytes in the object, including those present before an append.
   virtual uint64_t Size() const = 0;
@@ -106,7 +107,8 @@ class StorageDriver {
   Status PutContent(std::string_view path, std::string_view content);
 
   Result<ReaderPtr> NewReader(std::string_view path, uint64_t offset);
-  // append=false truncates (or creates); append=true continues an existing object (creating it if absent).
+  // append=false truncates (or creates); append=true continues an existing object (creating it if
+  // absent).
   Result<FileWriterPtr> NewWriter(std::string_view path, bool append);
 
   Result<FileInfo> Stat(std::string_view path);
@@ -118,8 +120,8 @@ class StorageDriver {
   Status Delete(std::string_view path);
   // A URL the client may fetch the object from directly, or "" when the driver has none.
   Result<std::string> RedirectURL(std::string_view path, std::string_view method);
-  // Depth-first over every file and directory under `path` (not including it), parents before children,
-  // children in lexical order. The callback returns false to skip a directory's children.
+  // Depth-first over every file and directory under `path` (not including it), parents before
+  // children, children in lexical order. The callback returns false to skip a directory's children.
   Status Walk(std::string_view path, const std::function<bool(const FileInfo&)>& fn);
 
   // Removes temporaries (see the top of this file) last modified before `cutoff`; returns how many.
@@ -151,9 +153,9 @@ class StorageDriver {
 };
 using StorageDriverPtr = std::shared_ptr<StorageDriver>;
 
-// A decorator base: every method forwards to the wrapped driver. Derive and override the Do* methods
-// (and Name, PurgeTemporaries, Counters) that the decorator changes; the rest stay the target's.
-// Thread-safe if the target is.
+// A decorator base: every method forwards to the wrapped driver. Derive and override the Do*
+// methods (and Name, PurgeTemporaries, Counters) that the decorator changes; the rest stay the
+// target's. Thread-safe if the target is.
 class DriverWrapper : public StorageDriver {
  public:
   explicit DriverWrapper(StorageDriverPtr target) : target_(std::move(target)) {}

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "common/error.h"
+#include "storage/driver/driver.h"
 
 // ASSERT_OK / EXPECT_OK take a Status or Result<T> and print the error when there is one.
 #define BERTH_DRIVER_CHECK_OK_(expr, fail)                                          \
@@ -58,5 +59,22 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Every driver call taking `path` refuses it with kInvalidPath (Move: as either end).
+inline void ExpectEveryCallRejectsPath(StorageDriver& d, const std::string& path) {
+  SCOPED_TRACE(::testing::PrintToString(path));
+  EXPECT_CODE(d.GetContent(path), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.PutContent(path, "x"), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.NewReader(path, 0), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.NewWriter(path, false), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.NewWriter(path, true), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.Stat(path), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.List(path), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.Move(path, "/moved"), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.Move("/ok", path), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.Delete(path), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.Walk(path, [](const FileInfo&) { return true; }), ErrorCode::kInvalidPath);
+  EXPECT_CODE(d.RedirectURL(path, "GET"), ErrorCode::kInvalidPath);
+}
 
 }  // namespace berth::storage::driver::testing

@@ -204,9 +204,10 @@ class SpaceMonitor {
     std::string message =
         "no space left on storage writing " + std::string(os_path) + " (" + OsMessage(err) + ")";
     if (!in_episode_.exchange(true, std::memory_order_relaxed)) {
-      spdlog::error("storage full: {}; further failures are counted, not logged, until a write "
-                    "succeeds",
-                    message);
+      spdlog::error(
+          "storage full: {}; further failures are counted, not logged, until a write "
+          "succeeds",
+          message);
     }
     return MakeError(ErrorCode::kIo, std::move(message));
   }
@@ -368,7 +369,6 @@ class FilesystemDriver : public StorageDriver {
   }
 
  protected:
-
   Result<std::string> DoGetContent(std::string_view path) override {
     std::string full = FullPath(path);
     FdGuard fd;
@@ -483,8 +483,8 @@ class FilesystemDriver : public StorageDriver {
       uint64_t allocated = static_cast<uint64_t>(st.st_blocks) * 512;
       if (allocated > size + kLeftoverSlack) ReleaseBeyond(fd.fd, size, size + allocated);
     }
-    return FileWriterPtr(std::make_unique<FilesystemWriter>(fd.Release(), std::move(full), size,
-                                                            options_, space_));
+    return FileWriterPtr(
+        std::make_unique<FilesystemWriter>(fd.Release(), std::move(full), size, options_, space_));
   }
 
   Result<FileInfo> DoStat(std::string_view path) override {
@@ -634,8 +634,8 @@ Result<size_t> FilesystemDriver::PurgeTemporaries(SystemTime cutoff) {
       if (entry == nullptr) break;
       std::string_view name = entry->d_name;
       bool temporary = name.starts_with(kTemporaryPrefix);
-      if (!temporary && (!IsAddressable(name) ||
-                         (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN))) {
+      if (!temporary &&
+          (!IsAddressable(name) || (entry->d_type != DT_DIR && entry->d_type != DT_UNKNOWN))) {
         continue;
       }
       struct stat st;

@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <memory>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
@@ -67,14 +67,14 @@ class FilesystemDriverTest : public ::testing::Test {
   }
 
   static uint64_t RawSize(const std::string& os_path) {
-    struct stat st{};
+    struct stat st {};
     EXPECT_EQ(::stat(os_path.c_str(), &st), 0) << os_path;
     return static_cast<uint64_t>(st.st_size);
   }
 
   // Bytes of storage the file holds (st_blocks), reserved blocks past the end included.
   static uint64_t Allocated(const std::string& os_path) {
-    struct stat st{};
+    struct stat st {};
     EXPECT_EQ(::stat(os_path.c_str(), &st), 0) << os_path;
     return static_cast<uint64_t>(st.st_blocks) * 512;
   }
@@ -128,7 +128,9 @@ TEST_F(FilesystemDriverTest, ReserveAllocatesAheadWithoutChangingTheSize) {
   EXPECT_EQ(RawSize(root_ + path), 4u);  // the resume offset is the size: it must not move
   EXPECT_EQ((*w)->Size(), 4u);
   // Where the filesystem can preallocate (ext4, xfs, tmpfs), the first step (1 MiB) is there.
-  if (CanPreallocate()) EXPECT_GE(Allocated(root_ + path), uint64_t{1} << 20);
+  if (CanPreallocate()) {
+    EXPECT_GE(Allocated(root_ + path), uint64_t{1} << 20);
+  }
   std::string more(3 << 20, 'z');
   ASSERT_OK((*w)->Write(more.data(), more.size()));
   ASSERT_OK((*w)->Commit());
@@ -360,7 +362,8 @@ class ErrorLogCapture {
     sink_->flush();
     std::string text = out_.str();
     size_t n = 0;
-    for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) {
+    for (size_t pos = text.find(needle); pos != std::string::npos;
+         pos = text.find(needle, pos + 1)) {
       ++n;
     }
     return n;
@@ -380,7 +383,7 @@ TEST(FilesystemDiskFull, AnnouncedTebibyteCannotFillTheDisk) {
   auto d = NewFilesystemDriver(tmp.path() + "/mnt/root");
   ASSERT_OK(d);
   const std::string os_path = tmp.path() + "/mnt/root/up/liar";
-  struct statvfs before{};
+  struct statvfs before {};
   ASSERT_EQ(::statvfs((tmp.path() + "/mnt").c_str(), &before), 0);
   {
     auto liar = (*d)->NewWriter("/up/liar", false);
@@ -394,7 +397,7 @@ TEST(FilesystemDiskFull, AnnouncedTebibyteCannotFillTheDisk) {
     for (int i = 0; i < 24; ++i) ASSERT_OK((*honest)->Write(chunk.data(), chunk.size()));
     ASSERT_OK((*honest)->Commit());
   }  // the liar hangs up
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(os_path.c_str(), &st), 0);
   EXPECT_EQ(st.st_size, 5);
   EXPECT_LE(static_cast<uint64_t>(st.st_blocks) * 512, uint64_t{64} << 10);
@@ -404,7 +407,7 @@ TEST(FilesystemDiskFull, AnnouncedTebibyteCannotFillTheDisk) {
   ASSERT_GE(mfd, 0);
   ::syncfs(mfd);
   ::close(mfd);
-  struct statvfs after{};
+  struct statvfs after {};
   ASSERT_EQ(::statvfs((tmp.path() + "/mnt").c_str(), &after), 0);
   // Everything but the liar's one block is free again.
   EXPECT_GE((after.f_bavail + 16) * after.f_frsize, before.f_bavail * before.f_frsize);
@@ -452,20 +455,20 @@ TEST(FilesystemDiskFull, SaysStorageIsFullCountsEachAndLogsOncePerEpisode) {
 TEST_F(FilesystemDriverTest, PurgeTemporariesRemovesOnlyStaleOnes) {
   ASSERT_OK(d_->PutContent("/docker/registry/v2/repositories/a/_manifests/tags/t/current/link",
                            "sha256:x"));
-  const std::string tag_dir = root_ + "/docker/registry/v2/repositories/a/_manifests/tags/t/current";
+  const std::string tag_dir =
+      root_ + "/docker/registry/v2/repositories/a/_manifests/tags/t/current";
   const auto now = std::chrono::system_clock::now();
   auto write_aged = [&](const std::string& os_path, std::chrono::seconds age) {
     WriteRaw(os_path, "half");
-    auto t = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        (now - age).time_since_epoch());
+    auto t = std::chrono::duration_cast<std::chrono::nanoseconds>((now - age).time_since_epoch());
     struct timespec times[2];
     times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(t.count() / 1000000000);
     times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(t.count() % 1000000000);
     ASSERT_EQ(::utimensat(AT_FDCWD, os_path.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << os_path;
   };
-  write_aged(tag_dir + "/.berth-tmp-00aa", std::chrono::hours(2));       // a kill -9 left it
-  write_aged(root_ + "/.berth-tmp-11bb", std::chrono::hours(30));        // at the root too
-  write_aged(tag_dir + "/.berth-tmp-22cc", std::chrono::seconds(5));     // a write in flight
+  write_aged(tag_dir + "/.berth-tmp-00aa", std::chrono::hours(2));        // a kill -9 left it
+  write_aged(root_ + "/.berth-tmp-11bb", std::chrono::hours(30));         // at the root too
+  write_aged(tag_dir + "/.berth-tmp-22cc", std::chrono::seconds(5));      // a write in flight
   write_aged(tag_dir + "/old-but-not-temporary", std::chrono::hours(2));  // not ours to judge
   std::filesystem::create_symlink(tmp_.path() + "/outside", tag_dir + "/.berth-tmp-33dd");
   WriteRaw(tmp_.path() + "/outside", "keep");

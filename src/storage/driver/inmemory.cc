@@ -139,7 +139,6 @@ class InMemoryDriver : public StorageDriver {
   std::string_view Name() const override { return "inmemory"; }
 
  protected:
-
   Result<std::string> DoGetContent(std::string_view path) override {
     std::lock_guard lock(state_->mu);
     auto it = state_->files.find(path);
