@@ -276,7 +276,9 @@ class FilesystemWriter : public FileWriter {
   // monolithic 1 GiB push measured 6-9 % less server CPU with the whole length allocated up front.
   // An announced length is only a claim, though: the allocation runs at most a window ahead of the
   // bytes that arrived (ReserveAhead), and what lies past the data is given back when the writer
-  // ends. KEEP_SIZE leaves the size, and so the upload's resume offset, alone. Unsupported
+  // ends. The window keeps the gain: 1 GiB written through this writer in 1 MiB chunks took a
+  // median 0.35 s of process CPU with it, 0.48 s with the whole length allocated first and 0.67 s
+  // with neither (6 interleaved rounds each on a busy 2-core machine, so only the order is firm). KEEP_SIZE leaves the size, and so the upload's resume offset, alone. Unsupported
   // filesystems and errors are ignored.
   void Reserve(uint64_t bytes) override {
     if (fd_ < 0 || bytes == 0 || bytes > static_cast<uint64_t>(INT64_MAX) - size_) return;
