@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Berth vs CNCF Distribution benchmark suite. Usage: bash bench/run.sh [--quick] [--rounds N]
+#        bash bench/run.sh --catalog   manifest-GET latency under /v2/_catalog traffic with 50 000
+#                                      repositories, and the first catalog after start (bench/catalog.py,
+#                                      Berth only, ~3 min)
 #
 # Builds berth, berth_loadgen and berth_micro_bench (RelWithDebInfo, build-bench/), then runs
 # bench/bench.py, which starts Berth, Distribution and nginx on 127.0.0.1 (servers on core 0, load on
@@ -12,10 +15,12 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-bench}"
 EXTRA=()
+CATALOG=0
 for a in "$@"; do
   case "$a" in
+    --catalog) CATALOG=1 ;;
     --quick|--rounds|[0-9]*) EXTRA+=("$a") ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
@@ -63,6 +68,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+if [ "$CATALOG" = 1 ]; then
+  timeout --signal=TERM --kill-after=30 600 python3 "$ROOT/bench/catalog.py" --berth "$BERTH" \
+    --loadgen "$BUILD_DIR/bench/berth_loadgen" --workdir "$WORK" \
+    --out "$ROOT/bench/results/$(date +%Y-%m-%d-%H%M%S)-catalog.json" &
+  PY_PID=$!
+  wait "$PY_PID"
+  exit $?
+fi
 
 OUT="$ROOT/bench/results/$(date +%Y-%m-%d-%H%M%S).json"
 LIMIT=2400

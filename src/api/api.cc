@@ -147,7 +147,7 @@ Dispatch HandleBase(Ctx& c) {
 Dispatch HandleTags(Ctx& c) {
   if (c.req.method != "GET" && c.req.method != "HEAD") return FailNow(c, MethodNotAllowed(c.req.method));
   Query q(c.req.query);
-  auto tags = c.reg.ListTags(c.route.name);
+  auto tags = c.reg.Tags().List(c.route.name);
   if (!tags) return FailNow(c, tags.error());
   auto n = PageSize(q, SIZE_MAX, SIZE_MAX);
   if (!n) return FailNow(c, n.error());
@@ -181,7 +181,7 @@ Dispatch HandleReferrers(Ctx& c) {
   if (c.req.method != "GET" && c.req.method != "HEAD") return FailNow(c, MethodNotAllowed(c.req.method));
   auto subject = Digest::Parse(c.route.arg);
   if (!subject) return FailNow(c, subject.error());
-  auto refs = c.reg.ListReferrers(c.route.name, *subject);
+  auto refs = c.reg.Referrers().List(c.route.name, *subject);
   if (!refs) return FailNow(c, refs.error());
   Query q(c.req.query);
   auto filter = q.Get("artifactType");
@@ -288,7 +288,7 @@ Dispatch HandleToken(Ctx& c) {
   }
   if (c.req.method == "POST") {
     const ApiOptions* opt = &c.opt;
-    storage::Registry* reg = &c.reg;
+    storage::Namespace* reg = &c.reg;
     return Dispatch::BufferBody(
         64 * 1024,
         [opt, reg](http::Request& req) {
@@ -306,7 +306,7 @@ Dispatch HandleManifest(Ctx& c) {
   if (!ref) return FailNow(c, ref.error());
   const std::string& m = c.req.method;
   if (m == "GET" || m == "HEAD") {
-    auto stored = c.reg.GetManifest(c.route.name, *ref);
+    auto stored = c.reg.Manifests().Get(c.route.name, *ref);
     if (!stored) {
       if (stored.error().code == ErrorCode::kManifestUnknown) {
         auto exists = c.reg.RepositoryExists(c.route.name);
@@ -340,14 +340,14 @@ Dispatch HandleManifest(Ctx& c) {
                   {}, 413};
     std::string name = c.route.name;
     Reference reference = *ref;
-    storage::Registry* reg = &c.reg;
+    storage::Namespace* reg = &c.reg;
     const ApiOptions* opt = &c.opt;
     return Dispatch::BufferBody(
         storage::kMaxManifestBytes,
         [name, reference, reg, opt](http::Request& req) -> Response {
           Route route{RouteKind::kManifest, name, reference.str()};
           Ctx c{req, route, *reg, *opt};
-          auto put = reg->PutManifest(name, reference, req.headers.Get("Content-Type"),
+          auto put = reg->Manifests().Put(name, reference, req.headers.Get("Content-Type"),
                                       std::move(req.body));
           if (!put) return Fail(c, put.error());
           Response res = Empty(201);
@@ -366,8 +366,8 @@ Dispatch HandleManifest(Ctx& c) {
     if (c.opt.readonly) {
       return FailNow(c, ReadOnly());
     }
-    auto st = ref->is_digest() ? c.reg.DeleteManifest(c.route.name, ref->digest)
-                               : c.reg.DeleteTag(c.route.name, ref->tag);
+    auto st = ref->is_digest() ? c.reg.Manifests().Delete(c.route.name, ref->digest)
+                               : c.reg.Tags().Untag(c.route.name, ref->tag);
     if (!st) return FailNow(c, st.error());
     return Dispatch::Respond(Empty(202));
   }
@@ -435,7 +435,7 @@ class DecoratingSink : public http::BodySink {
 }  // namespace
 }  // namespace internal
 
-Api::Api(std::shared_ptr<storage::Registry> registry, ApiOptions options)
+Api::Api(std::shared_ptr<storage::Namespace> registry, ApiOptions options)
     : registry_(std::move(registry)), options_(std::move(options)) {
   if (options_.prefix.empty() || options_.prefix.front() != '/') options_.prefix.insert(0, "/");
   if (options_.prefix.back() != '/') options_.prefix += '/';

@@ -1,5 +1,5 @@
 #pragma once
-// The OCI Distribution v1.1 / Docker Registry v2 HTTP API over a storage::Registry. One entry point,
+// The OCI Distribution v1.1 / Docker Registry v2 HTTP API over a storage::Namespace. One entry point,
 // Api::Handle, decides per request head (see http/message.h) and returns the response, or asks the
 // HTTP layer to buffer or stream the body first. Every error leaves through one writer (errors.h).
 // Thread-safe.
@@ -30,13 +30,13 @@ struct ApiOptions {
 
 class Api {
  public:
-  Api(std::shared_ptr<storage::Registry> registry, ApiOptions options);
+  Api(std::shared_ptr<storage::Namespace> registry, ApiOptions options);
   ~Api();
   http::Dispatch Handle(http::Request& req);
-  storage::Registry& registry() { return *registry_; }
+  storage::Namespace& registry() { return *registry_; }
 
  private:
-  std::shared_ptr<storage::Registry> registry_;
+  std::shared_ptr<storage::Namespace> registry_;
   ApiOptions options_;
 };
 

@@ -102,7 +102,7 @@ class UploadSink : public http::BodySink {
  private:
   http::Request& req_;  // the server keeps the request alive until Finish returns
   Route route_;         // a copy: the router's Route is gone by the time the body arrives
-  storage::Registry& reg_;
+  storage::Namespace& reg_;
   const ApiOptions& opt_;
   storage::UploadWriterPtr writer_;
   std::optional<Digest> commit_digest_;
@@ -126,7 +126,7 @@ Dispatch HandleBlob(Ctx& c) {
   if (m == "DELETE") {
     if (!c.opt.delete_enabled) return FailNow(c, DeleteDisabled());
     if (c.opt.readonly) return FailNow(c, ReadOnly());
-    auto st = c.reg.DeleteBlob(c.route.name, *digest);
+    auto st = c.reg.Blobs().Delete(c.route.name, *digest);
     if (!st) return FailNow(c, st.error());
     Response res = Empty(202);
     res.headers.Add("Docker-Content-Digest", digest->str());
@@ -135,7 +135,7 @@ Dispatch HandleBlob(Ctx& c) {
   if (m != "GET" && m != "HEAD") {
     return FailNow(c, MethodNotAllowed(m));
   }
-  auto info = c.reg.StatBlob(c.route.name, *digest);
+  auto info = c.reg.Blobs().Stat(c.route.name, *digest);
   if (!info) return FailNow(c, info.error());
   if (NotModified(c, *digest)) return Dispatch::Respond(NotModifiedResponse(*digest));
   Response res;
@@ -167,7 +167,7 @@ Dispatch HandleBlob(Ctx& c) {
   }
   res.content_length = length;
   if (c.head() || length == 0) return Dispatch::Respond(std::move(res));
-  auto reader = c.reg.OpenBlob(c.route.name, *digest, first);
+  auto reader = c.reg.Blobs().Open(c.route.name, *digest, first);
   if (!reader) return FailNow(c, reader.error());
   res.stream = std::make_unique<BlobSource>(std::move(*reader), length);
   return Dispatch::Respond(std::move(res));
@@ -184,7 +184,7 @@ Dispatch HandleUploadStart(Ctx& c) {
     if (!d) return FailNow(c, d.error());
     auto from = q.Get("from");
     if (from && ValidateRepositoryName(*from)) {
-      if (auto info = c.reg.MountBlob(c.route.name, *from, *d)) {
+      if (auto info = c.reg.Blobs().Mount(c.route.name, *from, *d)) {
         Response res = Created(c, c.route.name, info->digest);
         res.log_note = "mounted " + d->str() + " from " + *from;
         return Dispatch::Respond(std::move(res));
@@ -196,11 +196,11 @@ Dispatch HandleUploadStart(Ctx& c) {
   }
   auto digest = DigestParam(q);
   if (!digest) return FailNow(c, digest.error());
-  auto upload = c.reg.StartUpload(c.route.name);
+  auto upload = c.reg.Uploads().Start(c.route.name);
   if (!upload) return FailNow(c, upload.error());
   if (!*digest) return Dispatch::Respond(Accepted(c, c.route.name, upload->id, 0));
   // Monolithic upload: the whole blob in this request's body.
-  auto writer = c.reg.OpenUpload(c.route.name, upload->id);
+  auto writer = c.reg.Uploads().Open(c.route.name, upload->id);
   if (!writer) return FailNow(c, writer.error());
   return Dispatch::StreamBody(
       std::make_unique<UploadSink>(c, std::move(*writer), **digest, c.req.content_length));
@@ -210,7 +210,7 @@ Dispatch HandleUpload(Ctx& c) {
   const std::string& m = c.req.method;
   const std::string& id = c.route.arg;
   if (m == "GET" || m == "HEAD") {
-    auto info = c.reg.GetUpload(c.route.name, id);
+    auto info = c.reg.Uploads().Get(c.route.name, id);
     if (!info) return FailNow(c, info.error());
     Response res = Empty(204);
     res.headers.Add("Location", Url(c, "v2/" + c.route.name + "/blobs/uploads/" + id));
@@ -219,7 +219,7 @@ Dispatch HandleUpload(Ctx& c) {
     return Dispatch::Respond(std::move(res));
   }
   if (m == "DELETE") {
-    auto st = c.reg.CancelUpload(c.route.name, id);
+    auto st = c.reg.Uploads().Cancel(c.route.name, id);
     if (!st) return FailNow(c, st.error());
     return Dispatch::Respond(Empty(204));
   }
@@ -237,7 +237,7 @@ Dispatch HandleUpload(Ctx& c) {
     }
     commit = **d;
   }
-  auto writer = c.reg.OpenUpload(c.route.name, id);
+  auto writer = c.reg.Uploads().Open(c.route.name, id);
   if (!writer) return FailNow(c, writer.error());
   std::optional<uint64_t> expect;
   if (auto cr = c.req.headers.Get("Content-Range"); !cr.empty()) {

@@ -17,7 +17,7 @@ namespace berth::api::internal {
 struct Ctx {
   http::Request& req;
   const Route& route;
-  storage::Registry& reg;
+  storage::Namespace& reg;
   const ApiOptions& opt;
   std::string subject = {};  // the authenticated caller ("" = anonymous or no auth)
   bool head() const { return req.method == "HEAD"; }

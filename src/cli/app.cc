@@ -14,7 +14,7 @@
 #include "jobs/scheduler.h"
 #include "storage/driver/driver.h"
 #include "storage/driver/factory.h"
-#include "storage/registry.h"
+#include "storage/factory.h"
 
 namespace berth::cli {
 namespace {
@@ -35,7 +35,7 @@ void PurgeTemporaries(storage::driver::StorageDriver& driver, const Clock& clock
 struct App::Impl {
   config::Config cfg;
   std::string root;
-  std::shared_ptr<storage::Registry> registry;
+  storage::NamespacePtr registry;
   std::unique_ptr<api::Api> api;
   std::unique_ptr<http::Server> server;
   storage::driver::StorageDriverPtr driver;
@@ -46,6 +46,8 @@ struct App::Impl {
   bool stopped = false;
 
   static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
+  // How stale a listing may be for writes by other processes (Distribution's listing TTL).
+  static constexpr auto kListingTtl = std::chrono::seconds(5);
 
   // The one list of background jobs. A job may outlive Stop's wait (it is then left to finish), so
   // each captures shared_ptrs and copies, never `this`.
@@ -55,6 +57,15 @@ struct App::Impl {
         {.name = "storage-temporaries"},
         [driver = driver, clock = clock](const jobs::JobContext&) {
           PurgeTemporaries(*driver, *clock);
+        }));
+    // Brings the listing index (catalog, tag lists) in line with writes by other processes sharing
+    // the storage; the index's first build runs on its own at start-up.
+    BERTH_RETURN_IF_ERROR(scheduler->Add(
+        {.name = "listing-reconcile", .interval = kListingTtl, .initial_delay = kListingTtl},
+        [registry = registry](const jobs::JobContext&) {
+          if (auto st = registry->Reconcile(); !st) {
+            spdlog::warn("listing reconcile failed: {}", st.error().ToString());
+          }
         }));
     const config::UploadPurging& p = cfg.storage.uploadpurging;
     if (!p.enabled) return Ok();
@@ -68,7 +79,7 @@ struct App::Impl {
     return scheduler->Add(
         std::move(spec),
         [registry = registry, driver = driver, clock = clock, p](const jobs::JobContext&) {
-          auto n = registry->PurgeUploads(clock->Now() - p.age, p.dryrun);
+          auto n = registry->Uploads().Purge(clock->Now() - p.age, p.dryrun);
           if (n) {
             spdlog::info("upload purge: {} stale upload(s) {}", *n,
                          p.dryrun ? "found (dry run)" : "deleted");
@@ -153,9 +164,10 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   }
   im.driver = driver;
   if (deps.clock) im.clock = deps.clock;
-  storage::RegistryOptions ro;
-  if (deps.clock) ro.clock = deps.clock;
-  im.registry = std::make_shared<storage::Registry>(driver, ro);
+  storage::StackOptions so_storage;
+  so_storage.clock = im.clock;
+  im.registry = storage::NewRegistry(driver, so_storage);  // reconciled by the "listing-reconcile" job
+  if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
   BERTH_RETURN_IF_ERROR(im.AddJobs());
   api::ApiOptions ao;

@@ -1,8 +1,10 @@
 #pragma once
-// Assembles a running registry from a Config: driver, Registry, Api, HTTP server, access log and the
-// background jobs (upload purging, stale storage temporaries) on one jobs::Scheduler. Used by `berth serve` and by the in-process test server. Thread-safe for the
-// controlling thread's calls (Start, then Wait/Shutdown).
+// Assembles a running registry from a Config: driver, the storage stack (storage::NewRegistry),
+// Api, HTTP server, access log and the background jobs (upload purging, stale storage temporaries,
+// listing reconciliation) on one jobs::Scheduler. Used by `berth serve` and by the in-process test
+// server. Thread-safe for the controlling thread's calls (Start, then Wait/Shutdown).
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,9 +12,12 @@
 #include "common/time.h"
 #include "config/config.h"
 
-namespace berth::storage::driver {
+namespace berth::storage {
+class Namespace;
+namespace driver {
 class StorageDriver;
 }
+}  // namespace berth::storage
 namespace berth::jobs {
 class Scheduler;
 }
@@ -23,13 +28,18 @@ namespace berth::cli {
 struct AppDeps {
   // Used instead of the driver `storage` names (e.g. a fault-injecting decorator over in-memory).
   std::shared_ptr<storage::driver::StorageDriver> driver;
-  // Time for everything time-dependent (caches, jobs); must outlive the App. nullptr: the system clock.
+  // Time for everything time-dependent (caches, jobs); must outlive the App. nullptr: the system
+  // clock.
   const Clock* clock = nullptr;
+  // Wraps the assembled storage stack before the API gets it (e.g. a counting decorator in tests).
+  std::function<std::shared_ptr<storage::Namespace>(std::shared_ptr<storage::Namespace>)>
+      decorate_storage;
 };
 
 class App {
  public:
-  // Builds everything but does not listen yet. Errors: kIo (storage root), kInvalidArgument (config).
+  // Builds everything but does not listen yet. Errors: kIo (storage root), kInvalidArgument
+  // (config).
   static Result<std::unique_ptr<App>> Create(const config::Config& cfg, AppDeps deps = {});
   ~App();
 

@@ -1,0 +1,18 @@
+#include "storage/factory.h"
+
+#include "storage/cache/listing_index.h"
+#include "storage/cache/manifest_cache.h"
+#include "storage/fs/namespace.h"
+
+namespace berth::storage {
+
+NamespacePtr NewRegistry(driver::StorageDriverPtr driver, StackOptions options) {
+  NamespacePtr ns = fs::NewNamespace(std::move(driver), *options.clock);
+  ns = cache::WithManifestCache(std::move(ns), options.manifest_cache_bytes);
+  cache::ListingIndexOptions lo;
+  lo.reconcile_every = options.reconcile_every;
+  lo.max_tag_lists = options.max_tag_lists;
+  return cache::WithListingIndex(std::move(ns), lo);
+}
+
+}  // namespace berth::storage
