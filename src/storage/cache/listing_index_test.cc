@@ -18,11 +18,25 @@ namespace {
 using namespace std::chrono_literals;
 using Names = std::vector<std::string>;
 
+// A tag service whose List runs a hook after reading storage, before the caller gets the result.
+class HookedTags : public TagServiceWrapper {
+ public:
+  using TagServiceWrapper::TagServiceWrapper;
+  Result<std::vector<std::string>> List(std::string_view repo) override {
+    auto tags = TagServiceWrapper::List(repo);
+    if (auto hook = std::exchange(after_list_, nullptr)) hook();
+    return tags;
+  }
+  std::function<void()> after_list_;  // set before the List it applies to (same thread)
+};
+
 // The inner Namespace of the index under test, with a hook that runs when its Catalog (the storage
 // walk) has finished but before the index receives the result, and a gate that holds the walk.
 class HookedNamespace : public NamespaceWrapper {
  public:
-  using NamespaceWrapper::NamespaceWrapper;
+  explicit HookedNamespace(NamespacePtr inner) : NamespaceWrapper(inner), tags_(inner->Tags()) {}
+  TagService& Tags() override { return tags_; }
+  HookedTags tags_;
   Result<std::vector<std::string>> Catalog(std::string_view last, size_t n, bool* more) override {
     {
       std::unique_lock lock(mu_);
@@ -132,6 +146,16 @@ TEST_F(ListingIndexTest, DeletingAManifestDropsItsTagsAtOnce) {
   auto tags = ns_->Tags().List("a");
   ASSERT_TRUE(tags.has_value()) << tags.error().ToString();
   EXPECT_EQ(*tags, Names{"keep"});
+}
+
+TEST_F(ListingIndexTest, ATagListLoadThatRacedWithATagWriteIsNotKept) {
+  Open();
+  // The write lands after the load has read storage: the loaded list lacks it.
+  hooked_->tags_.after_list_ = [&] {
+    ASSERT_TRUE(ns_->Manifests().Put("a", *ParseReference("v9"), kOciManifest, body_));
+  };
+  EXPECT_EQ(*ns_->Tags().List("a"), Names{"v1"});
+  EXPECT_EQ(*ns_->Tags().List("a"), (Names{"v1", "v9"}));
 }
 
 TEST_F(ListingIndexTest, CatalogAndTagPagesDoNoStorageWork) {
