@@ -78,6 +78,22 @@ TEST_F(AppJobsTest, StaleTemporariesAreRemovedInTheBackgroundAtStartUp) {
   EXPECT_TRUE(std::filesystem::exists(tag_dir + "/.berth-tmp-1f1f1f1f"));
 }
 
+TEST_F(AppJobsTest, ListingReconcileJobShowsRepositoriesWrittenByAnotherProcess) {
+  FakeClock clock(std::chrono::system_clock::now());
+  StartApp("", &clock);
+  testing::HttpClient client(app_->port());
+  EXPECT_EQ(client.Request("GET", "/v2/_catalog").body, R"({"repositories":[]})");
+  // Another registry process sharing the storage creates a repository.
+  std::filesystem::create_directories(root_ +
+                                      "/docker/registry/v2/repositories/other/_manifests/tags");
+  EXPECT_EQ(client.Request("GET", "/v2/_catalog").body, R"({"repositories":[]})");
+  auto target = app_->scheduler().RunNow("listing-reconcile");
+  ASSERT_TRUE(target.has_value());
+  auto done = app_->scheduler().WaitForRun("listing-reconcile", *target, kWait);
+  ASSERT_TRUE(done.has_value() && *done);
+  EXPECT_EQ(client.Request("GET", "/v2/_catalog").body, R"({"repositories":["other"]})");
+}
+
 TEST_F(AppJobsTest, UploadPurgeJobDeletesUploadsOnceTheyAreOlderThanTheAge) {
   FakeClock clock(std::chrono::system_clock::now());
   StartApp(
@@ -85,7 +101,7 @@ TEST_F(AppJobsTest, UploadPurgeJobDeletesUploadsOnceTheyAreOlderThanTheAge) {
       "      interval: 24h\n      dryrun: false\n",
       &clock);
   EXPECT_EQ(app_->scheduler().Names(),
-            (std::vector<std::string>{"storage-temporaries", "upload-purge"}));
+            (std::vector<std::string>{"storage-temporaries", "listing-reconcile", "upload-purge"}));
   testing::HttpClient client(app_->port());
   auto started = client.Request("POST", "/v2/team/app/blobs/uploads/");
   ASSERT_EQ(started.status, 202) << started.body;
