@@ -251,8 +251,8 @@ TEST(BasicAuthCost, UnknownUserFloodDoesNotStarveAValidLogin) {
   EXPECT_TRUE(d.allowed) << d.status << " " << d.message;
   EXPECT_LT(valid, 5 * one_bcrypt + 100ms)
       << "valid login took " << std::chrono::duration<double, std::milli>(valid).count()
-      << " ms; one bcrypt takes "
-      << std::chrono::duration<double, std::milli>(one_bcrypt).count() << " ms";
+      << " ms; one bcrypt takes " << std::chrono::duration<double, std::milli>(one_bcrypt).count()
+      << " ms";
   EXPECT_GE(busy.load(), kFlood - 8) << "most of the flood must be refused with 429";
   EXPECT_EQ(busy.load() + unauthorized.load(), kFlood);
 }

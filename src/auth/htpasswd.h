@@ -88,7 +88,7 @@ class HtpasswdFile {
   const Clock& clock_;
   std::mutex mu_;
   std::shared_ptr<const HtpasswdEntries> entries_;  // Guarded by mu_.
-  std::string dummy_hash_;  // Guarded by mu_. At the cost most entries use.
+  std::string dummy_hash_;                          // Guarded by mu_. At the cost most entries use.
   FileId file_id_;                                  // Guarded by mu_.
   SystemTime last_check_;                           // Guarded by mu_.
   std::atomic<uint64_t> generation_{0};

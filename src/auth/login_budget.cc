@@ -28,7 +28,9 @@ size_t DefaultConcurrency(size_t configured) {
 }  // namespace
 
 LoginBudget::LoginBudget(const Clock& clock, LoginBudgetOptions options)
-    : clock_(clock), options_(options), max_concurrent_(DefaultConcurrency(options.max_concurrent)) {}
+    : clock_(clock),
+      options_(options),
+      max_concurrent_(DefaultConcurrency(options.max_concurrent)) {}
 
 LoginBudget::Ticket::Ticket(Ticket&& other) noexcept
     : budget_(std::exchange(other.budget_, nullptr)), key_(std::move(other.key_)) {}

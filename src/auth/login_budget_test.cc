@@ -20,25 +20,28 @@ LoginBudgetOptions Small() {
   return o;
 }
 
+// Small() with room overall, so only the per-address limits bite.
+LoginBudgetOptions PerAddressOnly() {
+  LoginBudgetOptions o = Small();
+  o.max_concurrent = 8;
+  return o;
+}
+
 TEST(LoginBudget, RefusesAThirdHashInFlightFromOneAddress) {
   FakeClock clock;
-  auto o = Small();
-  o.max_concurrent = 8;
-  LoginBudget b(clock, o);
+  LoginBudget b(clock, PerAddressOnly());
   auto t1 = b.Acquire("1.2.3.4");
   auto t2 = b.Acquire("1.2.3.4");
   ASSERT_TRUE(t1 && t2);
   EXPECT_FALSE(b.Acquire("1.2.3.4"));
   EXPECT_TRUE(b.Acquire("5.6.7.8"));  // another address is not affected
-  t1 = LoginBudget::Ticket();          // released
+  t1 = LoginBudget::Ticket();         // released
   EXPECT_TRUE(b.Acquire("1.2.3.4"));
 }
 
 TEST(LoginBudget, RefusesBeyondTheWindowRateUntilTheWindowPasses) {
   FakeClock clock;
-  auto o = Small();
-  o.max_concurrent = 8;
-  LoginBudget b(clock, o);
+  LoginBudget b(clock, PerAddressOnly());
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(b.Acquire("1.2.3.4")) << i;  // each released at once
   EXPECT_FALSE(b.Acquire("1.2.3.4"));
   clock.Advance(9s);
@@ -87,9 +90,7 @@ TEST(LoginBudget, Ipv6CountsPerSlash64) {
   EXPECT_EQ(AddressKey("10.0.0.1"), "10.0.0.1");
   EXPECT_EQ(AddressKey("not an address"), "not an address");
   FakeClock clock;
-  auto o = Small();
-  o.max_concurrent = 8;
-  LoginBudget b(clock, o);
+  LoginBudget b(clock, PerAddressOnly());
   auto t1 = b.Acquire("2001:db8::1");
   auto t2 = b.Acquire("2001:db8::2");
   EXPECT_FALSE(b.Acquire("2001:db8::3"));
@@ -97,8 +98,7 @@ TEST(LoginBudget, Ipv6CountsPerSlash64) {
 
 TEST(LoginBudget, ForgetsIdleAddressesWhenFull) {
   FakeClock clock;
-  auto o = Small();
-  o.max_concurrent = 8;
+  auto o = PerAddressOnly();
   o.max_addresses = 4;
   LoginBudget b(clock, o);
   for (int i = 0; i < 100; ++i) EXPECT_TRUE(b.Acquire("10.0.0." + std::to_string(i)));

@@ -169,11 +169,12 @@ Status CheckReadable(const std::string& key, const std::string& path) {
   std::error_code ec;
   auto st = std::filesystem::status(path, ec);
   if (ec || !std::filesystem::exists(st)) {
-    return MakeError(ErrorCode::kInvalidArgument, key + ": cannot read " + path + ": " +
-                                                      (ec ? ec.message() : "no such file"));
+    return MakeError(ErrorCode::kInvalidArgument,
+                     key + ": cannot read " + path + ": " + (ec ? ec.message() : "no such file"));
   }
   if (std::filesystem::is_directory(st)) {
-    return MakeError(ErrorCode::kInvalidArgument, key + ": " + path + " is a directory, not a file");
+    return MakeError(ErrorCode::kInvalidArgument,
+                     key + ": " + path + " is a directory, not a file");
   }
   if (::access(path.c_str(), R_OK) != 0) {
     return MakeError(ErrorCode::kInvalidArgument,
@@ -199,7 +200,8 @@ Status CheckResources(const config::Config& cfg) {
     BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.certificate", tls.certificate));
     BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.key", tls.key));
   }
-  for (const auto& ca : tls.clientcas) BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.clientcas", ca));
+  for (const auto& ca : tls.clientcas)
+    BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.clientcas", ca));
   // Loading the authentication files is the check: every error names the key and the file.
   api::ApiOptions scratch;
   return ConfigureAuth(cfg.auth, scratch);
@@ -275,7 +277,8 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
                             {"http.response.written", std::to_string(e.bytes_sent)},
                             {"http.response.duration", std::to_string(e.duration.count()) + "us"}};
       if (!e.note.empty()) fields.emplace_back("note", std::string(e.note));
-      // Every value is escaped by the formatter: a CR/LF in a path or user agent cannot forge lines.
+      // Every value is escaped by the formatter: a CR/LF in a path or user agent cannot forge
+      // lines.
       log::Entry(spdlog::level::info, msg, fields);
     };
   }

@@ -50,8 +50,8 @@ class App {
 };
 
 // What serving `cfg` needs besides the config itself, checked without serving (`berth config
-// check` and App::Create): the storage root is a directory (or absent), TLS and authentication files
-// load. Errors: kInvalidArgument naming the key and the file.
+// check` and App::Create): the storage root is a directory (or absent), TLS and authentication
+// files load. Errors: kInvalidArgument naming the key and the file.
 Status CheckResources(const config::Config& cfg);
 
 // The one start-up line saying what is in force: "listening on ADDR: tls off, auth htpasswd,

@@ -13,7 +13,8 @@ namespace {
 
 // What an attacker can put into a repository name, a user name, a user agent or a path.
 const std::string kHostile =
-    "app\r\nlevel=error msg=\"forged\"\n{\"level\":\"error\"}\t\x1b[31m\x7f\x01 \xff\xc3(\xe2\x80\xa8 "
+    "app\r\nlevel=error msg=\"forged\"\n{\"level\":\"error\"}\t\x1b[31m\x7f\x01 "
+    "\xff\xc3(\xe2\x80\xa8 "
     "caf\xc3\xa9 \\ \"q\"";
 
 class LogTest : public ::testing::Test {

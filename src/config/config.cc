@@ -95,9 +95,8 @@ constexpr std::string_view kSupportedDrivers[] = {"filesystem", "inmemory"};
 constexpr std::string_view kUnsupportedDrivers[] = {"s3", "s3aws", "azure", "gcs", "swift", "oss"};
 
 // Top-level sections kept as raw YAML (Config::raw_sections).
-constexpr std::string_view kRawSections[] = {"notifications", "proxy",      "redis", "health",
-                                             "compatibility", "reporting",  "middleware",
-                                             "policy"};
+constexpr std::string_view kRawSections[] = {"notifications", "proxy",     "redis",      "health",
+                                             "compatibility", "reporting", "middleware", "policy"};
 
 template <size_t N>
 bool OneOf(std::string_view s, const std::string_view (&set)[N]) {
@@ -497,20 +496,26 @@ std::optional<uint64_t> GetBytes(const YAML::Node& parent, const std::string& ke
     ++num_end;
   }
   std::string unit(Trim(std::string_view(v).substr(num_end)));
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},          {"b", 1},       {"kb", 1e3},           {"mb", 1e6},
-      {"gb", 1e9},      {"tb", 1e12},   {"kib", 1024.0},       {"mib", 1048576.0},
-      {"gib", 1073741824.0}, {"tib", 1099511627776.0}};
+  static const std::pair<const char*, double> kUnits[] = {{"", 1},
+                                                          {"b", 1},
+                                                          {"kb", 1e3},
+                                                          {"mb", 1e6},
+                                                          {"gb", 1e9},
+                                                          {"tb", 1e12},
+                                                          {"kib", 1024.0},
+                                                          {"mib", 1048576.0},
+                                                          {"gib", 1073741824.0},
+                                                          {"tib", 1099511627776.0}};
   const double* mult = nullptr;
   for (const auto& [name, m] : kUnits) {
     if (unit == name) mult = &m;
   }
   std::string number = v.substr(0, num_end);
-  bool valid_number = !number.empty() && std::count(number.begin(), number.end(), '.') <= 1 &&
-                      number != ".";
+  bool valid_number =
+      !number.empty() && std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
   if (mult == nullptr || !valid_number) {
-    Fail(path, "not a size (want bytes, or a number with B, KB, MB, GB, KiB, MiB, GiB): " +
-                   Quote(*s));
+    Fail(path,
+         "not a size (want bytes, or a number with B, KB, MB, GB, KiB, MiB, GiB): " + Quote(*s));
   }
   double bytes = std::stod(number) * *mult;
   if (bytes >= 9.2e18) Fail(path, "too large: " + Quote(*s));
@@ -796,8 +801,9 @@ void DecodeAuth(const YAML::Node& root, AuthConfig& auth) {
   for (const auto& kv : n) {
     const std::string& kind = kv.first.Scalar();
     if (kind == "silly") {
-      Fail("auth.silly", "Distribution's test-only authentication is not supported; use htpasswd "
-                         "or token");
+      Fail("auth.silly",
+           "Distribution's test-only authentication is not supported; use htpasswd "
+           "or token");
     }
     if (kind != "htpasswd" && kind != "token") {
       Fail("auth", "unknown authentication kind " + Quote(kind) + " (want htpasswd or token)");
@@ -908,10 +914,10 @@ void DecodeBerth(const YAML::Node& root, BerthConfig& b) {
   b.idle_timeout = GetMillis(h, "idletimeout", "berth.http.idletimeout");
   b.body_idle_timeout = GetMillis(h, "bodyidletimeout", "berth.http.bodyidletimeout");
   b.write_timeout = GetMillis(h, "writetimeout", "berth.http.writetimeout");
-  for (auto [name, value] : {std::pair{"headertimeout", &b.header_timeout},
-                             std::pair{"idletimeout", &b.idle_timeout},
-                             std::pair{"bodyidletimeout", &b.body_idle_timeout},
-                             std::pair{"writetimeout", &b.write_timeout}}) {
+  for (auto [name, value] :
+       {std::pair{"headertimeout", &b.header_timeout}, std::pair{"idletimeout", &b.idle_timeout},
+        std::pair{"bodyidletimeout", &b.body_idle_timeout},
+        std::pair{"writetimeout", &b.write_timeout}}) {
     // Zero would make every request time out at once.
     if (*value && value->value().count() <= 0) {
       Fail(std::string("berth.http.") + name, "must be positive");

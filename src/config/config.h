@@ -125,10 +125,10 @@ struct BerthConfig {
   std::optional<uint64_t> manifest_cache_bytes;          // manifestcachesize: 0 disables
   std::optional<uint64_t> max_blob_bytes;                // maxblobsize: larger uploads get 413
   // berth.http
-  std::optional<uint32_t> threads;                          // event-loop threads (0: cores)
-  std::optional<uint64_t> max_header_bytes;                 // maxheadersize
-  std::optional<std::chrono::milliseconds> header_timeout;  // headertimeout
-  std::optional<std::chrono::milliseconds> idle_timeout;    // idletimeout (keep-alive)
+  std::optional<uint32_t> threads;                             // event-loop threads (0: cores)
+  std::optional<uint64_t> max_header_bytes;                    // maxheadersize
+  std::optional<std::chrono::milliseconds> header_timeout;     // headertimeout
+  std::optional<std::chrono::milliseconds> idle_timeout;       // idletimeout (keep-alive)
   std::optional<std::chrono::milliseconds> body_idle_timeout;  // bodyidletimeout
   std::optional<std::chrono::milliseconds> write_timeout;      // writetimeout
   std::optional<uint64_t> large_buffer;                        // transfer.largebuffer
@@ -171,10 +171,10 @@ std::vector<std::string> ProcessEnvironment();
 
 // How Berth treats a configuration key (a dotted path such as "storage.s3.bucket").
 enum class KeyStatus {
-  kUnknown,    // not a key Berth knows: warns "unknown configuration key"
-  kHonoured,   // decoded and used
-  kPlanned,    // accepted, not implemented yet: warns "accepted but not used yet: <path>"
-  kRefused,    // stops start-up with an error naming the key
+  kUnknown,   // not a key Berth knows: warns "unknown configuration key"
+  kHonoured,  // decoded and used
+  kPlanned,   // accepted, not implemented yet: warns "accepted but not used yet: <path>"
+  kRefused,   // stops start-up with an error naming the key
 };
 // The status of `path` by the schema Load uses (for docs/configuration.md's table and its test).
 // Keys below a section that is kPlanned or kRefused as a whole take the section's status.

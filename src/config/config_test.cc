@@ -582,7 +582,8 @@ namespace {
 // Authentication fails closed.
 
 TEST(ConfigAuth, BareSelectorWithoutPathStopsStartUp) {
-  EXPECT_THAT(LoadError("", {"REGISTRY_AUTH=htpasswd"}), StartsWith("auth.htpasswd.path: required"));
+  EXPECT_THAT(LoadError("", {"REGISTRY_AUTH=htpasswd"}),
+              StartsWith("auth.htpasswd.path: required"));
   EXPECT_THAT(LoadError("version: 0.1\nauth: htpasswd\n"), StartsWith("auth.htpasswd.path"));
   EXPECT_THAT(LoadError("version: 0.1\nauth:\n  htpasswd:\n"), StartsWith("auth.htpasswd.path"));
   EXPECT_THAT(LoadError("", {"REGISTRY_AUTH=token"}), StartsWith("auth.token.realm: required"));
@@ -595,7 +596,8 @@ TEST(ConfigAuth, UnknownKindStopsStartUp) {
   EXPECT_THAT(LoadError("version: 0.1\nauth: {}\n"), StartsWith("auth: no authentication kind"));
   EXPECT_THAT(LoadError("version: 0.1\nauth:\n  silly:\n    realm: r\n    service: s\n"),
               StartsWith("auth.silly: "));
-  EXPECT_THAT(LoadError("version: 0.1\nauth: [htpasswd]\n"), StartsWith("auth: expected a mapping"));
+  EXPECT_THAT(LoadError("version: 0.1\nauth: [htpasswd]\n"),
+              StartsWith("auth: expected a mapping"));
   EXPECT_THAT(LoadError("version: 0.1\nauth:\n  htpasswd: /etc/htpasswd\n"),
               StartsWith("auth.htpasswd: expected a mapping"));
 }
@@ -689,19 +691,21 @@ TEST(ConfigValidation, ParsesUrlsAndRefusesBadPatterns) {
   EXPECT_FALSE(r.config.validation.disabled);
   EXPECT_THAT(r.config.validation.manifests_urls_allow,
               ElementsAre("^https?://([^/]+\\.)*example\\.com/"));
-  EXPECT_THAT(r.config.validation.manifests_urls_deny, ElementsAre("^https?://www\\.example\\.com/"));
+  EXPECT_THAT(r.config.validation.manifests_urls_deny,
+              ElementsAre("^https?://www\\.example\\.com/"));
   EXPECT_TRUE(MustLoad("version: 0.1\nvalidation:\n  disabled: true\n").config.validation.disabled);
   EXPECT_TRUE(MustLoad("version: 0.1\nvalidation:\n  enabled: false\n").config.validation.disabled);
-  EXPECT_THAT(LoadError("version: 0.1\nvalidation:\n  manifests:\n    urls:\n      deny: ['^ok', '(']\n"),
-              StartsWith("validation.manifests.urls.deny.1: not a regular expression"));
+  EXPECT_THAT(
+      LoadError("version: 0.1\nvalidation:\n  manifests:\n    urls:\n      deny: ['^ok', '(']\n"),
+      StartsWith("validation.manifests.urls.deny.1: not a regular expression"));
 }
 
 TEST(ConfigTls, CipherSuitesParse) {
   LoadResult r = MustLoad(
       "version: 0.1\nhttp:\n  tls:\n    ciphersuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "
       "ECDHE-ECDSA-AES256-GCM-SHA384]\n");
-  EXPECT_THAT(r.config.http.tls.ciphersuites,
-              ElementsAre("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"));
+  EXPECT_THAT(r.config.http.tls.ciphersuites, ElementsAre("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                                          "ECDHE-ECDSA-AES256-GCM-SHA384"));
   EXPECT_THAT(LoadError("version: 0.1\nhttp:\n  tls:\n    ciphersuites: ['A:B']\n"),
               StartsWith("http.tls.ciphersuites: not a cipher suite name"));
 }
@@ -759,7 +763,7 @@ TEST(ConfigReference, EveryKeyIsHonouredWarnedOrRefused) {
   ASSERT_GT(paths.size(), 120u);
 
   // The reference with one driver and one authentication kind at a time.
-  std::map<std::string, LoadResult> loaded;      // key: "<driver>/<auth kind>"
+  std::map<std::string, LoadResult> loaded;     // key: "<driver>/<auth kind>"
   std::map<std::string, std::string> refusals;  // the same key, when the load failed
   for (const char* driver : kDrivers) {
     for (const char* kind : {"htpasswd", "token", "silly"}) {
@@ -784,8 +788,8 @@ TEST(ConfigReference, EveryKeyIsHonouredWarnedOrRefused) {
     ASSERT_NE(status, KeyStatus::kUnknown) << path;
     std::vector<std::string> parts;
     for (std::string_view p : Split(path, '.')) parts.emplace_back(p);
-    std::string driver = parts[0] == "storage" && std::ranges::count(kDrivers, parts[1]) ? parts[1]
-                                                                                          : "filesystem";
+    std::string driver =
+        parts[0] == "storage" && std::ranges::count(kDrivers, parts[1]) ? parts[1] : "filesystem";
     std::string kind = parts[0] == "auth" ? parts[1] : "htpasswd";
     std::string key = driver + "/" + kind;
     if (status == KeyStatus::kRefused) {
@@ -808,16 +812,34 @@ TEST(ConfigReference, DocsTableAgreesWithTheSchema) {
   ASSERT_FALSE(doc.empty());
   // Rows: | `key.path` | status | how |
   std::map<std::string, std::string> table;
-  for (std::string_view line : Split(doc, '\n')) {
+  size_t from = doc.find("## Every key of Distribution 2.8");
+  size_t to = doc.find("## Berth's own keys");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  for (std::string_view line : Split(std::string_view(doc).substr(from, to - from), '\n')) {
     if (!line.starts_with("| `")) continue;
     size_t end = line.find('`', 3);
     size_t bar = line.find('|', end);
     size_t bar2 = line.find('|', bar + 1);
-    if (end == std::string_view::npos || bar == std::string_view::npos || bar2 == std::string_view::npos) {
+    if (end == std::string_view::npos || bar == std::string_view::npos ||
+        bar2 == std::string_view::npos) {
       continue;
     }
-    table[std::string(line.substr(3, end - 3))] = std::string(Trim(line.substr(bar + 1, bar2 - bar - 1)));
+    table[std::string(line.substr(3, end - 3))] =
+        std::string(Trim(line.substr(bar + 1, bar2 - bar - 1)));
   }
+  auto word = [](KeyStatus status) -> std::string {
+    return status == KeyStatus::kRefused   ? "refused"
+           : status == KeyStatus::kPlanned ? "planned"
+           : status == KeyStatus::kUnknown ? "unknown"
+                                           : "honoured";
+  };
+  // Every row names a key Berth knows, with its status.
+  for (const auto& [key, documented] : table) {
+    EXPECT_TRUE(documented.starts_with(word(StatusOf(key))))
+        << key << " is documented as \"" << documented << "\" but is " << word(StatusOf(key));
+  }
+  // Every key of the reference has a row.
   YAML::Node ref = YAML::Load(ReadSource("src/config/testdata/distribution-2.8-reference.yml"));
   std::vector<std::string> paths;
   LeafPaths(ref, "", paths);
@@ -829,10 +851,7 @@ TEST(ConfigReference, DocsTableAgreesWithTheSchema) {
     }
     ASSERT_FALSE(row.empty()) << path << " has no row in docs/configuration.md";
     const std::string& documented = table[row];
-    KeyStatus status = StatusOf(path);
-    std::string want = status == KeyStatus::kRefused   ? "refused"
-                       : status == KeyStatus::kPlanned ? "planned"
-                                                       : "honoured";
+    std::string want = word(StatusOf(path));
     EXPECT_TRUE(documented.starts_with(want))
         << path << " (row " << row << ") is documented as \"" << documented << "\" but is " << want;
   }
