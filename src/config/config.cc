@@ -105,8 +105,8 @@ bool OneOf(std::string_view s, const std::string_view (&set)[N]) {
 
 Schema BuildSchema() {
   std::vector<Schema> storage = {
-      // maxthreads: parsed and validated; planned until the HTTP server's blocking pool takes it.
-      Section("filesystem", {Leaf("rootdirectory"), Unused(Leaf("maxthreads"))}),
+      // maxthreads sizes the HTTP server's pool for blocking work (storage calls, handlers).
+      Section("filesystem", {Leaf("rootdirectory"), Leaf("maxthreads")}),
       Section("inmemory", {}),
       Section("delete", {Leaf("enabled")}),
       Section("maintenance", {Section("uploadpurging", {Leaf("enabled"), Leaf("age"),
@@ -133,7 +133,7 @@ Schema BuildSchema() {
            Leaf("relativeurls"), Leaf("draintimeout"),
            Schema{"headers", Shape::kHeaders, {}, false},
            Section("tls", {Leaf("certificate"), Leaf("key"), List("clientcas"), Leaf("minimumtls"),
-                           Unused(List("ciphersuites")), Unused(Opaque("letsencrypt"))}),
+                           List("ciphersuites"), Unused(Opaque("letsencrypt"))}),
            Unused(Section("debug",
                           {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})})),
            Section("http2", {Leaf("disabled")}), Unused(Section("h2c", {Leaf("enabled")}))}),
