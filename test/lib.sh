@@ -24,6 +24,7 @@
 #   run_to [SECS] CMD...    run a client command with a timeout (default $CLIENT_TIMEOUT s)
 #   check DESC CMD...       run CMD (under run_to); count a pass or a failure, show output on failure
 #   check_eq DESC GOT WANT  compare two strings
+#   refused DESC RE CMD...  CMD must fail with output matching RE (the expected 4xx), not a 5xx/crash
 #   fail MSG / pass MSG     record a failure / pass by hand
 #   skip_test MSG           exit 77 (CTest SKIP_RETURN_CODE) e.g. when a client is not installed
 #   build_fixtures DIR      make-images.sh DIR (busybox, layers3, multiarch; tag 1; DIR/IMAGES.tsv)
@@ -168,6 +169,25 @@ check() {
   return 1
 }
 
+# refused DESC WANT_RE CMD...: CMD must fail, and its output must show the refusal the registry should
+# give (WANT_RE, an extended regex such as 'unauthorized|401'). A crash, a 5xx or a dropped connection
+# is not a refusal: it fails the check.
+refused() {
+  local desc=$1 want=$2 out rc; shift 2
+  if [ "$(type -t "$1")" = function ]; then out=$("$@" 2>&1); else out=$(run_to "$@" 2>&1); fi
+  rc=$?
+  if [ $rc = 0 ]; then
+    fail "$desc: succeeded, want a refusal"
+  elif grep -qiE '(status|code)[^0-9]{0,24}5[0-9][0-9]|internal server error|connection refused|connection reset|unexpected EOF' <<<"$out"; then
+    fail "$desc: failed, but not with a refusal: $(tail -n 3 <<<"$out")"
+  elif ! grep -qiE "$want" <<<"$out"; then
+    fail "$desc: failed without '$want': $(tail -n 3 <<<"$out")"
+  else
+    pass "$desc"
+    return 0
+  fi
+  return 1
+}
 check_eq() { # check_eq DESC GOT WANT
   if [ "$2" = "$3" ]; then pass "$1"; return 0; fi
   fail "$1: got '$2', want '$3'"; return 1
@@ -324,14 +344,28 @@ sha256_of() { echo "sha256:$(sha256sum | cut -d' ' -f1)"; }
 # ---------------------------------------------------------------- skopeo
 
 SKOPEO=(skopeo --insecure-policy)
+# digest_or_error WHAT CMD...: "sha256:<hex>" of CMD's output, or, when CMD fails or prints nothing,
+# a message on stderr and a marker that names WHAT and is unique to this call, so it never equals a
+# digest nor the result of another failed call (two failures must not compare equal).
+digest_or_error() {
+  local what=$1 rc f; shift
+  f=$(mktemp "$T/digest.XXXXXX")
+  # To a file, not through $(...), which would drop trailing newlines of the manifest.
+  run_to "$@" >"$f" 2>"$f.err"; rc=$?
+  if [ $rc != 0 ] || [ ! -s "$f" ]; then
+    echo "FAIL: $what failed (rc=$rc): $(tail -n 3 "$f.err")" >&2
+    echo "error:$what:rc=$rc:$(date +%s%N):$RANDOM"
+    return 1
+  fi
+  sha256_of <"$f"
+}
 # remote_digest REF: sha256 of the raw manifest the registry serves for docker://REF
 remote_digest() {
-  run_to "${SKOPEO[@]}" inspect --raw --tls-verify=false "docker://$1" 2>/dev/null | sha256_of
+  digest_or_error "remote_digest $1" "${SKOPEO[@]}" inspect --raw --tls-verify=false "docker://$1"
 }
 # layout_digest DIR TAG: digest of the top manifest of an OCI layout (what index.json points at)
 layout_digest() {
-  local d; d=$(run_to "${SKOPEO[@]}" inspect --raw "oci:$1:$2" 2>/dev/null | sha256_of)
-  echo "$d"
+  digest_or_error "layout_digest $1:$2" "${SKOPEO[@]}" inspect --raw "oci:$1:$2"
 }
 # push_fixture NAME REPO[:TAG] [skopeo copy flags...]
 push_fixture() {

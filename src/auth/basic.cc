@@ -42,7 +42,12 @@ std::string_view RemoteIp(std::string_view remote) {
 
 CredentialVerifier::CredentialVerifier(HtpasswdFilePtr file, const Clock& clock,
                                        VerifierOptions options)
-    : file_(std::move(file)), clock_(clock), options_(options) {}
+    : file_(std::move(file)), clock_(clock), options_(options), budget_(clock, options.budget) {}
+
+size_t CredentialVerifier::cache_entries() {
+  std::lock_guard lock(mu_);
+  return cache_.size();
+}
 
 void CredentialVerifier::PruneLocked(SystemTime now) {
   if (cache_.size() >= options_.cache_max_entries) {
@@ -85,7 +90,12 @@ CredentialVerifier::Verdict CredentialVerifier::Verify(std::string_view user,
     }
   }
 
-  bool ok = file_->Verify(user, password);
+  bool ok = false;
+  {
+    LoginBudget::Ticket ticket = budget_.Acquire(RemoteIp(remote));
+    if (!ticket) return Verdict::kBusy;
+    ok = file_->Verify(user, password);
+  }
 
   now = clock_.Now();
   std::lock_guard lock(mu_);
@@ -134,6 +144,11 @@ Decision HtpasswdAuthorizer::Authorize(std::string_view authorization, std::stri
       d.status = 429;
       d.challenge.clear();
       d.message = "too many failed logins for user \"" + creds->user + "\"; try again later";
+      break;
+    case CredentialVerifier::Verdict::kBusy:
+      d.status = 429;
+      d.challenge.clear();
+      d.message = kBusyMessage;
       break;
   }
   OPENSSL_cleanse(creds->password.data(), creds->password.size());

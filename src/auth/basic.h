@@ -18,6 +18,12 @@
 // count. Refusing the right password during the lock-out is deliberate: answering it differently
 // would tell a guesser that the guess was right.
 //
+// Budget: every bcrypt run (a cache miss) first takes a ticket from a LoginBudget (login_budget.h),
+// which bounds hashing per client address and overall; a caller over budget gets Verdict::kBusy
+// without any hashing, answered 429 TOOMANYREQUESTS like a throttled one. Unknown users cost the
+// same bcrypt as a wrong password (htpasswd.h), so the budget is spent either way and timing does
+// not tell which users exist.
+//
 // Thread-safety: CredentialVerifier and HtpasswdAuthorizer are thread-safe; bcrypt runs unlocked.
 
 #include <chrono>
@@ -31,9 +37,13 @@
 
 #include "auth/auth.h"
 #include "auth/htpasswd.h"
+#include "auth/login_budget.h"
 #include "common/time.h"
 
 namespace berth::auth {
+
+// The 429 message for a caller over the bcrypt budget.
+inline constexpr const char* kBusyMessage = "too many login attempts; try again later";
 
 struct BasicCredentials {
   std::string user;
@@ -52,11 +62,13 @@ struct VerifierOptions {
   std::chrono::seconds failure_window{60};
   std::chrono::seconds backoff{30};
   size_t throttle_max_entries = 100000;
+  LoginBudgetOptions budget;
 };
 
 class CredentialVerifier {
  public:
-  enum class Verdict { kOk, kBadCredentials, kThrottled };
+  // kThrottled: this (address, user) failed too often; kBusy: over the bcrypt budget.
+  enum class Verdict { kOk, kBadCredentials, kThrottled, kBusy };
 
   CredentialVerifier(HtpasswdFilePtr file, const Clock& clock = SystemClock(),
                      VerifierOptions options = {});
@@ -67,6 +79,8 @@ class CredentialVerifier {
   Verdict Verify(std::string_view user, std::string_view password, std::string_view remote);
 
   const HtpasswdFile& file() const { return *file_; }
+  // Remembered successes (bounded by cache_max_entries).
+  size_t cache_entries();
 
  private:
   struct CacheEntry {
@@ -83,6 +97,7 @@ class CredentialVerifier {
   HtpasswdFilePtr file_;
   const Clock& clock_;
   const VerifierOptions options_;
+  LoginBudget budget_;
   std::mutex mu_;
   std::unordered_map<std::string, CacheEntry> cache_;   // Guarded by mu_. Key: SHA-256 hex.
   std::unordered_map<std::string, Failures> failures_;  // Guarded by mu_. Key: ip + '\0' + user.

@@ -161,10 +161,100 @@ TEST_F(BasicAuth, CacheIsBounded) {
   clock_.Advance(2s);
   EXPECT_EQ(v.Verify("alice", "wonderland", "1.1.1.1:1"), Verdict::kOk);
   EXPECT_EQ(v.Verify("bob", "b", "1.1.1.1:1"), Verdict::kOk);
+  EXPECT_EQ(v.cache_entries(), 2u);
   EXPECT_EQ(v.Verify("carol", "c", "1.1.1.1:1"), Verdict::kOk);  // evicts
+  EXPECT_LE(v.cache_entries(), 2u);
   uint64_t calls = file_->bcrypt_calls();
-  EXPECT_EQ(v.Verify("carol", "c", "1.1.1.1:1"), Verdict::kOk);
+  EXPECT_EQ(v.Verify("carol", "c", "1.1.1.1:1"), Verdict::kOk);  // the newest stays
   EXPECT_EQ(file_->bcrypt_calls(), calls);
+  // Something older was evicted: checking all three again costs bcrypt at least once.
+  EXPECT_EQ(v.Verify("alice", "wonderland", "1.1.1.1:1"), Verdict::kOk);
+  EXPECT_EQ(v.Verify("bob", "b", "1.1.1.1:1"), Verdict::kOk);
+  EXPECT_GT(file_->bcrypt_calls(), calls);
+  for (int i = 0; i < 20; ++i) {
+    std::string user = "u" + std::to_string(i);
+    ASSERT_TRUE(AddUser(dir_.Path("htpasswd"), user, "p", 4));
+  }
+  clock_.Advance(2s);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(v.Verify("u" + std::to_string(i), "p", "1.1.1." + std::to_string(i) + ":1"),
+              Verdict::kOk);
+    EXPECT_LE(v.cache_entries(), 2u);
+  }
+}
+
+using Stopwatch = std::chrono::steady_clock;
+
+// The fastest of `n` runs of `f`: the least disturbed by whatever else the machine is doing.
+template <typename F>
+Stopwatch::duration Fastest(int n, F f) {
+  auto best = Stopwatch::duration::max();
+  for (int i = 0; i < n; ++i) {
+    auto start = Stopwatch::now();
+    f();
+    best = std::min(best, Stopwatch::now() - start);
+  }
+  return best;
+}
+
+TEST(BasicAuthCost, UnknownUserCostsTheSameAsAWrongPassword) {
+  // A cost other than the default, so a fixed dummy hash of the default cost would show.
+  TempDir dir;
+  ASSERT_TRUE(AddUser(dir.Path("htpasswd"), "alice", "wonderland", 12));
+  auto file = HtpasswdFile::Open(dir.Path("htpasswd"));
+  ASSERT_TRUE(file);
+  EXPECT_EQ((*file)->dummy_cost(), 12);
+  auto wrong = Fastest(5, [&] { EXPECT_FALSE((*file)->Verify("alice", "guess")); });
+  auto unknown = Fastest(5, [&] { EXPECT_FALSE((*file)->Verify("nobody", "guess")); });
+  double ratio = std::chrono::duration<double>(unknown) / std::chrono::duration<double>(wrong);
+  EXPECT_GT(ratio, 0.6) << "unknown user is cheaper than a wrong password";
+  EXPECT_LT(ratio, 1.67) << "unknown user is dearer than a wrong password";
+}
+
+// 64 requests from one address, each with a new unknown user (so the per-user throttle never
+// fires), at the same moment as a valid login from elsewhere: the valid login must not wait for
+// the flood's bcrypt.
+TEST(BasicAuthCost, UnknownUserFloodDoesNotStarveAValidLogin) {
+  TempDir dir;
+  ASSERT_TRUE(AddUser(dir.Path("htpasswd"), "alice", "wonderland", kDefaultBcryptCost));
+  auto file = HtpasswdFile::Open(dir.Path("htpasswd"));
+  ASSERT_TRUE(file);
+  auto one_bcrypt = Fastest(3, [&] { (*file)->Verify("alice", "wonderland"); });
+  auto verifier = std::make_shared<CredentialVerifier>(*file);
+  HtpasswdAuthorizer authz("r", verifier);
+
+  constexpr int kFlood = 64;
+  std::atomic<int> ready{0}, busy{0}, unauthorized{0};
+  std::atomic<bool> go{false};
+  std::vector<std::thread> flood;
+  for (int i = 0; i < kFlood; ++i) {
+    flood.emplace_back([&, i] {
+      ++ready;
+      while (!go.load()) std::this_thread::yield();
+      auto d = authz.Authorize(Basic("ghost" + std::to_string(i), "x"), "203.0.113.9:4000", {});
+      (d.status == 429 ? busy : unauthorized)++;
+    });
+  }
+  while (ready.load() < kFlood) std::this_thread::yield();
+  go = true;
+  // Start the valid login once the flood is hashing.
+  auto deadline = Stopwatch::now() + 10s;
+  auto underway = [&] {
+    uint64_t calls = (*file)->bcrypt_calls();
+    return calls >= 8 || (calls >= 1 && busy.load() >= 1);
+  };
+  while (!underway() && Stopwatch::now() < deadline) std::this_thread::yield();
+  auto start = Stopwatch::now();
+  auto d = authz.Authorize(Basic("alice", "wonderland"), "198.51.100.1:5000", {});
+  auto valid = Stopwatch::now() - start;
+  for (auto& t : flood) t.join();
+  EXPECT_TRUE(d.allowed) << d.status << " " << d.message;
+  EXPECT_LT(valid, 8 * one_bcrypt + 250ms)
+      << "valid login took " << std::chrono::duration<double, std::milli>(valid).count()
+      << " ms; one bcrypt takes " << std::chrono::duration<double, std::milli>(one_bcrypt).count()
+      << " ms";
+  EXPECT_GE(busy.load(), kFlood - 8) << "most of the flood must be refused with 429";
+  EXPECT_EQ(busy.load() + unauthorized.load(), kFlood);
 }
 
 TEST_F(BasicAuth, ConcurrentChecksAreSafe) {

@@ -18,13 +18,32 @@
 namespace berth::auth {
 namespace {
 
-// A valid cost-10 hash of a password nobody knows; unknown users are checked against it so that
-// they cost as much time as known ones.
-constexpr std::string_view kDummyHash =
-    "$2y$10$zs1annhCghwUmpyysg0JAeMiZDOgtGPSErwiWCF.V13VvHYMrFcES";
-
 bool IsBcrypt(std::string_view hash) {
   return hash.starts_with("$2y$") || hash.starts_with("$2b$") || hash.starts_with("$2a$");
+}
+
+// The cost most entries use ("$2y$12$..." -> 12), or the default for an empty file.
+int TypicalCost(const HtpasswdEntries& entries) {
+  std::map<int, size_t> counts;
+  for (const auto& [user, hash] : entries) {
+    auto cost = ParseUint64(std::string_view(hash).substr(4, 2));
+    if (cost && *cost >= 4 && *cost <= 31) ++counts[static_cast<int>(*cost)];
+  }
+  int best = kDefaultBcryptCost;
+  size_t best_count = 0;
+  for (const auto& [cost, n] : counts) {
+    if (n > best_count) best = cost, best_count = n;
+  }
+  return best;
+}
+
+// A hash of a random password nobody knows, at the cost the file's users have: unknown users are
+// checked against it so that they cost exactly as much time as a wrong password for a known one.
+std::string DummyHash(const HtpasswdEntries& entries) {
+  auto h = BcryptHash(RandomHex(16), TypicalCost(entries));
+  // Only a broken system RNG fails here; a malformed dummy would make unknown users cheap, so fall
+  // back to a fixed valid hash of the default cost rather than to nothing.
+  return h ? *h : "$2y$10$zs1annhCghwUmpyysg0JAeMiZDOgtGPSErwiWCF.V13VvHYMrFcES";
 }
 
 std::string ErrnoText() { return std::strerror(errno); }
@@ -198,6 +217,7 @@ Result<std::shared_ptr<HtpasswdFile>> HtpasswdFile::Open(std::string path, const
     e.message = "htpasswd file " + f->path_ + ": " + e.message;
     return std::unexpected(std::move(e));
   }
+  f->dummy_hash_ = DummyHash(*parsed);
   f->entries_ = std::make_shared<const HtpasswdEntries>(std::move(*parsed));
   f->file_id_ = FileId{static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
                        static_cast<int64_t>(st.st_size), static_cast<uint64_t>(st.st_ino)};
@@ -233,23 +253,32 @@ void HtpasswdFile::MaybeReload() {
                   parsed.error().message);
     return;
   }
+  if (TypicalCost(*parsed) != TypicalCost(*entries_)) dummy_hash_ = DummyHash(*parsed);
   entries_ = std::make_shared<const HtpasswdEntries>(std::move(*parsed));
   generation_.fetch_add(1);
   spdlog::info("htpasswd file {} reloaded ({} users)", path_, entries_->size());
 }
 
-std::shared_ptr<const HtpasswdEntries> HtpasswdFile::Snapshot() {
+std::shared_ptr<const HtpasswdEntries> HtpasswdFile::Snapshot(std::string* dummy_hash) {
   std::lock_guard lock(mu_);
+  if (dummy_hash != nullptr) *dummy_hash = dummy_hash_;
   return entries_;
+}
+
+int HtpasswdFile::dummy_cost() {
+  std::string dummy;
+  Snapshot(&dummy);
+  return static_cast<int>(*ParseUint64(std::string_view(dummy).substr(4, 2)));
 }
 
 bool HtpasswdFile::Verify(std::string_view user, std::string_view password) {
   MaybeReload();
-  auto entries = Snapshot();
+  std::string dummy;
+  auto entries = Snapshot(&dummy);
   auto it = entries->find(user);
   bcrypt_calls_.fetch_add(1);
   if (it == entries->end()) {
-    (void)BcryptVerify(password, kDummyHash);
+    (void)BcryptVerify(password, dummy);
     return false;
   }
   return BcryptVerify(password, it->second);

@@ -57,7 +57,8 @@ class HtpasswdFile {
   HtpasswdFile(const HtpasswdFile&) = delete;
   HtpasswdFile& operator=(const HtpasswdFile&) = delete;
 
-  // Runs bcrypt (also for an unknown user, against a dummy hash, so the answer time does not tell
+  // Runs bcrypt (also for an unknown user, against a dummy hash of the cost most entries use, made
+  // at load and remade when a reload changes that cost, so the answer time does not tell
   // which users exist). Reloads the file first if it is due.
   bool Verify(std::string_view user, std::string_view password);
   bool HasUser(std::string_view user);
@@ -67,6 +68,8 @@ class HtpasswdFile {
   // How many times bcrypt ran (tests and metrics).
   uint64_t bcrypt_calls() const { return bcrypt_calls_.load(); }
   const std::string& path() const { return path_; }
+  // The bcrypt cost unknown users are checked at (tests).
+  int dummy_cost();
 
   // Checks the file now if the last check is a second old or more (Verify calls it).
   void MaybeReload();
@@ -79,12 +82,13 @@ class HtpasswdFile {
     friend bool operator==(const FileId&, const FileId&) = default;
   };
   HtpasswdFile(std::string path, const Clock& clock) : path_(std::move(path)), clock_(clock) {}
-  std::shared_ptr<const HtpasswdEntries> Snapshot();
+  std::shared_ptr<const HtpasswdEntries> Snapshot(std::string* dummy_hash = nullptr);
 
   const std::string path_;
   const Clock& clock_;
   std::mutex mu_;
   std::shared_ptr<const HtpasswdEntries> entries_;  // Guarded by mu_.
+  std::string dummy_hash_;                          // Guarded by mu_. At the cost most entries use.
   FileId file_id_;                                  // Guarded by mu_.
   SystemTime last_check_;                           // Guarded by mu_.
   std::atomic<uint64_t> generation_{0};

@@ -250,6 +250,8 @@ Result<IssuedToken> TokenService::Issue(std::string_view authorization, std::str
       case CredentialVerifier::Verdict::kThrottled:
         return MakeError(ErrorCode::kTooManyRequests, "too many failed logins for user \"" +
                                                           creds->user + "\"; try again later");
+      case CredentialVerifier::Verdict::kBusy:
+        return MakeError(ErrorCode::kTooManyRequests, kBusyMessage);
     }
   }
   return IssueFor(std::move(subject), service, requested);
@@ -291,6 +293,8 @@ Result<IssuedToken> TokenService::IssueOAuth(std::string_view form_body, std::st
     case CredentialVerifier::Verdict::kThrottled:
       return MakeError(ErrorCode::kTooManyRequests, "too many failed logins for user \"" +
                                                         form["username"] + "\"; try again later");
+    case CredentialVerifier::Verdict::kBusy:
+      return MakeError(ErrorCode::kTooManyRequests, kBusyMessage);
   }
   return IssueFor(form["username"], form["service"], requested);
 }

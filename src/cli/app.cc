@@ -1,6 +1,10 @@
 #include "cli/app.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include "api/api.h"
@@ -47,7 +51,8 @@ struct App::Impl {
 
   static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
   // How stale a listing may be for writes by other processes (Distribution's listing TTL).
-  static constexpr auto kListingTtl = std::chrono::seconds(5);
+  // berth.listingttl: the reconcile interval (default 5 s).
+  std::chrono::milliseconds listing_ttl{5000};
 
   // The one list of background jobs. A job may outlive Stop's wait (it is then left to finish), so
   // each captures shared_ptrs and copies, never `this`.
@@ -61,7 +66,7 @@ struct App::Impl {
     // Brings the listing index (catalog, tag lists) in line with writes by other processes sharing
     // the storage; the index's first build runs on its own at start-up.
     BERTH_RETURN_IF_ERROR(scheduler->Add(
-        {.name = "listing-reconcile", .interval = kListingTtl, .initial_delay = kListingTtl},
+        {.name = "listing-reconcile", .interval = listing_ttl, .initial_delay = listing_ttl},
         [registry = registry](const jobs::JobContext&) {
           if (auto st = registry->Reconcile(); !st) {
             spdlog::warn("listing reconcile failed: {}", st.error().ToString());
@@ -147,9 +152,83 @@ Status ConfigureAuth(const config::AuthConfig& a, api::ApiOptions& ao) {
   return Ok();
 }
 
+// Berth's own tunables (`berth:`); what is not set keeps the component's default.
+template <typename T, typename U>
+void SetIf(const std::optional<U>& value, T& target) {
+  if (value) target = static_cast<T>(*value);
+}
+
+void ApplyTunables(const config::BerthConfig& b, http::ServerOptions& so) {
+  SetIf(b.threads, so.threads);
+  SetIf(b.max_header_bytes, so.max_header_bytes);
+  SetIf(b.header_timeout, so.header_timeout);
+  SetIf(b.idle_timeout, so.idle_timeout);
+  SetIf(b.body_idle_timeout, so.body_idle_timeout);
+  SetIf(b.write_timeout, so.write_timeout);
+  SetIf(b.large_buffer, so.large_buffer);
+  SetIf(b.large_buffer_budget, so.large_buffer_budget);
+  SetIf(b.small_buffer, so.small_buffer);
+  SetIf(b.sendfile, so.sendfile);
+  SetIf(b.map_files, so.map_files);
+}
+
+Status CheckReadable(const std::string& key, const std::string& path) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     key + ": cannot read " + path + ": " + (ec ? ec.message() : "no such file"));
+  }
+  if (std::filesystem::is_directory(st)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     key + ": " + path + " is a directory, not a file");
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     key + ": cannot read " + path + ": " + std::strerror(errno));
+  }
+  return Ok();
+}
+
 }  // namespace
 
+Status CheckResources(const config::Config& cfg) {
+  if (cfg.storage.driver == "filesystem") {
+    const std::string& root = cfg.storage.filesystem_rootdirectory;
+    std::error_code ec;
+    auto st = std::filesystem::status(root, ec);
+    if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
+      return MakeError(ErrorCode::kInvalidArgument,
+                       "storage.filesystem.rootdirectory: " + root + " is not a directory");
+    }
+  }
+  const auto& tls = cfg.http.tls;
+  if (!tls.certificate.empty()) {
+    BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.certificate", tls.certificate));
+    BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.key", tls.key));
+  }
+  for (const auto& ca : tls.clientcas)
+    BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.clientcas", ca));
+  // Loading the authentication files is the check: every error names the key and the file.
+  api::ApiOptions scratch;
+  return ConfigureAuth(cfg.auth, scratch);
+}
+
+std::string Summary(const config::Config& cfg, std::string_view listening) {
+  const auto& a = cfg.auth;
+  std::string auth = a.type.empty() ? "none" : a.type;
+  if (a.type == "token" && !a.builtin_signingkey.empty()) auth += " (built-in token service)";
+  std::string storage = cfg.storage.driver;
+  if (cfg.storage.driver == "filesystem") storage += " at " + cfg.storage.filesystem_rootdirectory;
+  auto on = [](bool b) { return b ? "on" : "off"; };
+  return "listening on " + std::string(listening) + ": tls " +
+         on(!cfg.http.tls.certificate.empty()) + ", auth " + auth + ", delete " +
+         on(cfg.storage.delete_enabled) + ", storage " + storage + ", read-only " +
+         on(cfg.storage.readonly);
+}
+
 Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps) {
+  if (!deps.driver) BERTH_RETURN_IF_ERROR(CheckResources(cfg));
   std::unique_ptr<App> app(new App());
   app->impl_ = std::make_unique<Impl>();
   Impl& im = *app->impl_;
@@ -166,6 +245,8 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (deps.clock) im.clock = deps.clock;
   storage::StackOptions so_storage;
   so_storage.clock = im.clock;
+  if (cfg.berth.manifest_cache_bytes) so_storage.manifest_cache_bytes = *cfg.berth.manifest_cache_bytes;
+  if (cfg.berth.listing_ttl && cfg.berth.listing_ttl->count() > 0) im.listing_ttl = *cfg.berth.listing_ttl;
   im.registry = storage::NewRegistry(driver, so_storage);  // reconciled by the "listing-reconcile" job
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
@@ -189,11 +270,25 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   so.tls_key = cfg.http.tls.key;
   so.tls_minimum = cfg.http.tls.minimumtls;
   so.tls_client_cas = cfg.http.tls.clientcas;
+  so.tls_ciphersuites = cfg.http.tls.ciphersuites;
+  so.blocking_threads = static_cast<int>(cfg.storage.filesystem_maxthreads);
+  ApplyTunables(cfg.berth, so);
   if (!cfg.log.accesslog_disabled) {
     so.access_log = [](const http::AccessLogEntry& e) {
-      spdlog::info("{} \"{} {}\" {} {} {}us{}{}", e.request->remote_addr, e.request->method,
-                   e.request->target, e.status, e.bytes_sent, e.duration.count(),
-                   e.note.empty() ? "" : " ", e.note);
+      const http::Request& r = *e.request;
+      std::string msg = r.remote_addr + " " + r.method + " " + r.target + " " +
+                        std::to_string(e.status) + " " + std::to_string(e.bytes_sent);
+      log::Fields fields = {{"http.request.remoteaddr", r.remote_addr},
+                            {"http.request.method", r.method},
+                            {"http.request.uri", r.target},
+                            {"http.request.useragent", std::string(r.headers.Get("User-Agent"))},
+                            {"http.response.status", std::to_string(e.status)},
+                            {"http.response.written", std::to_string(e.bytes_sent)},
+                            {"http.response.duration", std::to_string(e.duration.count()) + "us"}};
+      if (!e.note.empty()) fields.emplace_back("note", std::string(e.note));
+      // Every value is escaped by the formatter: a CR/LF in a path or user agent cannot forge
+      // lines.
+      log::Entry(spdlog::level::info, msg, fields);
     };
   }
   api::Api* api = im.api.get();
@@ -225,8 +320,10 @@ int App::RunUntilSignal() {
 void App::Shutdown() {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;
-  impl_->server->Shutdown(impl_->cfg.http.draintimeout);
-  impl_->scheduler->Stop(Impl::kJobStopTimeout);
+  // Create may fail before the server or the scheduler exists (a bad htpasswd file, say); the App
+  // is then destroyed half-built and there is nothing to drain or stop.
+  if (impl_->server) impl_->server->Shutdown(impl_->cfg.http.draintimeout);
+  if (impl_->scheduler) impl_->scheduler->Stop(Impl::kJobStopTimeout);
 }
 
 }  // namespace berth::cli

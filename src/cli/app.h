@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/error.h"
 #include "common/time.h"
@@ -57,6 +58,15 @@ class App {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// What serving `cfg` needs besides the config itself, checked without serving (`berth config
+// check` and App::Create): the storage root is a directory (or absent), TLS and authentication
+// files load. Errors: kInvalidArgument naming the key and the file.
+Status CheckResources(const config::Config& cfg);
+
+// The one start-up line saying what is in force: "listening on ADDR: tls off, auth htpasswd,
+// delete on, storage filesystem at /var/lib/registry, read-only off".
+std::string Summary(const config::Config& cfg, std::string_view listening);
 
 // `berth ...` with argv; returns the exit code.
 int Main(int argc, char** argv);

@@ -53,6 +53,16 @@ void RaiseFileLimit() {
   }
 }
 
+log::Options LogOptions(const config::LogConfig& c) {
+  log::Options o;
+  o.level = c.level;
+  o.format = c.formatter == "json"       ? log::Format::kJson
+             : c.formatter == "logstash" ? log::Format::kLogstash
+                                         : log::Format::kText;
+  o.fields = c.fields;
+  return o;
+}
+
 int Serve(const std::string& config_arg) {
   std::string path = ConfigPath(config_arg);
   auto loaded = LoadConfig(path);
@@ -61,7 +71,7 @@ int Serve(const std::string& config_arg) {
     return 2;
   }
   const config::Config& cfg = loaded->config;
-  log::Configure(cfg.log.level, cfg.log.formatter != "text");
+  log::Configure(LogOptions(cfg.log));
   for (const auto& w : loaded->warnings) spdlog::warn("config: {}", w);
   // SIGHUP means "reload TLS certificates" once the server waits for signals; before that (and
   // during the drain after it) it must not end the process, which is its default action.
@@ -79,17 +89,16 @@ int Serve(const std::string& config_arg) {
   }
   auto hp = config::SplitHostPort(cfg.http.addr);
   std::string host = hp && !hp->first.empty() ? hp->first : "0.0.0.0";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
   // Tests and scripts start Berth on port 0 and read the real port from this line.
-  spdlog::info("listening on {}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host,
-               (*app)->port());
-  spdlog::info("berth {} storage {}{}", kVersion, cfg.storage.driver,
-               cfg.storage.driver == "filesystem" ? " at " + cfg.storage.filesystem_rootdirectory
-                                                  : std::string());
+  log::Announce("berth " + std::string(kVersion) + ": " +
+                Summary(cfg, host + ":" + std::to_string((*app)->port())));
   (*app)->RunUntilSignal();
   spdlog::info("berth stopped");
   return 0;
 }
 
+// The same checks as serve, short of listening: the file, then the files it names.
 int ConfigCheck(const std::string& file) {
   auto loaded = config::LoadFile(file, config::ProcessEnvironment());
   if (!loaded) {
@@ -97,6 +106,10 @@ int ConfigCheck(const std::string& file) {
     return 1;
   }
   for (const auto& w : loaded->warnings) std::cerr << file << ": warning: " << w << "\n";
+  if (auto st = CheckResources(loaded->config); !st) {
+    std::cerr << file << ": " << st.error().message << "\n";
+    return 1;
+  }
   std::cout << file << ": ok\n";
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 #include <optional>
+#include <regex>
 #include <span>
 #include <sstream>
 #include <stdexcept>
@@ -57,22 +58,26 @@ struct Schema {
   Shape shape = Shape::kLeaf;
   std::vector<Schema> children;
   bool selector = false;  // a scalar value names one subsection ("storage: filesystem")
-  bool unused = false;    // recognised, not implemented yet: warn when present
+  // kPlanned: recognised, not implemented yet, warns when present. kRefused: stops start-up when
+  // present (the decoder usually refuses first, with a more specific message).
+  KeyStatus status = KeyStatus::kHonoured;
 };
 
-Schema Leaf(std::string name) { return Schema{std::move(name), Shape::kLeaf, {}, false, false}; }
-Schema List(std::string name) { return Schema{std::move(name), Shape::kList, {}, false, false}; }
-Schema Opaque(std::string name) {
-  return Schema{std::move(name), Shape::kOpaque, {}, false, false};
-}
+Schema Leaf(std::string name) { return Schema{std::move(name), Shape::kLeaf, {}, false}; }
+Schema List(std::string name) { return Schema{std::move(name), Shape::kList, {}, false}; }
+Schema Opaque(std::string name) { return Schema{std::move(name), Shape::kOpaque, {}, false}; }
 Schema Section(std::string name, std::vector<Schema> children) {
-  return Schema{std::move(name), Shape::kSection, std::move(children), false, false};
+  return Schema{std::move(name), Shape::kSection, std::move(children), false};
 }
 Schema MapOf(std::string name, Schema value) {
-  return Schema{std::move(name), Shape::kMap, {std::move(value)}, false, false};
+  return Schema{std::move(name), Shape::kMap, {std::move(value)}, false};
 }
 Schema Unused(Schema s) {
-  s.unused = true;
+  s.status = KeyStatus::kPlanned;
+  return s;
+}
+Schema Refused(Schema s) {
+  s.status = KeyStatus::kRefused;
   return s;
 }
 Schema Selector(Schema s) {
@@ -90,9 +95,8 @@ constexpr std::string_view kSupportedDrivers[] = {"filesystem", "inmemory"};
 constexpr std::string_view kUnsupportedDrivers[] = {"s3", "s3aws", "azure", "gcs", "swift", "oss"};
 
 // Top-level sections kept as raw YAML (Config::raw_sections).
-constexpr std::string_view kRawSections[] = {
-    "notifications", "proxy",     "redis",      "health",    "validation",
-    "compatibility", "reporting", "middleware", "policy"};
+constexpr std::string_view kRawSections[] = {"notifications", "proxy",     "redis",      "health",
+                                             "compatibility", "reporting", "middleware", "policy"};
 
 template <size_t N>
 bool OneOf(std::string_view s, const std::string_view (&set)[N]) {
@@ -101,6 +105,7 @@ bool OneOf(std::string_view s, const std::string_view (&set)[N]) {
 
 Schema BuildSchema() {
   std::vector<Schema> storage = {
+      // maxthreads sizes the HTTP server's pool for blocking work (storage calls, handlers).
       Section("filesystem", {Leaf("rootdirectory"), Leaf("maxthreads")}),
       Section("inmemory", {}),
       Section("delete", {Leaf("enabled")}),
@@ -109,9 +114,11 @@ Schema BuildSchema() {
                               Section("readonly", {Leaf("enabled")})}),
       Section("redirect", {Leaf("disable")}),
       Section("cache", {Leaf("blobdescriptor"), Leaf("layerinfo"), Leaf("blobdescriptorsize")}),
-      Section("tag", {Leaf("concurrencylimit")}),
+      Section("tag", {Unused(Leaf("concurrencylimit"))}),
   };
-  for (std::string_view d : kUnsupportedDrivers) storage.push_back(Opaque(std::string(d)));
+  for (std::string_view d : kUnsupportedDrivers) {
+    storage.push_back(Refused(Opaque(std::string(d))));
+  }
 
   std::vector<Schema> root = {
       Leaf("version"),
@@ -124,11 +131,12 @@ Schema BuildSchema() {
           "http",
           {Leaf("addr"), Leaf("net"), Leaf("host"), Leaf("prefix"), Leaf("secret"),
            Leaf("relativeurls"), Leaf("draintimeout"),
-           Schema{"headers", Shape::kHeaders, {}, false, false},
+           Schema{"headers", Shape::kHeaders, {}, false},
            Section("tls", {Leaf("certificate"), Leaf("key"), List("clientcas"), Leaf("minimumtls"),
-                           Unused(Opaque("ciphersuites")), Unused(Opaque("letsencrypt"))}),
-           Section("debug", {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})}),
-           Section("http2", {Leaf("disabled")}), Section("h2c", {Leaf("enabled")})}),
+                           List("ciphersuites"), Unused(Opaque("letsencrypt"))}),
+           Unused(Section("debug",
+                          {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})})),
+           Section("http2", {Leaf("disabled")}), Unused(Section("h2c", {Leaf("enabled")}))}),
       Section("catalog", {Leaf("maxentries")}),
       Selector(Section(
           "auth",
@@ -138,7 +146,18 @@ Schema BuildSchema() {
                     Leaf("jwks"), Unused(Leaf("autoredirect")), Unused(Opaque("signingalgorithms")),
                     Section("builtin", {Leaf("signingkey"), Leaf("htpasswd"), Leaf("policy"),
                                         Leaf("expiration")})}),
-           Unused(Opaque("silly"))})),
+           Refused(Opaque("silly"))})),
+      Unused(Section("validation",
+                     {Leaf("disabled"), Leaf("enabled"),
+                      Section("manifests", {Section("urls", {List("allow"), List("deny")})})})),
+      Section("berth",
+              {Section("storage", {Leaf("listingttl"), Leaf("manifestcachesize"),
+                                   Unused(Leaf("maxblobsize"))}),
+               Section("http", {Leaf("threads"), Leaf("maxheadersize"), Leaf("headertimeout"),
+                                Leaf("idletimeout"), Leaf("bodyidletimeout"), Leaf("writetimeout"),
+                                Section("transfer", {Leaf("largebuffer"), Leaf("largebufferbudget"),
+                                                     Leaf("smallbuffer"), Leaf("sendfile"),
+                                                     Leaf("mapfiles")})})}),
   };
   for (std::string_view s : kRawSections) root.push_back(Unused(Opaque(std::string(s))));
   return Section("", std::move(root));
@@ -353,10 +372,11 @@ void ApplyEnvironment(YAML::Node& root, const std::vector<std::string>& env,
 
 void CollectWarnings(const YAML::Node& node, const Schema& schema, const std::string& path,
                      std::vector<std::string>& warnings) {
-  if (schema.unused) {
+  if (schema.status == KeyStatus::kPlanned) {
     warnings.push_back("accepted but not used yet: " + path);
     return;
   }
+  if (schema.status == KeyStatus::kRefused) Fail(path, "not supported by Berth");
   if (!node.IsMap()) return;
   if (schema.shape == Shape::kSection) {
     for (const auto& kv : node) {
@@ -462,6 +482,44 @@ std::optional<std::chrono::nanoseconds> GetDuration(const YAML::Node& parent,
   auto d = ParseGoDuration(*s);
   if (!d) Fail(path, "not a duration: " + Quote(*s));
   return *d;
+}
+
+// A size in bytes: an integer, or a number with a unit (B, KB, MB, GB, TB powers of 1000; KiB,
+// MiB, GiB, TiB powers of 1024), case-insensitive, e.g. "32MiB", "1.5GB" (whole bytes).
+std::optional<uint64_t> GetBytes(const YAML::Node& parent, const std::string& key,
+                                 const std::string& path) {
+  auto s = GetString(parent, key, path);
+  if (!s) return std::nullopt;
+  std::string v = ToLower(std::string(Trim(*s)));
+  size_t num_end = 0;
+  while (num_end < v.size() && ((v[num_end] >= '0' && v[num_end] <= '9') || v[num_end] == '.')) {
+    ++num_end;
+  }
+  std::string unit(Trim(std::string_view(v).substr(num_end)));
+  static const std::pair<const char*, double> kUnits[] = {{"", 1},
+                                                          {"b", 1},
+                                                          {"kb", 1e3},
+                                                          {"mb", 1e6},
+                                                          {"gb", 1e9},
+                                                          {"tb", 1e12},
+                                                          {"kib", 1024.0},
+                                                          {"mib", 1048576.0},
+                                                          {"gib", 1073741824.0},
+                                                          {"tib", 1099511627776.0}};
+  const double* mult = nullptr;
+  for (const auto& [name, m] : kUnits) {
+    if (unit == name) mult = &m;
+  }
+  std::string number = v.substr(0, num_end);
+  bool valid_number =
+      !number.empty() && std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
+  if (mult == nullptr || !valid_number) {
+    Fail(path,
+         "not a size (want bytes, or a number with B, KB, MB, GB, KiB, MiB, GiB): " + Quote(*s));
+  }
+  double bytes = std::stod(number) * *mult;
+  if (bytes >= 9.2e18) Fail(path, "too large: " + Quote(*s));
+  return static_cast<uint64_t>(bytes);
 }
 
 std::vector<std::string> GetStringList(const YAML::Node& parent, const std::string& key,
@@ -683,6 +741,14 @@ void DecodeHttp(const YAML::Node& root, HttpConfig& http) {
          "http.tls.certificate and http.tls.key must be set together");
   }
   http.tls.clientcas = GetStringList(tls, "clientcas", "http.tls.clientcas");
+  http.tls.ciphersuites = GetStringList(tls, "ciphersuites", "http.tls.ciphersuites");
+  for (const std::string& suite : http.tls.ciphersuites) {
+    bool ok = !suite.empty() && std::all_of(suite.begin(), suite.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '_' || c == '-';
+    });
+    if (!ok) Fail("http.tls.ciphersuites", "not a cipher suite name: " + Quote(suite));
+  }
   if (auto m = GetString(tls, "minimumtls", "http.tls.minimumtls")) {
     std::string v = ToLower(*m);
     if (!v.empty()) {
@@ -726,18 +792,42 @@ void DecodeCatalog(const YAML::Node& root, Config& config) {
 }
 
 void DecodeAuth(const YAML::Node& root, AuthConfig& auth) {
-  YAML::Node n = GetSection(root, "auth", "auth");
-  if (!IsSet(n)) return;
-  YAML::Node h = GetSection(n, "htpasswd", "auth.htpasswd");
-  YAML::Node t = GetSection(n, "token", "auth.token");
-  if (IsSet(h) && IsSet(t)) Fail("auth", "choose one of htpasswd and token, not both");
-  if (IsSet(h)) {
+  YAML::Node n = Child(root, "auth");
+  if (!n.IsDefined() || n.IsNull()) return;
+  // Fail closed: authentication was asked for, so anything but one kind Berth implements, with
+  // its required keys, stops start-up rather than serving without authentication.
+  if (!n.IsMap()) Fail("auth", std::string("expected a mapping, got ") + Describe(n));
+  std::vector<std::string> kinds;
+  for (const auto& kv : n) {
+    const std::string& kind = kv.first.Scalar();
+    if (kind == "silly") {
+      Fail("auth.silly",
+           "Distribution's test-only authentication is not supported; use htpasswd "
+           "or token");
+    }
+    if (kind != "htpasswd" && kind != "token") {
+      Fail("auth", "unknown authentication kind " + Quote(kind) + " (want htpasswd or token)");
+    }
+    if (!kv.second.IsNull() && !kv.second.IsMap()) {
+      Fail("auth." + kind, std::string("expected a mapping, got ") + Describe(kv.second));
+    }
+    kinds.push_back(kind);
+  }
+  if (kinds.empty()) Fail("auth", "no authentication kind given (want htpasswd or token)");
+  if (kinds.size() > 1) Fail("auth", "choose one of htpasswd and token, not both");
+  // A kind given without parameters (REGISTRY_AUTH=htpasswd gives `htpasswd: ~`) still selects it;
+  // its required keys are then missing and named below.
+  YAML::Node params = Child(n, kinds[0]);
+  if (!params.IsMap()) params = YAML::Node(YAML::NodeType::Map);
+  const YAML::Node& h = params;
+  const YAML::Node& t = params;
+  if (kinds[0] == "htpasswd") {
     auth.type = "htpasswd";
     auth.htpasswd_realm = GetString(h, "realm", "auth.htpasswd.realm").value_or("");
     auth.htpasswd_path = GetString(h, "path", "auth.htpasswd.path").value_or("");
     if (auth.htpasswd_path.empty()) Fail("auth.htpasswd.path", "required");
     if (auth.htpasswd_realm.empty()) auth.htpasswd_realm = "Registry Realm";
-  } else if (IsSet(t)) {
+  } else {
     auth.type = "token";
     auth.token_realm = GetString(t, "realm", "auth.token.realm").value_or("");
     auth.token_service = GetString(t, "service", "auth.token.service").value_or("");
@@ -764,6 +854,85 @@ void DecodeAuth(const YAML::Node& root, AuthConfig& auth) {
       Fail("auth.token.rootcertbundle", "required (or auth.token.jwks)");
     }
   }
+}
+
+// Go's regexp (RE2) and ECMAScript agree on the patterns people write for URLs; a pattern either
+// engine would refuse is refused here, at start-up, naming its position in the list.
+void CheckPatterns(const std::vector<std::string>& patterns, const std::string& path) {
+  for (size_t i = 0; i < patterns.size(); ++i) {
+    try {
+      std::regex re(patterns[i], std::regex::ECMAScript);
+    } catch (const std::regex_error& e) {
+      Fail(path + "." + std::to_string(i), "not a regular expression: " + Quote(patterns[i]));
+    }
+  }
+}
+
+void DecodeValidation(const YAML::Node& root, ValidationConfig& v) {
+  YAML::Node n = GetSection(root, "validation", "validation");
+  // `enabled` is the old inverse of `disabled`; Distribution lets `disabled` win.
+  if (auto e = GetBool(n, "enabled", "validation.enabled")) v.disabled = !*e;
+  if (auto d = GetBool(n, "disabled", "validation.disabled")) v.disabled = *d;
+  YAML::Node urls = GetSection(GetSection(n, "manifests", "validation.manifests"), "urls",
+                               "validation.manifests.urls");
+  v.manifests_urls_allow = GetStringList(urls, "allow", "validation.manifests.urls.allow");
+  v.manifests_urls_deny = GetStringList(urls, "deny", "validation.manifests.urls.deny");
+  CheckPatterns(v.manifests_urls_allow, "validation.manifests.urls.allow");
+  CheckPatterns(v.manifests_urls_deny, "validation.manifests.urls.deny");
+}
+
+template <typename T>
+void CheckRange(const std::optional<T>& value, T min, T max, const std::string& path) {
+  if (value && (*value < min || *value > max)) {
+    Fail(path, "out of range (want " + std::to_string(min) + " to " + std::to_string(max) + ")");
+  }
+}
+
+std::optional<std::chrono::milliseconds> GetMillis(const YAML::Node& parent, const std::string& key,
+                                                   const std::string& path) {
+  auto d = GetDuration(parent, key, path);
+  if (!d) return std::nullopt;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+}
+
+void DecodeBerth(const YAML::Node& root, BerthConfig& b) {
+  YAML::Node n = GetSection(root, "berth", "berth");
+  YAML::Node st = GetSection(n, "storage", "berth.storage");
+  b.listing_ttl = GetMillis(st, "listingttl", "berth.storage.listingttl");
+  b.manifest_cache_bytes = GetBytes(st, "manifestcachesize", "berth.storage.manifestcachesize");
+  b.max_blob_bytes = GetBytes(st, "maxblobsize", "berth.storage.maxblobsize");
+  if (b.max_blob_bytes && *b.max_blob_bytes == 0) {
+    Fail("berth.storage.maxblobsize", "must be positive (leave it out for no limit)");
+  }
+
+  YAML::Node h = GetSection(n, "http", "berth.http");
+  b.threads = GetUint32(h, "threads", "berth.http.threads");
+  CheckRange<uint32_t>(b.threads, 0, 1024, "berth.http.threads");
+  b.max_header_bytes = GetBytes(h, "maxheadersize", "berth.http.maxheadersize");
+  CheckRange<uint64_t>(b.max_header_bytes, 1024, 16 << 20, "berth.http.maxheadersize");
+  b.header_timeout = GetMillis(h, "headertimeout", "berth.http.headertimeout");
+  b.idle_timeout = GetMillis(h, "idletimeout", "berth.http.idletimeout");
+  b.body_idle_timeout = GetMillis(h, "bodyidletimeout", "berth.http.bodyidletimeout");
+  b.write_timeout = GetMillis(h, "writetimeout", "berth.http.writetimeout");
+  for (auto [name, value] :
+       {std::pair{"headertimeout", &b.header_timeout}, std::pair{"idletimeout", &b.idle_timeout},
+        std::pair{"bodyidletimeout", &b.body_idle_timeout},
+        std::pair{"writetimeout", &b.write_timeout}}) {
+    // Zero would make every request time out at once.
+    if (*value && value->value().count() <= 0) {
+      Fail(std::string("berth.http.") + name, "must be positive");
+    }
+  }
+  YAML::Node t = GetSection(h, "transfer", "berth.http.transfer");
+  const std::string tp = "berth.http.transfer.";
+  b.large_buffer = GetBytes(t, "largebuffer", tp + "largebuffer");
+  b.large_buffer_budget = GetBytes(t, "largebufferbudget", tp + "largebufferbudget");
+  b.small_buffer = GetBytes(t, "smallbuffer", tp + "smallbuffer");
+  CheckRange<uint64_t>(b.large_buffer, 4096, 256 << 20, tp + "largebuffer");
+  CheckRange<uint64_t>(b.small_buffer, 4096, 256 << 20, tp + "smallbuffer");
+  CheckRange<uint64_t>(b.large_buffer_budget, 0, uint64_t{64} << 30, tp + "largebufferbudget");
+  b.sendfile = GetBool(t, "sendfile", tp + "sendfile");
+  b.map_files = GetBool(t, "mapfiles", tp + "mapfiles");
 }
 
 void CheckVersion(const YAML::Node& root) {
@@ -807,6 +976,8 @@ LoadResult LoadOrThrow(const std::string& yaml_text, const std::vector<std::stri
   DecodeHttp(root, config.http);
   DecodeCatalog(root, config);
   DecodeAuth(root, config.auth);
+  DecodeValidation(root, config.validation);
+  DecodeBerth(root, config.berth);
   for (std::string_view name : kRawSections) {
     YAML::Node n = Child(root, std::string(name));
     if (n.IsDefined()) config.raw_sections[std::string(name)] = YAML::Dump(n);
@@ -816,6 +987,29 @@ LoadResult LoadOrThrow(const std::string& yaml_text, const std::vector<std::stri
 }
 
 }  // namespace
+
+KeyStatus StatusOf(const std::string& path) {
+  const Schema* s = &RootSchema();
+  for (std::string_view part : Split(path, '.')) {
+    if (s->status != KeyStatus::kHonoured) return s->status;
+    switch (s->shape) {
+      case Shape::kSection:
+        s = FindChild(*s, part, /*ignore_case=*/false);
+        if (s == nullptr) return KeyStatus::kUnknown;
+        break;
+      case Shape::kMap:
+        s = &s->children[0];
+        break;
+      case Shape::kHeaders:
+      case Shape::kOpaque:
+      case Shape::kList:
+        return s->status;
+      case Shape::kLeaf:
+        return KeyStatus::kUnknown;
+    }
+  }
+  return s->status;
+}
 
 Result<LoadResult> Load(const std::string& yaml_text, const std::vector<std::string>& env) {
   try {

@@ -13,16 +13,24 @@
 // joined with '-', canonicalised as Go's http.CanonicalHeaderKey). REGISTRY_CONFIG_PATH is the
 // CLI's and is skipped; other unrecognised REGISTRY_* variables warn.
 //
-// Sections Berth recognises but does not implement yet (auth, notifications, proxy, redis, health,
-// validation, compatibility, reporting, middleware, policy, log.hooks, http.tls.letsencrypt,
-// http.tls.ciphersuites, catalog.maxentries) produce the warning
-// "accepted but not used yet: <path>".
+// Sections Berth recognises but does not implement yet (notifications, proxy, redis, health,
+// compatibility, reporting, middleware, policy, log.hooks, http.tls.letsencrypt, ...) produce the
+// warning "accepted but not used yet: <path>"; docs/configuration.md lists every key of
+// Distribution 2.8's reference with its status, and config_test checks the two agree.
+//
+// Authentication fails closed: an `auth` section must name exactly one kind Berth implements
+// (htpasswd or token) with its required keys; an unknown kind ("htpassword"), `silly`, a bare
+// REGISTRY_AUTH=htpasswd without a path, or an empty section is an error, never "no auth".
+//
+// Berth's own tunables live under the top-level `berth:` section (see BerthConfig); unset ones
+// keep the defaults of the component they tune.
 //
 // Thread-safety: all functions are pure and thread-safe.
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +69,7 @@ struct TlsConfig {
   std::string key;
   std::vector<std::string> clientcas;
   std::string minimumtls = "tls1.2";
+  std::vector<std::string> ciphersuites;  // OpenSSL / Go names; empty: Berth's defaults
 };
 
 struct HttpConfig {
@@ -100,6 +109,35 @@ struct AuthConfig {
   std::chrono::seconds builtin_expiration{300};
 };
 
+// `validation`: what manifests may reference (foreign-layer URLs), as registry:2 checks them.
+struct ValidationConfig {
+  bool disabled = false;  // validation.disabled (legacy: validation.enabled: false)
+  // validation.manifests.urls.allow / deny: regular expressions a foreign layer's URL must match /
+  // must not match. Checked at load (a pattern that does not compile is an error naming it).
+  std::vector<std::string> manifests_urls_allow;
+  std::vector<std::string> manifests_urls_deny;
+};
+
+// `berth:`, Berth's own settings (Distribution has no such keys). Unset: the component's default.
+struct BerthConfig {
+  // berth.storage
+  std::optional<std::chrono::milliseconds> listing_ttl;  // listingttl: catalog/tags cache life
+  std::optional<uint64_t> manifest_cache_bytes;          // manifestcachesize: 0 disables
+  std::optional<uint64_t> max_blob_bytes;                // maxblobsize: larger uploads get 413
+  // berth.http
+  std::optional<uint32_t> threads;                             // event-loop threads (0: cores)
+  std::optional<uint64_t> max_header_bytes;                    // maxheadersize
+  std::optional<std::chrono::milliseconds> header_timeout;     // headertimeout
+  std::optional<std::chrono::milliseconds> idle_timeout;       // idletimeout (keep-alive)
+  std::optional<std::chrono::milliseconds> body_idle_timeout;  // bodyidletimeout
+  std::optional<std::chrono::milliseconds> write_timeout;      // writetimeout
+  std::optional<uint64_t> large_buffer;                        // transfer.largebuffer
+  std::optional<uint64_t> large_buffer_budget;                 // transfer.largebufferbudget
+  std::optional<uint64_t> small_buffer;                        // transfer.smallbuffer
+  std::optional<bool> sendfile;                                // transfer.sendfile
+  std::optional<bool> map_files;                               // transfer.mapfiles
+};
+
 struct Config {
   std::string version = "0.1";
   LogConfig log;
@@ -107,9 +145,11 @@ struct Config {
   HttpConfig http;
   AuthConfig auth;
   uint32_t catalog_maxentries = 1000;  // catalog.maxentries (<= 0 in the file means 1000)
+  ValidationConfig validation;
+  BerthConfig berth;
   // Sections parsed but not decoded into structs yet, as YAML text after environment overrides,
-  // keyed by top-level name: "auth", "notifications", "proxy", "redis", "health", "validation",
-  // "compatibility", "reporting", "middleware", "policy". Absent sections have no entry. A scalar
+  // keyed by top-level name: "notifications", "proxy", "redis", "health", "compatibility",
+  // "reporting", "middleware", "policy". Absent sections have no entry. A scalar
   // selector is expanded as Distribution does (REGISTRY_AUTH=htpasswd gives "htpasswd: ~").
   std::map<std::string, std::string> raw_sections;
 };
@@ -128,6 +168,17 @@ Result<LoadResult> Load(const std::string& yaml_text, const std::vector<std::str
 Result<LoadResult> LoadFile(const std::string& path, const std::vector<std::string>& env);
 // The process environment as NAME=VALUE strings.
 std::vector<std::string> ProcessEnvironment();
+
+// How Berth treats a configuration key (a dotted path such as "storage.s3.bucket").
+enum class KeyStatus {
+  kUnknown,   // not a key Berth knows: warns "unknown configuration key"
+  kHonoured,  // decoded and used
+  kPlanned,   // accepted, not implemented yet: warns "accepted but not used yet: <path>"
+  kRefused,   // stops start-up with an error naming the key
+};
+// The status of `path` by the schema Load uses (for docs/configuration.md's table and its test).
+// Keys below a section that is kPlanned or kRefused as a whole take the section's status.
+KeyStatus StatusOf(const std::string& path);
 
 // "host:port" / ":port" / "[::1]:port" -> host and port. Errors: kInvalidArgument.
 Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& addr);

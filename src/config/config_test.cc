@@ -5,11 +5,16 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include "common/strings.h"
 
 namespace berth::config {
 namespace {
@@ -314,7 +319,9 @@ TEST(Config, EnvironmentDebugAndProxy) {
   YAML::Node proxy = YAML::Load(r.config.raw_sections.at("proxy"));
   EXPECT_EQ(proxy["remoteurl"].as<std::string>(), "https://registry-1.docker.io");
   EXPECT_EQ(proxy["username"].as<std::string>(), "username");
-  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: proxy"));
+  // Neither the debug listener nor the proxy exists yet: both are named, not silently dropped.
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: http.debug",
+                                      "accepted but not used yet: proxy"));
 }
 
 TEST(Config, UnknownEnvironmentVariableWarns) {
@@ -431,7 +438,7 @@ storage:
     concurrencylimit: 8
 )");
   const StorageConfig& s = r.config.storage;
-  EXPECT_THAT(r.warnings, IsEmpty());
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: storage.tag.concurrencylimit"));
   EXPECT_EQ(s.driver, "inmemory");
   EXPECT_TRUE(s.delete_enabled);
   EXPECT_FALSE(s.uploadpurging.enabled);
@@ -463,7 +470,7 @@ http:
     enabled: true
 )");
   const HttpConfig& h = r.config.http;
-  EXPECT_THAT(r.warnings, IsEmpty());
+  EXPECT_THAT(r.warnings, ElementsAre("accepted but not used yet: http.h2c"));
   EXPECT_EQ(h.addr, "0.0.0.0:5000");
   EXPECT_EQ(h.prefix, "/registry/");
   EXPECT_TRUE(h.relativeurls);
@@ -562,6 +569,291 @@ TEST(SplitHostPort, ErrorsNameTheValue) {
     ASSERT_FALSE(r.has_value()) << bad;
     EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument);
     EXPECT_THAT(r.error().message, HasSubstr("\"" + std::string(bad) + "\""));
+  }
+}
+
+}  // namespace
+}  // namespace berth::config
+
+namespace berth::config {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Authentication fails closed.
+
+TEST(ConfigAuth, BareSelectorWithoutPathStopsStartUp) {
+  EXPECT_THAT(LoadError("", {"REGISTRY_AUTH=htpasswd"}),
+              StartsWith("auth.htpasswd.path: required"));
+  EXPECT_THAT(LoadError("version: 0.1\nauth: htpasswd\n"), StartsWith("auth.htpasswd.path"));
+  EXPECT_THAT(LoadError("version: 0.1\nauth:\n  htpasswd:\n"), StartsWith("auth.htpasswd.path"));
+  EXPECT_THAT(LoadError("", {"REGISTRY_AUTH=token"}), StartsWith("auth.token.realm: required"));
+}
+
+TEST(ConfigAuth, UnknownKindStopsStartUp) {
+  EXPECT_THAT(LoadError("version: 0.1\nauth:\n  htpassword:\n    path: /x\n"),
+              AllOf(StartsWith("auth: "), HasSubstr("\"htpassword\"")));
+  EXPECT_THAT(LoadError("", {"REGISTRY_AUTH=htpassword"}), HasSubstr("\"htpassword\""));
+  EXPECT_THAT(LoadError("version: 0.1\nauth: {}\n"), StartsWith("auth: no authentication kind"));
+  EXPECT_THAT(LoadError("version: 0.1\nauth:\n  silly:\n    realm: r\n    service: s\n"),
+              StartsWith("auth.silly: "));
+  EXPECT_THAT(LoadError("version: 0.1\nauth: [htpasswd]\n"),
+              StartsWith("auth: expected a mapping"));
+  EXPECT_THAT(LoadError("version: 0.1\nauth:\n  htpasswd: /etc/htpasswd\n"),
+              StartsWith("auth.htpasswd: expected a mapping"));
+}
+
+TEST(ConfigAuth, EmptyAuthSectionMeansNone) {
+  EXPECT_EQ(MustLoad("version: 0.1\nauth:\n").config.auth.type, "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Berth's own section, validation and TLS suites.
+
+TEST(ConfigBerth, TunablesParse) {
+  LoadResult r = MustLoad(R"(version: 0.1
+berth:
+  storage:
+    listingttl: 2s
+    manifestcachesize: 64MiB
+    maxblobsize: 10GB
+  http:
+    threads: 4
+    maxheadersize: 32KiB
+    headertimeout: 5s
+    idletimeout: 1m
+    bodyidletimeout: 30s
+    writetimeout: 90s
+    transfer:
+      largebuffer: 4MiB
+      largebufferbudget: 16MiB
+      smallbuffer: 512KiB
+      sendfile: true
+      mapfiles: false
+)");
+  const BerthConfig& b = r.config.berth;
+  EXPECT_EQ(b.listing_ttl, std::chrono::milliseconds(2000));
+  EXPECT_EQ(b.manifest_cache_bytes, uint64_t{64} << 20);
+  EXPECT_EQ(b.max_blob_bytes, uint64_t{10'000'000'000});
+  EXPECT_EQ(b.threads, 4u);
+  EXPECT_EQ(b.max_header_bytes, 32u * 1024);
+  EXPECT_EQ(b.header_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(b.idle_timeout, std::chrono::milliseconds(60000));
+  EXPECT_EQ(b.body_idle_timeout, std::chrono::milliseconds(30000));
+  EXPECT_EQ(b.write_timeout, std::chrono::milliseconds(90000));
+  EXPECT_EQ(b.large_buffer, uint64_t{4} << 20);
+  EXPECT_EQ(b.large_buffer_budget, uint64_t{16} << 20);
+  EXPECT_EQ(b.small_buffer, 512u * 1024);
+  EXPECT_EQ(b.sendfile, true);
+  EXPECT_EQ(b.map_files, false);
+}
+
+TEST(ConfigBerth, UnsetTunablesKeepComponentDefaults) {
+  const BerthConfig& b = MustLoad("").config.berth;
+  EXPECT_FALSE(b.listing_ttl || b.manifest_cache_bytes || b.max_blob_bytes || b.threads ||
+               b.max_header_bytes || b.header_timeout || b.large_buffer || b.sendfile);
+}
+
+TEST(ConfigBerth, TunablesFromEnvironment) {
+  LoadResult r = MustLoad("", {"REGISTRY_BERTH_STORAGE_LISTINGTTL=0s",
+                               "REGISTRY_BERTH_HTTP_TRANSFER_SMALLBUFFER=65536"});
+  EXPECT_EQ(r.config.berth.listing_ttl, std::chrono::milliseconds(0));
+  EXPECT_EQ(r.config.berth.small_buffer, 65536u);
+}
+
+TEST(ConfigBerth, BadTunablesNameTheKey) {
+  auto berth = [](const std::string& section, const std::string& kv) {
+    return "version: 0.1\nberth:\n  " + section + ":\n    " + kv + "\n";
+  };
+  EXPECT_THAT(LoadError(berth("storage", "manifestcachesize: lots")),
+              StartsWith("berth.storage.manifestcachesize: not a size"));
+  EXPECT_THAT(LoadError(berth("storage", "maxblobsize: 0")),
+              StartsWith("berth.storage.maxblobsize: must be positive"));
+  EXPECT_THAT(LoadError(berth("storage", "maxblobsize: 1.2.3GB")),
+              StartsWith("berth.storage.maxblobsize"));
+  EXPECT_THAT(LoadError(berth("storage", "maxblobsize: 99999999999TB")),
+              StartsWith("berth.storage.maxblobsize: too large"));
+  EXPECT_THAT(LoadError(berth("http", "headertimeout: 0s")),
+              StartsWith("berth.http.headertimeout: must be positive"));
+  EXPECT_THAT(LoadError(berth("http", "threads: 100000")),
+              StartsWith("berth.http.threads: out of range"));
+  EXPECT_THAT(LoadError(berth("http", "maxheadersize: 10")),
+              StartsWith("berth.http.maxheadersize: out of range"));
+  EXPECT_THAT(LoadError(berth("http", "transfer:\n      largebuffer: 1")),
+              StartsWith("berth.http.transfer.largebuffer: out of range"));
+  EXPECT_THAT(LoadError(berth("http", "transfer:\n      sendfile: maybe")),
+              StartsWith("berth.http.transfer.sendfile: not a boolean"));
+  EXPECT_THAT(MustLoad(berth("storage", "listingtll: 1s")).warnings,
+              Contains("unknown configuration key berth.storage.listingtll"));
+}
+
+TEST(ConfigValidation, ParsesUrlsAndRefusesBadPatterns) {
+  LoadResult r = MustLoad(kProductionConfig);
+  EXPECT_FALSE(r.config.validation.disabled);
+  EXPECT_THAT(r.config.validation.manifests_urls_allow,
+              ElementsAre("^https?://([^/]+\\.)*example\\.com/"));
+  EXPECT_THAT(r.config.validation.manifests_urls_deny,
+              ElementsAre("^https?://www\\.example\\.com/"));
+  EXPECT_TRUE(MustLoad("version: 0.1\nvalidation:\n  disabled: true\n").config.validation.disabled);
+  EXPECT_TRUE(MustLoad("version: 0.1\nvalidation:\n  enabled: false\n").config.validation.disabled);
+  EXPECT_THAT(
+      LoadError("version: 0.1\nvalidation:\n  manifests:\n    urls:\n      deny: ['^ok', '(']\n"),
+      StartsWith("validation.manifests.urls.deny.1: not a regular expression"));
+}
+
+TEST(ConfigTls, CipherSuitesParse) {
+  LoadResult r = MustLoad(
+      "version: 0.1\nhttp:\n  tls:\n    ciphersuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "
+      "ECDHE-ECDSA-AES256-GCM-SHA384]\n");
+  EXPECT_THAT(r.config.http.tls.ciphersuites, ElementsAre("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                                                          "ECDHE-ECDSA-AES256-GCM-SHA384"));
+  EXPECT_THAT(LoadError("version: 0.1\nhttp:\n  tls:\n    ciphersuites: ['A:B']\n"),
+              StartsWith("http.tls.ciphersuites: not a cipher suite name"));
+}
+
+TEST(ConfigSizes, UnitsAreDecimalOrBinary) {
+  auto size = [](const std::string& v) {
+    return MustLoad("version: 0.1\nberth:\n  storage:\n    manifestcachesize: " + v + "\n")
+        .config.berth.manifest_cache_bytes.value_or(0);
+  };
+  EXPECT_EQ(size("1000"), 1000u);
+  EXPECT_EQ(size("1kb"), 1000u);
+  EXPECT_EQ(size("1KiB"), 1024u);
+  EXPECT_EQ(size("1.5 MiB"), 1572864u);
+  EXPECT_EQ(size("2GB"), 2'000'000'000u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Distribution 2.8's reference: every key honoured, warned about or refused, and documented.
+
+std::string ReadSource(const std::string& rel) {
+  std::ifstream in(std::string(BERTH_SOURCE_DIR) + "/" + rel);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Dotted paths of every leaf (scalar, null, list or empty map) of a YAML tree.
+void LeafPaths(const YAML::Node& n, const std::string& path, std::vector<std::string>& out) {
+  if (!n.IsMap() || n.size() == 0) {
+    out.push_back(path);
+    return;
+  }
+  for (const auto& kv : n) {
+    LeafPaths(kv.second, path.empty() ? kv.first.Scalar() : path + "." + kv.first.Scalar(), out);
+  }
+}
+
+bool WarnsAbout(const std::vector<std::string>& warnings, const std::string& path) {
+  const std::string prefix = "accepted but not used yet: ";
+  for (const auto& w : warnings) {
+    if (!w.starts_with(prefix)) continue;
+    std::string p = w.substr(prefix.size());
+    if (path == p || path.starts_with(p + ".")) return true;
+  }
+  return false;
+}
+
+constexpr const char* kDrivers[] = {"filesystem", "azure", "gcs", "s3", "swift", "oss", "inmemory"};
+
+TEST(ConfigReference, EveryKeyIsHonouredWarnedOrRefused) {
+  YAML::Node ref = YAML::Load(ReadSource("src/config/testdata/distribution-2.8-reference.yml"));
+  ASSERT_TRUE(ref.IsMap());
+  std::vector<std::string> paths;
+  LeafPaths(ref, "", paths);
+  ASSERT_GT(paths.size(), 120u);
+
+  // The reference with one driver and one authentication kind at a time.
+  std::map<std::string, LoadResult> loaded;     // key: "<driver>/<auth kind>"
+  std::map<std::string, std::string> refusals;  // the same key, when the load failed
+  for (const char* driver : kDrivers) {
+    for (const char* kind : {"htpasswd", "token", "silly"}) {
+      YAML::Node cfg = YAML::Clone(ref);
+      for (const char* other : kDrivers) {
+        if (std::string(other) != driver) cfg["storage"].remove(other);
+      }
+      for (const char* other : {"htpasswd", "token", "silly"}) {
+        if (std::string(other) != kind) cfg["auth"].remove(other);
+      }
+      std::string key = std::string(driver) + "/" + kind;
+      auto r = Load(YAML::Dump(cfg), {});
+      if (r) {
+        loaded[key] = *r;
+      } else {
+        refusals[key] = r.error().message;
+      }
+    }
+  }
+  for (const std::string& path : paths) {
+    KeyStatus status = StatusOf(path);
+    ASSERT_NE(status, KeyStatus::kUnknown) << path;
+    std::vector<std::string> parts;
+    for (std::string_view p : Split(path, '.')) parts.emplace_back(p);
+    std::string driver =
+        parts[0] == "storage" && std::ranges::count(kDrivers, parts[1]) ? parts[1] : "filesystem";
+    std::string kind = parts[0] == "auth" ? parts[1] : "htpasswd";
+    std::string key = driver + "/" + kind;
+    if (status == KeyStatus::kRefused) {
+      ASSERT_TRUE(refusals.contains(key)) << path << " is refused but " << key << " loads";
+      EXPECT_THAT(refusals[key], StartsWith(parts[0] + "." + parts[1])) << path;
+      continue;
+    }
+    ASSERT_TRUE(loaded.contains(key)) << path << ": " << refusals[key];
+    const auto& warnings = loaded[key].warnings;
+    for (const auto& w : warnings) {
+      EXPECT_FALSE(w.starts_with("unknown configuration key") && path.starts_with(w.substr(26)))
+          << w;
+    }
+    EXPECT_EQ(WarnsAbout(warnings, path), status == KeyStatus::kPlanned) << path;
+  }
+}
+
+TEST(ConfigReference, DocsTableAgreesWithTheSchema) {
+  std::string doc = ReadSource("docs/configuration.md");
+  ASSERT_FALSE(doc.empty());
+  // Rows: | `key.path` | status | how |
+  std::map<std::string, std::string> table;
+  size_t from = doc.find("## Every key of Distribution 2.8");
+  size_t to = doc.find("## Berth's own keys");
+  ASSERT_NE(from, std::string::npos);
+  ASSERT_NE(to, std::string::npos);
+  for (std::string_view line : Split(std::string_view(doc).substr(from, to - from), '\n')) {
+    if (!line.starts_with("| `")) continue;
+    size_t end = line.find('`', 3);
+    size_t bar = line.find('|', end);
+    size_t bar2 = line.find('|', bar + 1);
+    if (end == std::string_view::npos || bar == std::string_view::npos ||
+        bar2 == std::string_view::npos) {
+      continue;
+    }
+    table[std::string(line.substr(3, end - 3))] =
+        std::string(Trim(line.substr(bar + 1, bar2 - bar - 1)));
+  }
+  auto word = [](KeyStatus status) -> std::string {
+    return status == KeyStatus::kRefused   ? "refused"
+           : status == KeyStatus::kPlanned ? "planned"
+           : status == KeyStatus::kUnknown ? "unknown"
+                                           : "honoured";
+  };
+  // Every row names a key Berth knows, with its status.
+  for (const auto& [key, documented] : table) {
+    EXPECT_TRUE(documented.starts_with(word(StatusOf(key))))
+        << key << " is documented as \"" << documented << "\" but is " << word(StatusOf(key));
+  }
+  // Every key of the reference has a row.
+  YAML::Node ref = YAML::Load(ReadSource("src/config/testdata/distribution-2.8-reference.yml"));
+  std::vector<std::string> paths;
+  LeafPaths(ref, "", paths);
+  for (const std::string& path : paths) {
+    // The most specific row that covers the key.
+    std::string row;
+    for (const auto& [k, v] : table) {
+      if ((path == k || path.starts_with(k + ".")) && k.size() > row.size()) row = k;
+    }
+    ASSERT_FALSE(row.empty()) << path << " has no row in docs/configuration.md";
+    const std::string& documented = table[row];
+    std::string want = word(StatusOf(path));
+    EXPECT_TRUE(documented.starts_with(want))
+        << path << " (row " << row << ") is documented as \"" << documented << "\" but is " << want;
   }
 }
 

@@ -43,6 +43,20 @@ start() {
 }
 URL() { echo "http://127.0.0.1:$PORT$1"; }
 rss_peak_kib() { awk '/VmHWM/ {print $2}' /proc/"$PID"/status; }
+# Every file under blobs/, as "sha256:<hex>" for a blob's data file and as its path for anything else,
+# sorted: what the registry has published, and nothing hidden beside it.
+blobs_on_disk() {
+  local root="$T/data/docker/registry/v2/blobs" f
+  local re='/blobs/sha256/([0-9a-f]{2})/([0-9a-f]{64})/data$'
+  [ -d "$root" ] || return 0
+  find "$root" -type f | while read -r f; do
+    if [[ $f =~ $re ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]:0:2}" ]; then
+      echo "sha256:${BASH_REMATCH[2]}"
+    else
+      echo "$f"
+    fi
+  done | sort
+}
 
 start
 SIZE=$((2 * 1024 * 1024 * 1024))
@@ -81,8 +95,8 @@ CURL=$!
 sleep 1
 kill -9 "$PID"; wait "$PID" 2>/dev/null; PID=""
 kill "$CURL" 2>/dev/null; wait "$CURL" 2>/dev/null
-check "no blob published by the interrupted upload" \
-  '[ ! -e "$T/data/docker/registry/v2/blobs/sha256/${WHOLE:7:2}/${WHOLE:7}" ]'
+check "blobs/ holds exactly the committed blob after the kill ($(blobs_on_disk | tr '\n' ' '))" \
+  '[ "$(blobs_on_disk)" = "$DIGEST" ]'
 start
 LOC="$(URL /v2/crash/test/blobs/uploads/$ID)"
 RANGE=$(curl -sS -m 30 -D - -o /dev/null "$LOC" | tr -d '\r' | sed -n 's/^[Rr]ange: 0-//p')
@@ -96,6 +110,8 @@ code=$(curl -sS -m 30 -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: ap
 check "resumed upload completes with the right digest (got $code)" '[ "$code" = 201 ]'
 got=$(curl -sS -m 30 "$(URL /v2/crash/test/blobs/$WHOLE)" | sha256sum | cut -d' ' -f1)
 check "resumed blob reads back intact" '[ "sha256:$got" = "$WHOLE" ]'
+check "blobs/ holds exactly the two committed blobs ($(blobs_on_disk | tr '\n' ' '))" \
+  '[ "$(blobs_on_disk)" = "$(printf "%s\n" "$DIGEST" "$WHOLE" | sort)" ]'
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

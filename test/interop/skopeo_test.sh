@@ -100,9 +100,8 @@ done
 out=$(run_to "${SKOPEO[@]}" list-tags --tls-verify=false "docker://$REG/test/busybox")
 check_eq "list-tags test/busybox" "$(jq -c '.Tags | sort' <<<"$out")" '["1","2","latest"]'
 check_eq "list-tags: Repository" "$(jq -r .Repository <<<"$out")" "$REG/test/busybox"
-if run_to "${SKOPEO[@]}" list-tags --tls-verify=false "docker://$REG/test/nope" >/dev/null 2>&1; then
-  fail "list-tags of an unknown repository should fail"
-else pass "list-tags of an unknown repository fails"; fi
+refused "list-tags of an unknown repository fails with NAME_UNKNOWN" 'name unknown|name_unknown|404' \
+  "${SKOPEO[@]}" list-tags --tls-verify=false "docker://$REG/test/nope"
 
 # --- catalog
 cat_json=$(http_get /v2/_catalog)
@@ -116,8 +115,8 @@ check "push busybox as test/del:gone2" push_fixture busybox test/del:gone2
 check "skopeo delete test/del:gone" "${SKOPEO[@]}" delete --tls-verify=false "docker://$REG/test/del:gone"
 out=$(run_to "${SKOPEO[@]}" list-tags --tls-verify=false "docker://$REG/test/del")
 check_eq "after delete: only the other image's tag is left" "$(jq -c '.Tags | sort' <<<"$out")" '["keep"]'
-if run_to "${SKOPEO[@]}" inspect --raw --tls-verify=false "docker://$REG/test/del:gone" >/dev/null 2>&1; then
-  fail "deleted tag still resolves"; else pass "deleted tag no longer resolves"; fi
+refused "deleted tag no longer resolves (MANIFEST_UNKNOWN)" 'manifest unknown|manifest_unknown|404' \
+  "${SKOPEO[@]}" inspect --raw --tls-verify=false "docker://$REG/test/del:gone"
 check_eq "deleted manifest by digest answers 404" \
   "$(curl -sS -m 30 -o /dev/null -w '%{http_code}' -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
     "http://$REG/v2/test/del/manifests/$(fixture_digest busybox)")" 404
