@@ -143,6 +143,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   ao.headers = cfg.http.headers;
   ao.catalog_max_entries = cfg.catalog_maxentries;
   BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao));
+  if (deps.adjust_api) deps.adjust_api(ao);
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 
   http::ServerOptions so;

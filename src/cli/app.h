@@ -3,12 +3,17 @@
 // upload-purging job. Used by `berth serve` and by the in-process test server. Thread-safe for the
 // controlling thread's calls (Start, then Wait/Shutdown).
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "common/error.h"
 #include "common/time.h"
 #include "config/config.h"
+
+namespace berth::api {
+struct ApiOptions;
+}  // namespace berth::api
 
 namespace berth::storage::driver {
 class StorageDriver;
@@ -22,6 +27,8 @@ struct AppDeps {
   std::shared_ptr<storage::driver::StorageDriver> driver;
   // Time for everything time-dependent (caches, jobs); must outlive the App. nullptr: the system clock.
   const Clock* clock = nullptr;
+  // Applied to the API's options after the config (tests: settings without a config key yet).
+  std::function<void(api::ApiOptions&)> adjust_api;
 };
 
 class App {
