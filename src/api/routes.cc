@@ -13,18 +13,26 @@ auth::Access Repo(const std::string& name, const char* action) {
   return auth::Access{"repository", name, action};
 }
 
+NeededAccess Requires(std::vector<auth::Access> required) {
+  NeededAccess n;
+  n.required = std::move(required);
+  return n;
+}
+
 NeededAccess AuthenticateOnly(const Route&, const Query&) { return {}; }
 NeededAccess NoAuthentication(const Route&, const Query&) {
-  return NeededAccess{.required = {}, .optional = {}, .authenticate = false};
+  NeededAccess n;
+  n.authenticate = false;
+  return n;
 }
 NeededAccess Catalog(const Route&, const Query&) {
-  return {.required = {auth::Access{"registry", "catalog", "*"}}};
+  return Requires({auth::Access{"registry", "catalog", "*"}});
 }
-NeededAccess Pull(const Route& r, const Query&) { return {.required = {Repo(r.name, "pull")}}; }
+NeededAccess Pull(const Route& r, const Query&) { return Requires({Repo(r.name, "pull")}); }
 NeededAccess PullPush(const Route& r, const Query&) {
-  return {.required = {Repo(r.name, "pull"), Repo(r.name, "push")}};
+  return Requires({Repo(r.name, "pull"), Repo(r.name, "push")});
 }
-NeededAccess Delete(const Route& r, const Query&) { return {.required = {Repo(r.name, "delete")}}; }
+NeededAccess Delete(const Route& r, const Query&) { return Requires({Repo(r.name, "delete")}); }
 // POST .../blobs/uploads/?mount=<digest>&from=<repo>: pull on the source is asked for, but a
 // refusal only turns the mount into an ordinary upload (uploads.cc).
 NeededAccess UploadStart(const Route& r, const Query& q) {

@@ -228,5 +228,51 @@ TEST_F(Catalog, InvalidNIsPaginationNumberInvalid) {
   }
 }
 
+// catalog.maxentries caps both the default page and an `n` asking for more.
+TEST_F(Catalog, MaxEntriesCapsEveryPageAndTheNextLinkWalksTheRest) {
+  ASSERT_TRUE(Restart(WithYaml("catalog:\n  maxentries: 2\n")));
+  for (int i = 1; i <= 5; ++i) PushImage(c(), "repo" + std::to_string(i), "v1", i);
+  std::vector<std::string> seen;
+  std::string next = "/v2/_catalog?n=100";
+  for (int pages = 0; !next.empty() && pages < 10; ++pages) {
+    Response r = c().Request("GET", next);
+    ASSERT_STATUS(r, 200);
+    auto j = JsonBody(r);
+    ASSERT_TRUE(j);
+    EXPECT_LE((*j)["repositories"].size(), 2u) << r.body;
+    for (const auto& name : (*j)["repositories"]) seen.push_back(name);
+    next = NextLink(r);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"repo1", "repo2", "repo3", "repo4", "repo5"}));
+  auto first = JsonBody(c().Request("GET", "/v2/_catalog"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["repositories"].size(), 2u);
+}
+
+using Search = ApiTest;
+
+// /v1/search pages by `n` and `page`; num_results and num_pages count every match.
+TEST_F(Search, PagesByNAndPageAndCountsEveryMatch) {
+  for (int i = 1; i <= 5; ++i) PushImage(c(), "team/app" + std::to_string(i), "v1", i);
+  PushImage(c(), "other/thing", "v1", 9);
+  std::vector<std::string> seen;
+  for (int page = 1; page <= 3; ++page) {
+    auto j = JsonBody(c().Request("GET", "/v1/search?q=APP&n=2&page=" + std::to_string(page)));
+    ASSERT_TRUE(j);
+    EXPECT_EQ((*j)["num_results"], 5);
+    EXPECT_EQ((*j)["num_pages"], 3);
+    EXPECT_EQ((*j)["page"], page);
+    EXPECT_EQ((*j)["page_size"], 2);
+    EXPECT_EQ((*j)["results"].size(), page < 3 ? 2u : 1u);
+    for (const auto& r : (*j)["results"]) seen.push_back(r["name"]);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"team/app1", "team/app2", "team/app3", "team/app4",
+                                            "team/app5"}));
+  auto beyond = JsonBody(c().Request("GET", "/v1/search?q=app&n=2&page=4"));
+  ASSERT_TRUE(beyond);
+  EXPECT_TRUE((*beyond)["results"].empty());
+  EXPECT_ERROR(c().Request("GET", "/v1/search?q=app&page=0"), 400, "PAGINATION_NUMBER_INVALID");
+}
+
 }  // namespace
 }  // namespace berth::testing
