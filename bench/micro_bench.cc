@@ -21,7 +21,7 @@ const std::string kDigest = "sha256:" + kHex;
 void BM_MatchRouteManifestTag(benchmark::State& state) {
   const std::string path = "/v2/library/team/app/manifests/v1.2.3";
   for (auto _ : state) {
-    auto r = berth::api::MatchRoute(path, "/v2/");
+    auto r = berth::api::MatchRoute("GET", path, "/");
     benchmark::DoNotOptimize(r);
   }
 }
@@ -30,7 +30,7 @@ BENCHMARK(BM_MatchRouteManifestTag);
 void BM_MatchRouteBlob(benchmark::State& state) {
   const std::string path = "/v2/library/team/app/blobs/" + kDigest;
   for (auto _ : state) {
-    auto r = berth::api::MatchRoute(path, "/v2/");
+    auto r = berth::api::MatchRoute("GET", path, "/");
     benchmark::DoNotOptimize(r);
   }
 }
@@ -39,7 +39,7 @@ BENCHMARK(BM_MatchRouteBlob);
 void BM_MatchRouteUpload(benchmark::State& state) {
   const std::string path = "/v2/team/app/blobs/uploads/7f1c7a32-0d1e-4b9e-8f0a-2c1f3b7e9d10";
   for (auto _ : state) {
-    auto r = berth::api::MatchRoute(path, "/v2/");
+    auto r = berth::api::MatchRoute("GET", path, "/");
     benchmark::DoNotOptimize(r);
   }
 }
@@ -48,7 +48,7 @@ BENCHMARK(BM_MatchRouteUpload);
 void BM_MatchRoutePercentEncoded(benchmark::State& state) {
   const std::string path = "/v2/team%2Fapp/tags/list";
   for (auto _ : state) {
-    auto r = berth::api::MatchRoute(path, "/v2/");
+    auto r = berth::api::MatchRoute("GET", path, "/");
     benchmark::DoNotOptimize(r);
   }
 }

@@ -1,8 +1,8 @@
 #pragma once
-// The OCI Distribution v1.1 / Docker Registry v2 HTTP API over a storage::Namespace. One entry point,
-// Api::Handle, decides per request head (see http/message.h) and returns the response, or asks the
-// HTTP layer to buffer or stream the body first. Every error leaves through one writer (errors.h).
-// Thread-safe.
+// The OCI Distribution v1.1 / Docker Registry v2 HTTP API over a storage::Namespace. One entry
+// point, Api::Handle, decides per request head (see http/message.h) and returns the response, or
+// asks the HTTP layer to buffer or stream the body first. Every error leaves through one writer
+// (errors.h). Thread-safe.
 
 #include <memory>
 #include <string>
@@ -24,6 +24,19 @@ struct ApiOptions {
   bool relative_urls = false;
   std::vector<std::pair<std::string, std::vector<std::string>>> headers;  // http.headers
   size_t catalog_max_entries = 1000;
+  // The largest blob a client may announce or send (PATCH/PUT/POST bodies, and a session's total):
+  // beyond it, 413 SIZE_INVALID. The default, 100 GiB, is far above any real image layer (the
+  // largest public ones are tens of GiB) and far below what would let one client fill a disk by
+  // announcing a length; 0 means no limit.
+  uint64_t max_blob_bytes = uint64_t{100} << 30;
+  // validation.disabled: when true, foreign-layer URLs are checked only for scheme and fragment.
+  bool validation_disabled = false;
+  // validation.manifests.urls.allow / deny: regular expressions (ECMAScript, unanchored search, as
+  // Go's MatchString) over each foreign-layer URL of a pushed manifest. With validation on, a URL
+  // must match an allow pattern (none configured: every URL is refused, as in registry:2) and no
+  // deny pattern. Invalid patterns refuse every URL (see Api::ValidateOptions).
+  std::vector<std::string> manifest_urls_allow;
+  std::vector<std::string> manifest_urls_deny;
   auth::AuthorizerPtr authorizer;  // nullptr: no authentication (Distribution's default)
   std::shared_ptr<auth::TokenService> token_service;  // serves /auth/token when set
 };
@@ -32,6 +45,9 @@ class Api {
  public:
   Api(std::shared_ptr<storage::Namespace> registry, ApiOptions options);
   ~Api();
+  // Checks what the constructor cannot refuse: the URL patterns compile. Errors: kInvalidArgument
+  // naming the key ("validation.manifests.urls.allow[1]: ...").
+  static Status ValidateOptions(const ApiOptions& options);
   http::Dispatch Handle(http::Request& req);
   storage::Namespace& registry() { return *registry_; }
 

@@ -1,8 +1,8 @@
 #pragma once
 // The one error writer: turns an Error into the OCI envelope
 //   {"errors":[{"code":"BLOB_UNKNOWN","message":"...","detail":...}]}
-// with the table's status (common/error.h). Internal codes become 500 UNKNOWN (the message is logged,
-// and a generic one is sent). HEAD replies carry the status and headers only. Thread-safe.
+// with the table's status (common/error.h). Internal codes become 500 UNKNOWN (the message is
+// logged, and a generic one is sent). HEAD replies carry the status and headers only. Thread-safe.
 
 #include <atomic>
 #include <cstdint>

@@ -74,6 +74,17 @@ std::string TokenAuthorizer::Challenge(const std::vector<Access>& needed,
   return out;
 }
 
+Result<JwtClaims> TokenAuthorizer::Verify(std::string_view authorization) const {
+  std::string_view header = Trim(authorization);
+  size_t sp = std::min(header.find(' '), header.size());
+  if (!IEquals(header.substr(0, sp), "bearer")) {
+    return MakeError(ErrorCode::kUnauthorized, "no Bearer token");
+  }
+  auto claims = VerifyJwt(Trim(header.substr(sp)), options_.keys, verify_);
+  if (!claims) return MakeError(ErrorCode::kUnauthorized, "invalid token: " + claims.error().message);
+  return claims;
+}
+
 Decision TokenAuthorizer::Authorize(std::string_view authorization, std::string_view remote,
                                     const std::vector<Access>& needed) {
   Decision d;

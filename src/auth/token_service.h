@@ -111,6 +111,7 @@ class TokenService {
   static std::string ResponseJson(const IssuedToken& token);
 
   const SigningKey& key() const { return options_.key; }
+  const AccessPolicy& policy() const { return options_.policy; }
 
  private:
   Result<IssuedToken> IssueFor(std::string subject, std::string_view service,

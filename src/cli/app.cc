@@ -259,7 +259,12 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   ao.relative_urls = cfg.http.relativeurls;
   ao.headers = cfg.http.headers;
   ao.catalog_max_entries = cfg.catalog_maxentries;
+  if (cfg.berth.max_blob_bytes) ao.max_blob_bytes = *cfg.berth.max_blob_bytes;
+  ao.validation_disabled = cfg.validation.disabled;
+  ao.manifest_urls_allow = cfg.validation.manifests_urls_allow;
+  ao.manifest_urls_deny = cfg.validation.manifests_urls_deny;
   BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao));
+  if (deps.adjust_api) deps.adjust_api(ao);
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 
   http::ServerOptions so;

@@ -13,6 +13,10 @@
 #include "common/time.h"
 #include "config/config.h"
 
+namespace berth::api {
+struct ApiOptions;
+}  // namespace berth::api
+
 namespace berth::storage {
 class Namespace;
 namespace driver {
@@ -35,6 +39,8 @@ struct AppDeps {
   // Wraps the assembled storage stack before the API gets it (e.g. a counting decorator in tests).
   std::function<std::shared_ptr<storage::Namespace>(std::shared_ptr<storage::Namespace>)>
       decorate_storage;
+  // Applied to the API's options after the config (tests: settings without a config key yet).
+  std::function<void(api::ApiOptions&)> adjust_api;
 };
 
 class App {

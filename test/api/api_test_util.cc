@@ -75,9 +75,24 @@ std::unique_ptr<TestServer> StartServer(const TestServerOptions& options) {
   return srv;
 }
 
+bool ApiTest::Restart(const TestServerOptions& options) {
+  client_.reset();
+  srv_.reset();
+  srv_ = StartServer(options);
+  if (!srv_) return false;
+  client_ = std::make_unique<HttpClient>(srv_->port());
+  return true;
+}
+
 TestServerOptions WithYaml(std::string yaml) {
   TestServerOptions o;
   o.yaml = std::move(yaml);
+  return o;
+}
+
+TestServerOptions WithApi(std::function<void(api::ApiOptions&)> adjust) {
+  TestServerOptions o;
+  o.deps.adjust_api = std::move(adjust);
   return o;
 }
 
@@ -111,17 +126,20 @@ std::string PushBlob(HttpClient& c, std::string_view repo, std::string_view data
   const std::string path = "/v2/" + std::string(repo) + "/blobs/" + std::string(digest);
   if (r.status != 201) return ::testing::AssertionFailure() << "want 201, got " << Describe(r);
   if (PathOf(r.Header("Location")) != path) {
-    return ::testing::AssertionFailure() << "Location " << r.Header("Location") << ", want " << path;
+    return ::testing::AssertionFailure()
+           << "Location " << r.Header("Location") << ", want " << path;
   }
   if (r.Header("Docker-Content-Digest") != digest) {
     return ::testing::AssertionFailure()
            << "Docker-Content-Digest " << r.Header("Docker-Content-Digest") << ", want " << digest;
   }
   Response get = c.Request("GET", path);
-  if (get.status != 200) return ::testing::AssertionFailure() << "GET " << path << ": " << Describe(get);
+  if (get.status != 200)
+    return ::testing::AssertionFailure() << "GET " << path << ": " << Describe(get);
   if (get.body != data) {
-    return ::testing::AssertionFailure() << "GET " << path << " returned " << get.body.size()
-                                         << " bytes that differ from the " << data.size() << " pushed";
+    return ::testing::AssertionFailure()
+           << "GET " << path << " returned " << get.body.size() << " bytes that differ from the "
+           << data.size() << " pushed";
   }
   return ::testing::AssertionSuccess();
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/api.h"
 #include "test/support/http_client.h"
 #include "test/support/test_server.h"
 
@@ -52,11 +54,32 @@ std::string ErrorCode(const Response& r);
 // The upload Range header reads exactly "0-<last>" ("0-0" when nothing was stored).
 ::testing::AssertionResult HasUploadRange(const Response& r, uint64_t size);
 
+// The API test fixture: a fresh server (default options: filesystem in a temp dir, delete on) and a
+// client connected to it for every test. A test that needs other settings calls Restart, or a
+// derived fixture overrides ServerOptions.
+//
+//   using Blobs = ApiTest;
+//   TEST_F(Blobs, GetReturnsBytes) { PushBlob(c(), "a", "x"); ... srv_->port() ... }
+class ApiTest : public ::testing::Test {
+ protected:
+  virtual TestServerOptions ServerOptions() const { return {}; }
+  void SetUp() override { ASSERT_TRUE(Restart(ServerOptions())); }
+  // Replaces the server with one started with `options` and reconnects the client. False (and a
+  // test failure) when it does not start.
+  bool Restart(const TestServerOptions& options);
+  HttpClient& c() { return *client_; }
+
+  std::unique_ptr<TestServer> srv_;
+  std::unique_ptr<HttpClient> client_;
+};
+
 // Starts a server and fails the test if it could not.
 std::unique_ptr<TestServer> StartServer(const TestServerOptions& options = {});
 // Options with only `yaml` (or only `root`) set.
 TestServerOptions WithYaml(std::string yaml);
 TestServerOptions WithRoot(std::string root);
+// Options that adjust the API's settings directly (for settings without a config key).
+TestServerOptions WithApi(std::function<void(api::ApiOptions&)> adjust);
 inline constexpr std::string_view kDeleteDisabled = "storage:\n  delete:\n    enabled: false\n";
 
 // POST /v2/<repo>/blobs/uploads/ and return the upload path+query from Location ("" on failure).

@@ -14,6 +14,8 @@
 namespace berth::testing {
 namespace {
 
+using Robustness = ApiTest;
+
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
@@ -35,7 +37,7 @@ uint64_t RangeEnd(const Response& r) {
   return std::stoull(range.substr(dash + 1));
 }
 
-TEST(Robustness, OversizedRequestHeadIsRejectedAndOthersAreServed) {
+TEST_F(Robustness, OversizedRequestHeadIsRejectedAndOthersAreServed) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   {
@@ -52,7 +54,7 @@ TEST(Robustness, OversizedRequestHeadIsRejectedAndOthersAreServed) {
   EXPECT_STATUS(c.Request("GET", "/v2/"), 200);
 }
 
-TEST(Robustness, GarbageRequestIs400AndOthersAreServed) {
+TEST_F(Robustness, GarbageRequestIs400AndOthersAreServed) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   {
@@ -69,7 +71,7 @@ TEST(Robustness, GarbageRequestIs400AndOthersAreServed) {
   EXPECT_STATUS(c.Request("GET", "/v2/"), 200);
 }
 
-TEST(Robustness, HalfClosedConnectionStillGetsItsResponse) {
+TEST_F(Robustness, HalfClosedConnectionStillGetsItsResponse) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   RawConnection raw(srv->port());
@@ -81,7 +83,7 @@ TEST(Robustness, HalfClosedConnectionStillGetsItsResponse) {
   EXPECT_EQ(r->status, 200);
 }
 
-TEST(Robustness, PipelinedRequestsAreAnsweredInOrder) {
+TEST_F(Robustness, PipelinedRequestsAreAnsweredInOrder) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   RawConnection raw(srv->port());
@@ -102,16 +104,13 @@ TEST(Robustness, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(c->status, 200);
 }
 
-TEST(Robustness, ExpectContinueGets100BeforeTheBody) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  std::string loc = StartUpload(c, "lib/app");
+TEST_F(Robustness, ExpectContinueGets100BeforeTheBody) {
+  std::string loc = StartUpload(c(), "lib/app");
   ASSERT_FALSE(loc.empty());
   std::string data = PatternBytes(100000, 47);
-  RawConnection raw(srv->port(), milliseconds(5000));
+  RawConnection raw(srv_->port(), milliseconds(5000));
   ASSERT_TRUE(raw.ok());
-  raw.Send(RequestHead("PUT", WithQuery(loc, "digest=" + Sha256(data)), srv->port(),
+  raw.Send(RequestHead("PUT", WithQuery(loc, "digest=" + Sha256(data)), srv_->port(),
                        {{"Content-Type", "application/octet-stream"},
                         {"Content-Length", std::to_string(data.size())},
                         {"Expect", "100-continue"}}));
@@ -124,7 +123,7 @@ TEST(Robustness, ExpectContinueGets100BeforeTheBody) {
   EXPECT_EQ(final_response->status, 201) << Describe(*final_response);
 }
 
-TEST(Robustness, InvalidContentLengthIs400) {
+TEST_F(Robustness, InvalidContentLengthIs400) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   for (std::string cl : {"abc", "-5", "1, 2", "99999999999999999999999"}) {
@@ -142,7 +141,7 @@ TEST(Robustness, InvalidContentLengthIs400) {
   EXPECT_STATUS(c.Request("GET", "/v2/"), 200);
 }
 
-TEST(Robustness, Http10ClientIsServedAndClosed) {
+TEST_F(Robustness, Http10ClientIsServedAndClosed) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   RawConnection raw(srv->port());
@@ -153,19 +152,16 @@ TEST(Robustness, Http10ClientIsServedAndClosed) {
       << reply.substr(0, 200);
 }
 
-TEST(Robustness, PatchCutOffMidBodyLeavesTheSessionResumable) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
+TEST_F(Robustness, PatchCutOffMidBodyLeavesTheSessionResumable) {
   const uint64_t size = 1024 * 1024;
   const uint64_t sent = 300 * 1024;
   std::string data = PatternBytes(size, 41);
-  std::string loc = StartUpload(c, "lib/app");
+  std::string loc = StartUpload(c(), "lib/app");
   ASSERT_FALSE(loc.empty());
   {
-    RawConnection raw(srv->port());
+    RawConnection raw(srv_->port());
     ASSERT_TRUE(raw.ok());
-    raw.Send(RequestHead("PATCH", loc, srv->port(),
+    raw.Send(RequestHead("PATCH", loc, srv_->port(),
                          {{"Content-Type", "application/octet-stream"},
                           {"Content-Length", std::to_string(size)},
                           {"Content-Range", "0-" + std::to_string(size - 1)}}));
@@ -177,7 +173,7 @@ TEST(Robustness, PatchCutOffMidBodyLeavesTheSessionResumable) {
   auto deadline = steady_clock::now() + std::chrono::seconds(10);
   bool done = false;
   while (!done && steady_clock::now() < deadline) {
-    Response st = c.Request("GET", loc);
+    Response st = c().Request("GET", loc);
     if (st.status != 204) {
       // A server may briefly refuse a session still held by the dying request.
       ASSERT_TRUE(st.status == 409 || st.status == 423 || st.status == 429) << Describe(st);
@@ -188,93 +184,84 @@ TEST(Robustness, PatchCutOffMidBodyLeavesTheSessionResumable) {
     HeaderList h = kOctet;
     h.emplace_back("Content-Range", std::to_string(have) + "-" + std::to_string(size - 1));
     Response p =
-        c.Request("PATCH", PathOf(st.Header("Location").empty() ? loc : st.Header("Location")),
-                  std::string_view(data).substr(have), h);
+        c().Request("PATCH", PathOf(st.Header("Location").empty() ? loc : st.Header("Location")),
+                    std::string_view(data).substr(have), h);
     // 416: the offset moved on since we asked. 409/423/429: the dying request still holds the
     // session. Anything else (a terminal 4xx in particular) means the session was not resumable.
     if (p.status == 416 || p.status == 409 || p.status == 423 || p.status == 429) continue;
     ASSERT_STATUS(p, 202);
     EXPECT_TRUE(HasUploadRange(p, size));
     Response put =
-        c.Request("PUT", WithQuery(PathOf(p.Header("Location")), "digest=" + Sha256(data)));
+        c().Request("PUT", WithQuery(PathOf(p.Header("Location")), "digest=" + Sha256(data)));
     ASSERT_STATUS(put, 201);
     done = true;
   }
   ASSERT_TRUE(done) << "could not resume the upload before the deadline";
-  Response get = c.Request("GET", "/v2/lib/app/blobs/" + Sha256(data));
+  Response get = c().Request("GET", "/v2/lib/app/blobs/" + Sha256(data));
   EXPECT_STATUS(get, 200);
   EXPECT_EQ(Sha256(get.body), Sha256(data));
 }
 
-TEST(Robustness, PutCutOffMidBodyNeverCreatesTheBlob) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
+TEST_F(Robustness, PutCutOffMidBodyNeverCreatesTheBlob) {
   const uint64_t size = 512 * 1024;
   std::string data = PatternBytes(size, 42);
   std::string d = Sha256(data);
-  std::string loc = StartUpload(c, "lib/app");
+  std::string loc = StartUpload(c(), "lib/app");
   ASSERT_FALSE(loc.empty());
   {
-    RawConnection raw(srv->port());
+    RawConnection raw(srv_->port());
     ASSERT_TRUE(raw.ok());
     raw.Send(RequestHead(
-        "PUT", WithQuery(loc, "digest=" + d), srv->port(),
+        "PUT", WithQuery(loc, "digest=" + d), srv_->port(),
         {{"Content-Type", "application/octet-stream"}, {"Content-Length", std::to_string(size)}}));
     raw.Send(std::string_view(data).substr(0, size / 2));
     raw.Close(/*reset=*/true);
   }
-  EXPECT_STATUS(c.Request("HEAD", "/v2/lib/app/blobs/" + d), 404);
+  EXPECT_STATUS(c().Request("HEAD", "/v2/lib/app/blobs/" + d), 404);
   // Once the server has certainly dealt with the dead request (a fresh session completes with the
   // same digest only if nothing half-written was published), the blob is still absent before it.
-  EXPECT_STATUS(c.Request("HEAD", "/v2/lib/app/blobs/" + d), 404);
-  std::string loc2 = StartUpload(c, "lib/app");
+  EXPECT_STATUS(c().Request("HEAD", "/v2/lib/app/blobs/" + d), 404);
+  std::string loc2 = StartUpload(c(), "lib/app");
   ASSERT_FALSE(loc2.empty());
-  Response put = c.Request("PUT", WithQuery(loc2, "digest=" + d), data, kOctet);
+  Response put = c().Request("PUT", WithQuery(loc2, "digest=" + d), data, kOctet);
   EXPECT_STATUS(put, 201);
-  EXPECT_EQ(Sha256(c.Request("GET", "/v2/lib/app/blobs/" + d).body), d);
+  EXPECT_EQ(Sha256(c().Request("GET", "/v2/lib/app/blobs/" + d).body), d);
 }
 
-TEST(Robustness, TruncatedManifestIsManifestInvalid) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushedImage img = PushImage(c, "lib/app", "v1", 43);
+TEST_F(Robustness, TruncatedManifestIsManifestInvalid) {
+  PushedImage img = PushImage(c(), "lib/app", "v1", 43);
   std::string cut = img.manifest.substr(0, img.manifest.size() / 2);
-  Response r = c.Request("PUT", "/v2/lib/app/manifests/v2", cut,
-                         {{"Content-Type", std::string(kOciManifest)}});
+  Response r = c().Request("PUT", "/v2/lib/app/manifests/v2", cut,
+                           {{"Content-Type", std::string(kOciManifest)}});
   EXPECT_ERROR(r, 400, "MANIFEST_INVALID");
   std::string garbage = "\x00\xff{{{\"schemaVersion\":";
-  Response g = c.Request("PUT", "/v2/lib/app/manifests/v3", garbage,
-                         {{"Content-Type", std::string(kOciManifest)}});
+  Response g = c().Request("PUT", "/v2/lib/app/manifests/v3", garbage,
+                           {{"Content-Type", std::string(kOciManifest)}});
   EXPECT_ERROR(g, 400, "MANIFEST_INVALID");
   // Valid JSON of the wrong shape.
-  Response shape = c.Request("PUT", "/v2/lib/app/manifests/v4",
-                             "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciManifest) +
-                                 "\",\"config\":\"nope\",\"layers\":7}",
-                             {{"Content-Type", std::string(kOciManifest)}});
+  Response shape = c().Request("PUT", "/v2/lib/app/manifests/v4",
+                               "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciManifest) +
+                                   "\",\"config\":\"nope\",\"layers\":7}",
+                               {{"Content-Type", std::string(kOciManifest)}});
   EXPECT_ERROR(shape, 400, "MANIFEST_INVALID");
 }
 
-TEST(Robustness, ManifestPutCutOffMidBodyStoresNothing) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushedImage img = PushImage(c, "lib/app", "", 44);
+TEST_F(Robustness, ManifestPutCutOffMidBodyStoresNothing) {
+  PushedImage img = PushImage(c(), "lib/app", "", 44);
   {
-    RawConnection raw(srv->port());
+    RawConnection raw(srv_->port());
     ASSERT_TRUE(raw.ok());
-    raw.Send(RequestHead("PUT", "/v2/lib/app/manifests/cut", srv->port(),
+    raw.Send(RequestHead("PUT", "/v2/lib/app/manifests/cut", srv_->port(),
                          {{"Content-Type", std::string(kOciManifest)},
                           {"Content-Length", std::to_string(img.manifest.size())}}));
     raw.Send(std::string_view(img.manifest).substr(0, img.manifest.size() / 2));
     raw.Close();
   }
-  EXPECT_STATUS(c.Request("HEAD", "/v2/lib/app/manifests/cut"), 404);
-  EXPECT_STATUS(c.Request("GET", "/v2/"), 200);
+  EXPECT_STATUS(c().Request("HEAD", "/v2/lib/app/manifests/cut"), 404);
+  EXPECT_STATUS(c().Request("GET", "/v2/"), 200);
 }
 
-TEST(Robustness, TwentyConcurrentPushesOfTheSameBlobAllSucceed) {
+TEST_F(Robustness, TwentyConcurrentPushesOfTheSameBlobAllSucceed) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   const uint64_t size = 256 * 1024;
@@ -318,7 +305,7 @@ TEST(Robustness, TwentyConcurrentPushesOfTheSameBlobAllSucceed) {
   EXPECT_EQ(Sha256(get.body), d);
 }
 
-TEST(Robustness, ConcurrentPushesToDifferentRepositoriesAllSucceed) {
+TEST_F(Robustness, ConcurrentPushesToDifferentRepositoriesAllSucceed) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   constexpr int kClients = 8;
@@ -338,7 +325,7 @@ TEST(Robustness, ConcurrentPushesToDifferentRepositoriesAllSucceed) {
   EXPECT_EQ(ok.load(), kClients);
 }
 
-TEST(Robustness, SixtyFourMiBBlobInEightMiBChunksRoundTrips) {
+TEST_F(Robustness, SixtyFourMiBBlobInEightMiBChunksRoundTrips) {
   auto srv = StartServer();
   ASSERT_TRUE(srv);
   HttpClient c(srv->port(), milliseconds(60000));

@@ -10,6 +10,9 @@
 namespace berth::testing {
 namespace {
 
+using Catalog = ApiTest;
+using Tags = ApiTest;
+
 using nlohmann::json;
 
 // Splits a path+query into its path and its decoded query parameters.
@@ -70,12 +73,9 @@ std::vector<std::string> Strings(const json& j) {
   return out;
 }
 
-TEST(Tags, ListIsLexical) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushTags(c, "lib/app", {"v9", "latest", "v10", "V1", "1.0", "a_b"});
-  Response r = c.Request("GET", "/v2/lib/app/tags/list");
+TEST_F(Tags, ListIsLexical) {
+  PushTags(c(), "lib/app", {"v9", "latest", "v10", "V1", "1.0", "a_b"});
+  Response r = c().Request("GET", "/v2/lib/app/tags/list");
   ASSERT_STATUS(r, 200);
   EXPECT_TRUE(r.Header("Content-Type").starts_with("application/json")) << r.Header("Content-Type");
   auto j = JsonBody(r);
@@ -86,13 +86,10 @@ TEST(Tags, ListIsLexical) {
   EXPECT_FALSE(r.HasHeader("Link"));
 }
 
-TEST(Tags, PaginationFollowsLinkUntilExhausted) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushTags(c, "lib/app", {"c", "a", "e", "b", "d"});
+TEST_F(Tags, PaginationFollowsLinkUntilExhausted) {
+  PushTags(c(), "lib/app", {"c", "a", "e", "b", "d"});
 
-  Response p1 = c.Request("GET", "/v2/lib/app/tags/list?n=2");
+  Response p1 = c().Request("GET", "/v2/lib/app/tags/list?n=2");
   ASSERT_STATUS(p1, 200);
   EXPECT_EQ(Strings(JsonBody(p1).value_or(json())["tags"]), (std::vector<std::string>{"a", "b"}));
   std::string next = NextLink(p1);
@@ -102,54 +99,45 @@ TEST(Tags, PaginationFollowsLinkUntilExhausted) {
   EXPECT_EQ(t.Param("last"), "b");
   EXPECT_EQ(t.Param("n"), "2");
 
-  Response p2 = c.Request("GET", next);
+  Response p2 = c().Request("GET", next);
   ASSERT_STATUS(p2, 200);
   EXPECT_EQ(Strings(JsonBody(p2).value_or(json())["tags"]), (std::vector<std::string>{"c", "d"}));
   next = NextLink(p2);
   ASSERT_FALSE(next.empty());
   EXPECT_EQ(ParseTarget(next).Param("last"), "d");
 
-  Response p3 = c.Request("GET", next);
+  Response p3 = c().Request("GET", next);
   ASSERT_STATUS(p3, 200);
   EXPECT_EQ(Strings(JsonBody(p3).value_or(json())["tags"]), (std::vector<std::string>{"e"}));
   EXPECT_TRUE(NextLink(p3).empty()) << "Link on the last page: " << p3.Header("Link");
 }
 
-TEST(Tags, LastStartsAfterTheGivenTag) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushTags(c, "lib/app", {"a", "b", "c", "d"});
-  Response r = c.Request("GET", "/v2/lib/app/tags/list?last=b");
+TEST_F(Tags, LastStartsAfterTheGivenTag) {
+  PushTags(c(), "lib/app", {"a", "b", "c", "d"});
+  Response r = c().Request("GET", "/v2/lib/app/tags/list?last=b");
   ASSERT_STATUS(r, 200);
   EXPECT_EQ(Strings(JsonBody(r).value_or(json())["tags"]), (std::vector<std::string>{"c", "d"}));
   // `last` need not be an existing tag.
-  Response between = c.Request("GET", "/v2/lib/app/tags/list?last=bb&n=1");
+  Response between = c().Request("GET", "/v2/lib/app/tags/list?last=bb&n=1");
   ASSERT_STATUS(between, 200);
   EXPECT_EQ(Strings(JsonBody(between).value_or(json())["tags"]), (std::vector<std::string>{"c"}));
-  Response past = c.Request("GET", "/v2/lib/app/tags/list?last=z");
+  Response past = c().Request("GET", "/v2/lib/app/tags/list?last=z");
   ASSERT_STATUS(past, 200);
   EXPECT_TRUE(Strings(JsonBody(past).value_or(json())["tags"]).empty());
 }
 
-TEST(Tags, LargeNReturnsEverythingWithoutLink) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushTags(c, "lib/app", {"a", "b", "c"});
-  Response r = c.Request("GET", "/v2/lib/app/tags/list?n=100");
+TEST_F(Tags, LargeNReturnsEverythingWithoutLink) {
+  PushTags(c(), "lib/app", {"a", "b", "c"});
+  Response r = c().Request("GET", "/v2/lib/app/tags/list?n=100");
   ASSERT_STATUS(r, 200);
   EXPECT_EQ(Strings(JsonBody(r).value_or(json())["tags"]),
             (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_TRUE(NextLink(r).empty());
 }
 
-TEST(Tags, NZeroIsAnEmptyList) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushTags(c, "lib/app", {"a", "b"});
-  Response r = c.Request("GET", "/v2/lib/app/tags/list?n=0");
+TEST_F(Tags, NZeroIsAnEmptyList) {
+  PushTags(c(), "lib/app", {"a", "b"});
+  Response r = c().Request("GET", "/v2/lib/app/tags/list?n=0");
   ASSERT_STATUS(r, 200);
   auto j = JsonBody(r);
   ASSERT_TRUE(j);
@@ -157,44 +145,32 @@ TEST(Tags, NZeroIsAnEmptyList) {
   EXPECT_TRUE((*j)["tags"].is_array() && (*j)["tags"].empty()) << r.body;
 }
 
-TEST(Tags, InvalidNIsPaginationNumberInvalid) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushTags(c, "lib/app", {"a"});
+TEST_F(Tags, InvalidNIsPaginationNumberInvalid) {
+  PushTags(c(), "lib/app", {"a"});
   for (std::string n : {"-1", "abc", "1x", ""}) {
-    Response r = c.Request("GET", "/v2/lib/app/tags/list?n=" + n);
+    Response r = c().Request("GET", "/v2/lib/app/tags/list?n=" + n);
     if (n.empty() && r.status == 200) continue;  // "n=" may read as absent
     EXPECT_ERROR(r, 400, "PAGINATION_NUMBER_INVALID") << "n=" << n;
   }
 }
 
-TEST(Tags, UnknownRepositoryIsNameUnknown) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  EXPECT_ERROR(c.Request("GET", "/v2/no/such/repo/tags/list"), 404, "NAME_UNKNOWN");
+TEST_F(Tags, UnknownRepositoryIsNameUnknown) {
+  EXPECT_ERROR(c().Request("GET", "/v2/no/such/repo/tags/list"), 404, "NAME_UNKNOWN");
 }
 
-TEST(Catalog, EmptyRegistryHasNoRepositories) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  Response r = c.Request("GET", "/v2/_catalog");
+TEST_F(Catalog, EmptyRegistryHasNoRepositories) {
+  Response r = c().Request("GET", "/v2/_catalog");
   ASSERT_STATUS(r, 200);
   auto j = JsonBody(r);
   ASSERT_TRUE(j);
   EXPECT_TRUE((*j)["repositories"].is_array() && (*j)["repositories"].empty()) << r.body;
 }
 
-TEST(Catalog, ListsRepositoriesLexically) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
+TEST_F(Catalog, ListsRepositoriesLexically) {
   for (const char* repo : {"zeta", "alpha/two", "beta", "alpha/one", "gamma/x/y"}) {
-    PushImage(c, repo, "latest", 1);
+    PushImage(c(), repo, "latest", 1);
   }
-  Response r = c.Request("GET", "/v2/_catalog");
+  Response r = c().Request("GET", "/v2/_catalog");
   ASSERT_STATUS(r, 200);
   EXPECT_TRUE(r.Header("Content-Type").starts_with("application/json"));
   auto j = JsonBody(r);
@@ -203,17 +179,14 @@ TEST(Catalog, ListsRepositoriesLexically) {
             (std::vector<std::string>{"alpha/one", "alpha/two", "beta", "gamma/x/y", "zeta"}));
 }
 
-TEST(Catalog, PaginationFollowsLinkUntilExhausted) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  for (const char* repo : {"e/e", "c", "a/a", "d", "b"}) PushImage(c, repo, "latest", 1);
+TEST_F(Catalog, PaginationFollowsLinkUntilExhausted) {
+  for (const char* repo : {"e/e", "c", "a/a", "d", "b"}) PushImage(c(), repo, "latest", 1);
 
   std::vector<std::string> seen;
   std::string target = "/v2/_catalog?n=2";
   std::vector<size_t> page_sizes;
   for (int page = 0; page < 10 && !target.empty(); ++page) {
-    Response r = c.Request("GET", target);
+    Response r = c().Request("GET", target);
     ASSERT_STATUS(r, 200);
     auto got = Strings(JsonBody(r).value_or(json())["repositories"]);
     page_sizes.push_back(got.size());
@@ -231,37 +204,74 @@ TEST(Catalog, PaginationFollowsLinkUntilExhausted) {
   EXPECT_EQ(page_sizes, (std::vector<size_t>{2, 2, 1}));
 }
 
-TEST(Catalog, LastStartsAfterTheGivenRepository) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  for (const char* repo : {"a", "b", "c"}) PushImage(c, repo, "latest", 1);
-  Response r = c.Request("GET", "/v2/_catalog?last=a&n=5");
+TEST_F(Catalog, LastStartsAfterTheGivenRepository) {
+  for (const char* repo : {"a", "b", "c"}) PushImage(c(), repo, "latest", 1);
+  Response r = c().Request("GET", "/v2/_catalog?last=a&n=5");
   ASSERT_STATUS(r, 200);
   EXPECT_EQ(Strings(JsonBody(r).value_or(json())["repositories"]),
             (std::vector<std::string>{"b", "c"}));
 }
 
-TEST(Catalog, NZeroIsAnEmptyList) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
-  PushImage(c, "a", "latest", 1);
-  Response r = c.Request("GET", "/v2/_catalog?n=0");
+TEST_F(Catalog, NZeroIsAnEmptyList) {
+  PushImage(c(), "a", "latest", 1);
+  Response r = c().Request("GET", "/v2/_catalog?n=0");
   ASSERT_STATUS(r, 200);
   auto j = JsonBody(r);
   ASSERT_TRUE(j);
   EXPECT_TRUE((*j)["repositories"].is_array() && (*j)["repositories"].empty()) << r.body;
 }
 
-TEST(Catalog, InvalidNIsPaginationNumberInvalid) {
-  auto srv = StartServer();
-  ASSERT_TRUE(srv);
-  HttpClient c(srv->port());
+TEST_F(Catalog, InvalidNIsPaginationNumberInvalid) {
   for (std::string n : {"-1", "abc"}) {
-    EXPECT_ERROR(c.Request("GET", "/v2/_catalog?n=" + n), 400, "PAGINATION_NUMBER_INVALID")
+    EXPECT_ERROR(c().Request("GET", "/v2/_catalog?n=" + n), 400, "PAGINATION_NUMBER_INVALID")
         << "n=" << n;
   }
+}
+
+// catalog.maxentries caps both the default page and an `n` asking for more.
+TEST_F(Catalog, MaxEntriesCapsEveryPageAndTheNextLinkWalksTheRest) {
+  ASSERT_TRUE(Restart(WithYaml("catalog:\n  maxentries: 2\n")));
+  for (int i = 1; i <= 5; ++i) PushImage(c(), "repo" + std::to_string(i), "v1", i);
+  std::vector<std::string> seen;
+  std::string next = "/v2/_catalog?n=100";
+  for (int pages = 0; !next.empty() && pages < 10; ++pages) {
+    Response r = c().Request("GET", next);
+    ASSERT_STATUS(r, 200);
+    auto j = JsonBody(r);
+    ASSERT_TRUE(j);
+    EXPECT_LE((*j)["repositories"].size(), 2u) << r.body;
+    for (const auto& name : (*j)["repositories"]) seen.push_back(name);
+    next = NextLink(r);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"repo1", "repo2", "repo3", "repo4", "repo5"}));
+  auto first = JsonBody(c().Request("GET", "/v2/_catalog"));
+  ASSERT_TRUE(first);
+  EXPECT_EQ((*first)["repositories"].size(), 2u);
+}
+
+using Search = ApiTest;
+
+// /v1/search pages by `n` and `page`; num_results and num_pages count every match.
+TEST_F(Search, PagesByNAndPageAndCountsEveryMatch) {
+  for (int i = 1; i <= 5; ++i) PushImage(c(), "team/app" + std::to_string(i), "v1", i);
+  PushImage(c(), "other/thing", "v1", 9);
+  std::vector<std::string> seen;
+  for (int page = 1; page <= 3; ++page) {
+    auto j = JsonBody(c().Request("GET", "/v1/search?q=APP&n=2&page=" + std::to_string(page)));
+    ASSERT_TRUE(j);
+    EXPECT_EQ((*j)["num_results"], 5);
+    EXPECT_EQ((*j)["num_pages"], 3);
+    EXPECT_EQ((*j)["page"], page);
+    EXPECT_EQ((*j)["page_size"], 2);
+    EXPECT_EQ((*j)["results"].size(), page < 3 ? 2u : 1u);
+    for (const auto& r : (*j)["results"]) seen.push_back(r["name"]);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"team/app1", "team/app2", "team/app3", "team/app4",
+                                            "team/app5"}));
+  auto beyond = JsonBody(c().Request("GET", "/v1/search?q=app&n=2&page=4"));
+  ASSERT_TRUE(beyond);
+  EXPECT_TRUE((*beyond)["results"].empty());
+  EXPECT_ERROR(c().Request("GET", "/v1/search?q=app&page=0"), 400, "PAGINATION_NUMBER_INVALID");
 }
 
 }  // namespace

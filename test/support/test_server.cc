@@ -1,13 +1,14 @@
 #include "test/support/test_server.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
 #include "cli/app.h"
 #include "config/config.h"
-#include <yaml-cpp/yaml.h>
 
 namespace berth::testing {
 namespace {
@@ -87,11 +88,18 @@ std::unique_ptr<TestServer> TestServer::Start(const TestServerOptions& options) 
       srv->owns_root_ = true;
     }
   }
-  auto loaded = config::Load(MergeYaml(DefaultYaml(srv->root_, options.inmemory), options.yaml),
-                             {});
+  auto loaded =
+      config::Load(MergeYaml(DefaultYaml(srv->root_, options.inmemory), options.yaml), {});
   if (!loaded) {
     ADD_FAILURE() << "test config: " << loaded.error().message;
     return nullptr;
+  }
+  for (const std::string& w : loaded->warnings) {
+    if (std::find(options.allowed_warnings.begin(), options.allowed_warnings.end(), w) ==
+        options.allowed_warnings.end()) {
+      ADD_FAILURE() << "test config warning (misspelt key?): " << w;
+      return nullptr;
+    }
   }
   auto app = cli::App::Create(loaded->config, options.deps);
   if (!app) {

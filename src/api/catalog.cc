@@ -1,0 +1,18 @@
+// GET /v2/_catalog: repository names, paged by `n` (at most catalog.maxentries) and `last`.
+#include "api/internal.h"
+
+namespace berth::api::internal {
+
+http::Dispatch HandleCatalog(Ctx& c) {
+  auto n = PageSize(c.query, c.opt.catalog_max_entries, c.opt.catalog_max_entries);
+  if (!n) return FailNow(c, n.error());
+  std::string last = c.query.Get("last").value_or("");
+  bool more = false;
+  auto repos = c.reg.Catalog(last, *n, &more);
+  if (!repos) return FailNow(c, repos.error());
+  http::Response res = JsonResponse(c, nlohmann::json{{"repositories", *repos}});
+  if (more && !repos->empty()) AddNextLink(res, c, "v2/_catalog", repos->back(), *n);
+  return http::Dispatch::Respond(std::move(res));
+}
+
+}  // namespace berth::api::internal
