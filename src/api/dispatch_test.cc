@@ -5,6 +5,7 @@
 
 #include "api/api.h"
 #include "storage/driver/driver.h"
+#include "storage/factory.h"
 
 namespace berth::api {
 namespace {
