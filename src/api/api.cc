@@ -16,16 +16,6 @@ using internal::Ctx;
 using internal::Fail;
 using internal::FailNow;
 
-// Quoted-string contents for a challenge parameter.
-std::string QuoteEscape(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out;
-}
-
 // Asks the authorizer for what this request needs; on refusal fills `d` with 401/403/429.
 bool Authorized(Ctx& c, const NeededAccess& needed, Dispatch* d) {
   if (!c.opt.authorizer) {

@@ -6,20 +6,6 @@
 #include "common/strings.h"
 
 namespace berth::auth {
-namespace {
-
-// Quoted-string contents: our values come from config and validated names, but a stray quote or
-// backslash must not break the header.
-std::string Quote(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-}  // namespace
 
 bool Grants(const std::vector<ResourceActions>& claims, const Access& access) {
   return std::any_of(claims.begin(), claims.end(), [&](const ResourceActions& r) {
@@ -67,9 +53,10 @@ Result<std::shared_ptr<TokenAuthorizer>> TokenAuthorizer::FromFiles(
 std::string TokenAuthorizer::Challenge(const std::vector<Access>& needed,
                                        std::string_view error) const {
   std::string out =
-      "Bearer realm=\"" + Quote(options_.realm) + "\",service=\"" + Quote(options_.service) + "\"";
+      "Bearer realm=\"" + QuoteEscape(options_.realm) + "\",service=\"" +
+      QuoteEscape(options_.service) + "\"";
   std::string scope = FormatScopes(needed);
-  if (!scope.empty()) out += ",scope=\"" + Quote(scope) + "\"";
+  if (!scope.empty()) out += ",scope=\"" + QuoteEscape(scope) + "\"";
   if (!error.empty()) out += ",error=\"" + std::string(error) + "\"";
   return out;
 }

@@ -130,4 +130,14 @@ std::string NewUuid() {
   return out;
 }
 
+std::string QuoteEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
 }  // namespace berth

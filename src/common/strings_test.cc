@@ -41,3 +41,8 @@ TEST(Strings, SplitAndCase) {
 
 }  // namespace
 }  // namespace berth
+
+TEST(Strings, QuoteEscapeKeepsAQuotedStringClosed) {
+  EXPECT_EQ(berth::QuoteEscape("plain"), "plain");
+  EXPECT_EQ(berth::QuoteEscape("a\"b\\c"), "a\\\"b\\\\c");
+}
