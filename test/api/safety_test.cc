@@ -126,7 +126,8 @@ TEST_F(Safety, InvalidForwardedHostOrProtoFallsBackToHost) {
 class SmallBlobLimit : public ApiTest {
  protected:
   TestServerOptions ServerOptions() const override {
-    return WithApi([](api::ApiOptions& o) { o.max_blob_bytes = 1000; });
+    // Through the config key, so the wiring from berth.storage.maxblobsize is tested too.
+    return {.yaml = "berth:\n  storage:\n    maxblobsize: 1000\n"};
   }
 };
 
@@ -254,10 +255,10 @@ TEST_F(Safety, ForeignLayerUrlsAreRefusedByDefaultAsInRegistry2) {
 class ForeignUrls : public ApiTest {
  protected:
   TestServerOptions ServerOptions() const override {
-    return WithApi([](api::ApiOptions& o) {
-      o.manifest_urls_allow = {"^https://mcr\\.microsoft\\.com/"};
-      o.manifest_urls_deny = {"/private/"};
-    });
+    // Through registry:2's config keys, so their wiring to the API is tested too.
+    return {.yaml = "validation:\n  manifests:\n    urls:\n"
+                    "      allow: ['^https://mcr\\.microsoft\\.com/']\n"
+                    "      deny: ['/private/']\n"};
   }
 };
 
@@ -277,7 +278,7 @@ TEST_F(ForeignUrls, UrlsOnANonLayerTypeStillNeedTheBlob) {
 }
 
 TEST_F(Safety, ValidationDisabledAcceptsAnyHttpUrl) {
-  ASSERT_TRUE(Restart(WithApi([](api::ApiOptions& o) { o.validation_disabled = true; })));
+  ASSERT_TRUE(Restart({.yaml = "validation:\n  disabled: true\n"}));
   EXPECT_STATUS(PutDocker(c(), ForeignManifest(c(), "https://anywhere.example/layer")), 201);
   EXPECT_ERROR(PutDocker(c(), ForeignManifest(c(), "file:///etc/passwd")), 400, "MANIFEST_INVALID");
 }
