@@ -4,7 +4,7 @@
 //
 //   jobs::Scheduler scheduler(clock);
 //   scheduler.Add({.name = "upload-purge", .interval = 24h, .initial_delay = 30s, .jitter = 60s},
-//                 [&](const jobs::JobContext& ctx) { registry->PurgeUploads(...); });
+//                 [&](const jobs::JobContext& ctx) { registry->Uploads().Purge(...); });
 //   scheduler.Start();                 // with `serve`
 //   scheduler.RunNow("upload-purge");  // an admin trigger
 //   scheduler.Stop(10s);               // with `serve`'s shutdown
