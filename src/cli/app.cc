@@ -192,7 +192,11 @@ Status CheckReadable(const std::string& key, const std::string& path) {
 
 }  // namespace
 
-Status CheckResources(const config::Config& cfg) {
+namespace {
+
+// The storage root and the TLS files; the authentication files are checked by loading them
+// (ConfigureAuth), which `serve` does once, for real, and `config check` into a scratch copy.
+Status CheckFiles(const config::Config& cfg) {
   if (cfg.storage.driver == "filesystem") {
     const std::string& root = cfg.storage.filesystem_rootdirectory;
     std::error_code ec;
@@ -209,6 +213,13 @@ Status CheckResources(const config::Config& cfg) {
   }
   for (const auto& ca : tls.clientcas)
     BERTH_RETURN_IF_ERROR(CheckReadable("http.tls.clientcas", ca));
+  return Ok();
+}
+
+}  // namespace
+
+Status CheckResources(const config::Config& cfg) {
+  BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
   // Loading the authentication files is the check: every error names the key and the file.
   api::ApiOptions scratch;
   return ConfigureAuth(cfg.auth, scratch);
@@ -228,7 +239,10 @@ std::string Summary(const config::Config& cfg, std::string_view listening) {
 }
 
 Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps) {
-  if (!deps.driver) BERTH_RETURN_IF_ERROR(CheckResources(cfg));
+  if (!deps.driver) BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
+  // Before the driver exists, so a bad auth setting creates no storage root.
+  api::ApiOptions ao;
+  BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao));
   std::unique_ptr<App> app(new App());
   app->impl_ = std::make_unique<Impl>();
   Impl& im = *app->impl_;
@@ -251,7 +265,6 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
   BERTH_RETURN_IF_ERROR(im.AddJobs());
-  api::ApiOptions ao;
   ao.delete_enabled = cfg.storage.delete_enabled;
   ao.readonly = cfg.storage.readonly;
   ao.prefix = cfg.http.prefix.empty() ? "/" : cfg.http.prefix;
@@ -263,7 +276,6 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   ao.validation_disabled = cfg.validation.disabled;
   ao.manifest_urls_allow = cfg.validation.manifests_urls_allow;
   ao.manifest_urls_deny = cfg.validation.manifests_urls_deny;
-  BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao));
   if (deps.adjust_api) deps.adjust_api(ao);
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 
