@@ -11,6 +11,7 @@
 
 #include "auth/htpasswd.h"
 #include "cli/app.h"
+#include "cli/commands.h"
 #include "common/log.h"
 
 namespace berth::cli {
@@ -64,8 +65,7 @@ log::Options LogOptions(const config::LogConfig& c) {
 }
 
 int Serve(const std::string& config_arg) {
-  std::string path = ConfigPath(config_arg);
-  auto loaded = LoadConfig(path);
+  auto loaded = LoadCommandConfig(config_arg);
   if (!loaded) {
     std::cerr << "berth: configuration error: " << loaded.error().message << "\n";
     return 2;
@@ -138,41 +138,57 @@ int HtpasswdAdd(const std::string& user, std::string file, int cost) {
 
 }  // namespace
 
+Result<config::LoadResult> LoadCommandConfig(const std::string& arg) {
+  return LoadConfig(ConfigPath(arg));
+}
+
+void AddCoreCommands(CLI::App& cli, CommandResult& result) {
+  auto* serve = cli.add_subcommand("serve", "Run the registry (config file, or REGISTRY_CONFIG_PATH, "
+                                            "or embedded defaults)");
+  auto serve_config = std::make_shared<std::string>();
+  serve->add_option("config", *serve_config, "Distribution-format config.yml");
+  serve->callback([&result, serve_config] { result.code = Serve(*serve_config); });
+
+  auto* config_cmd = cli.add_subcommand("config", "Configuration tools");
+  config_cmd->require_subcommand(1);
+  auto check_file = std::make_shared<std::string>();
+  auto* check = config_cmd->add_subcommand("check", "Validate a config file without serving");
+  check->add_option("file", *check_file, "config.yml")->required();
+  check->callback([&result, check_file] { result.code = ConfigCheck(*check_file); });
+
+  auto* version = cli.add_subcommand("version", "Print the version");
+  version->callback([&result] {
+    std::cout << "berth " << kVersion << "\n";
+    result.code = 0;
+  });
+
+  auto* htpasswd = cli.add_subcommand("htpasswd", "Manage an htpasswd file (bcrypt)");
+  htpasswd->require_subcommand(1);
+  struct HtArgs {
+    std::string user, file;
+    int cost = auth::kDefaultBcryptCost;
+  };
+  auto ht = std::make_shared<HtArgs>();
+  auto* ht_add = htpasswd->add_subcommand("add", "Add or replace USER; the password is read from stdin");
+  ht_add->add_option("user", ht->user, "user name")->required();
+  ht_add->add_option("-f,--file", ht->file,
+                     "htpasswd file (default: $REGISTRY_AUTH_HTPASSWD_PATH, else ./htpasswd)");
+  ht_add->add_option("--cost", ht->cost, "bcrypt cost")->check(CLI::Range(4, 31));
+  ht_add->callback([&result, ht] { result.code = HtpasswdAdd(ht->user, ht->file, ht->cost); });
+}
+
 int Main(int argc, char** argv) {
   CLI::App cli{"Berth: an OCI container image registry, drop-in for registry:2"};
   cli.require_subcommand(1);
-  std::string serve_config;
-  auto* serve = cli.add_subcommand("serve", "Run the registry (config file, or REGISTRY_CONFIG_PATH, "
-                                            "or embedded defaults)");
-  serve->add_option("config", serve_config, "Distribution-format config.yml");
-  auto* config_cmd = cli.add_subcommand("config", "Configuration tools");
-  config_cmd->require_subcommand(1);
-  std::string check_file;
-  auto* check = config_cmd->add_subcommand("check", "Validate a config file without serving");
-  check->add_option("file", check_file, "config.yml")->required();
-  auto* version = cli.add_subcommand("version", "Print the version");
-  auto* htpasswd = cli.add_subcommand("htpasswd", "Manage an htpasswd file (bcrypt)");
-  htpasswd->require_subcommand(1);
-  std::string ht_user, ht_file;
-  int ht_cost = auth::kDefaultBcryptCost;
-  auto* ht_add = htpasswd->add_subcommand("add", "Add or replace USER; the password is read from stdin");
-  ht_add->add_option("user", ht_user, "user name")->required();
-  ht_add->add_option("-f,--file", ht_file,
-                     "htpasswd file (default: $REGISTRY_AUTH_HTPASSWD_PATH, else ./htpasswd)");
-  ht_add->add_option("--cost", ht_cost, "bcrypt cost")->check(CLI::Range(4, 31));
+  CommandResult result;
+  // One line per command group (src/cli/commands.h).
+  AddCoreCommands(cli, result);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return cli.exit(e);
   }
-  if (*serve) return Serve(serve_config);
-  if (*check) return ConfigCheck(check_file);
-  if (*ht_add) return HtpasswdAdd(ht_user, ht_file, ht_cost);
-  if (*version) {
-    std::cout << "berth " << kVersion << "\n";
-    return 0;
-  }
-  return 2;
+  return result.code.value_or(2);
 }
 
 }  // namespace berth::cli
