@@ -6,6 +6,7 @@
 // (it pulls in CLI11).
 
 #include <CLI/CLI.hpp>
+#include <initializer_list>
 #include <optional>
 #include <string>
 
@@ -23,7 +24,12 @@ struct CommandResult {
 // applied. Errors name the file or the key.
 Result<config::LoadResult> LoadCommandConfig(const std::string& arg);
 
+// Every subcommand's --help ends with examples (a test checks each command has some):
+//   SetExamples(cmd, {"berth gc --dry-run /etc/berth/config.yml", "berth gc -c CONFIG"});
+void SetExamples(CLI::App* cmd, std::initializer_list<std::string> lines);
+
 // Registrars (one line each; keep alphabetical).
 void AddCoreCommands(CLI::App& cli, CommandResult& result);  // serve, config check, version, htpasswd
+void AddStatusCommands(CLI::App& cli, CommandResult& result);  // status, healthcheck
 
 }  // namespace berth::cli

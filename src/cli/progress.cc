@@ -24,7 +24,7 @@ std::string Fixed1(double v) {
 }
 
 int TerminalWidth() {
-  struct winsize ws{};
+  struct winsize ws {};
   if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
   if (const char* c = std::getenv("COLUMNS"); c && *c) {
     int v = std::atoi(c);
@@ -204,7 +204,8 @@ void Progress::Finish(std::string_view summary) {
   ClearLocked();
   std::string line = label_ + ": ";
   line += summary.empty() ? Numbers() : std::string(summary);
-  line += " in " + FormatDuration(std::chrono::duration_cast<std::chrono::seconds>(o_.now() - start_));
+  line +=
+      " in " + FormatDuration(std::chrono::duration_cast<std::chrono::seconds>(o_.now() - start_));
   *o_.out << line << "\n" << std::flush;
 }
 

@@ -1,19 +1,19 @@
 #pragma once
 // Progress reporting for long command-line operations (garbage collection, export/import, backup,
-// replication, benchmarks). On a terminal it draws one bar that redraws in place; otherwise (a pipe,
-// a log file, TERM=dumb) it prints plain lines, one per tenth of the work or per interval when the
-// total is unknown, so logs stay readable and greppable.
+// replication, benchmarks). On a terminal it draws one bar that redraws in place; otherwise (a
+// pipe, a log file, TERM=dumb) it prints plain lines, one per tenth of the work or per interval
+// when the total is unknown, so logs stay readable and greppable.
 //
-//   auto bar = cli::Progress::ForStderr("gc: sweep", blobs.size(), Progress::Unit::kCount, "blobs");
-//   for (const auto& b : blobs) { Delete(b); bar.Add(1); }
-//   bar.Finish("deleted 42 blobs");           // final line; the destructor finishes too
+//   auto bar = cli::Progress::ForStderr("gc: sweep", blobs.size(), Progress::Unit::kCount,
+//   "blobs"); for (const auto& b : blobs) { Delete(b); bar.Add(1); } bar.Finish("deleted 42
+//   blobs");           // final line; the destructor finishes too
 //
 //   auto copy = cli::Progress::ForStderr("export", total_bytes, Progress::Unit::kBytes);
 //   copy.Note("skipped team/app:old (gone)");  // a message line that does not break the bar
 //   copy.SetTotal(n);                          // when the total becomes known later (0: unknown)
 //
-// Thread-safe: Add/Set/SetTotal/Note/Finish may be called from several threads. Drawing is throttled
-// (at most every `redraw` on a terminal) so calling Add per item costs little.
+// Thread-safe: Add/Set/SetTotal/Note/Finish may be called from several threads. Drawing is
+// throttled (at most every `redraw` on a terminal) so calling Add per item costs little.
 
 #include <chrono>
 #include <cstdint>
@@ -36,7 +36,7 @@ class Progress {
     // Set by ForStderr; tests set them to a stream, a mode and a fake clock.
     std::ostream* out = nullptr;
     bool tty = false;
-    int width = 80;  // terminal columns
+    int width = 80;                              // terminal columns
     std::chrono::milliseconds redraw{100};       // terminal: at most this often
     std::chrono::milliseconds line_every{5000};  // plain, unknown total: a line this often
     Clock now;
@@ -48,9 +48,9 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
-  // Writes to std::cerr: a bar when stderr is a terminal (and TERM is not "dumb"), else plain lines.
-  // The width comes from the terminal, else $COLUMNS, else 80.
-  // Returned by value (guaranteed elision; Progress is not movable).
+  // Writes to std::cerr: a bar when stderr is a terminal (and TERM is not "dumb"), else plain
+  // lines. The width comes from the terminal, else $COLUMNS, else 80. Returned by value (guaranteed
+  // elision; Progress is not movable).
   static Progress ForStderr(std::string label, uint64_t total = 0, Unit unit = Unit::kCount,
                             std::string noun = {});
 
@@ -63,7 +63,7 @@ class Progress {
   void Finish(std::string_view summary = {});
 
   // Renderers, exposed for tests and for commands that print their own lines.
-  static std::string FormatBytes(uint64_t bytes);  // "512 B", "1.5 KiB", "3.2 GiB"
+  static std::string FormatBytes(uint64_t bytes);             // "512 B", "1.5 KiB", "3.2 GiB"
   static std::string FormatDuration(std::chrono::seconds s);  // "0:07", "1:02:03"
 
  private:
