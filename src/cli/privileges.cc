@@ -77,15 +77,24 @@ int ChownOne(const char* path, const struct stat* st, int, FTW*) {
   return 0;
 }
 
-Status RaiseReadSearch() {
+// Reading root-only files (a mounted 0600 TLS key) needs CAP_DAC_READ_SEARCH in the effective set
+// once the file identity is not root. Containers often do not grant it (Docker's default set has
+// CAP_DAC_OVERRIDE instead, which also permits reading): raise whichever is permitted, else none
+// (such a file then fails to load with an error naming it).
+Status RaiseFileRead() {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2]{};
   if (syscall(SYS_capget, &header, data) != 0) {
     return MakeError(ErrorCode::kIo, std::string("capget: ") + std::strerror(errno));
   }
-  data[CAP_DAC_READ_SEARCH / 32].effective |= 1u << (CAP_DAC_READ_SEARCH % 32);
-  if (syscall(SYS_capset, &header, data) != 0) {
-    return MakeError(ErrorCode::kIo, std::string("capset: ") + std::strerror(errno));
+  for (int cap : {CAP_DAC_READ_SEARCH, CAP_DAC_OVERRIDE}) {
+    const uint32_t bit = 1u << (cap % 32);
+    if ((data[cap / 32].permitted & bit) == 0) continue;
+    data[cap / 32].effective |= bit;
+    if (syscall(SYS_capset, &header, data) != 0) {
+      return MakeError(ErrorCode::kIo, std::string("capset: ") + std::strerror(errno));
+    }
+    return Ok();
   }
   return Ok();
 }
@@ -124,7 +133,7 @@ Result<PrivilegePlan> PreparePrivilegeDrop(const std::string& user,
       static_cast<gid_t>(setfsgid(static_cast<gid_t>(-1))) != plan->gid) {
     return MakeError(ErrorCode::kIo, "cannot switch the file identity to " + who);
   }
-  if (auto st = RaiseReadSearch(); !st) return std::unexpected(st.error());
+  if (auto st = RaiseFileRead(); !st) return std::unexpected(st.error());
   plan->drop = true;
   return plan;
 }

@@ -8,9 +8,10 @@
 //   1. Prepare (before App::Create, while the process has one thread): give the storage root
 //      (a filesystem driver's rootdirectory) to the user, recursively, when its top directory is
 //      not the user's yet (a one-time migration of a root-owned volume); then switch the
-//      file-system identity (setfsuid/setfsgid) to the user, keeping only CAP_DAC_READ_SEARCH, so
-//      everything the registry creates from here is the user's, while root-only key files can still
-//      be read.
+//      file-system identity (setfsuid/setfsgid) to the user, keeping of the file capabilities only
+//      CAP_DAC_READ_SEARCH (or, where that is not permitted, as in Docker's default set,
+//      CAP_DAC_OVERRIDE), so everything the registry creates from here is the user's, while
+//      root-only key files can still be read.
 //   2. Finish (after App::Start: files read, ports bound, even below 1024): setgroups + setresgid +
 //      setresuid to the user, for every thread (glibc applies set*id to all threads), which clears
 //      every capability.
