@@ -43,6 +43,31 @@ size=$(run_to 30 docker image inspect berth:latest --format '{{.Size}}')
 check "the image is small (${size} bytes, under 40 MB)" test "$size" -lt 40000000
 log "image size: $size bytes ($((size / 1024 / 1024)) MiB)"
 
+# ---------------------------------------------------------------- deploy/compose.yml
+# The seeds' compose file with image: berth. No compose tool here: parse it, and check that its
+# settings pass the image's own config check (the password file made as docs/install.md says).
+compose=$(python3 - "$ROOT/deploy/compose.yml" <<'PY'
+import sys, yaml
+d = yaml.safe_load(open(sys.argv[1]))
+r = d["services"]["registry"]
+assert r["image"] == "berth", r["image"]
+assert "5000:5000" in r["ports"] and "registry-data:/var/lib/registry" in r["volumes"]
+assert "./auth:/auth" in r["volumes"] and "registry-data" in d["volumes"]
+for k, v in r["environment"].items():
+    print(f"{k}={v}")
+PY
+)
+check_contains "deploy/compose.yml: image berth, port 5000, volume registry-data, htpasswd" "$compose" \
+  "REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd"
+envs=()
+while IFS= read -r kv; do envs+=(-e "$kv"); done <<<"$compose"
+mkdir -p "$T/cauth"
+check "the documented htpasswd command works in the image" bash -c "echo testpassword |
+  docker run --rm -i --network none --entrypoint /usr/bin/berth -v $T/cauth:/auth berth htpasswd add testuser -f /auth/htpasswd"
+check "compose's settings pass berth config check in the image" docker run --rm --network none \
+  "${envs[@]}" -v "$T/cauth:/auth" --entrypoint /usr/bin/berth berth config check /etc/docker/registry/config.yml
+check_eq "... without warnings ($CHECK_OUT)" "$(grep -c warning <<<"$CHECK_OUT")" 0
+
 # ---------------------------------------------------------------- the seeds' htpasswd + TLS run
 build_fixtures "$T/img"
 mkdir -p "$T/auth" "$T/certs"
