@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/http_get.h"
 #include "cli/progress.h"
+#include "client/http.h"
 
 namespace berth::cli {
 namespace {
@@ -29,7 +29,7 @@ Result<std::string> DialHostPort(const std::string& addr) {
 
 // The status URL: --url (a base such as http://h:5001/ gets /debug/status appended), else the
 // config's http.debug.addr, else the default.
-Result<Url> StatusUrl(const std::string& url_arg, const std::string& config_arg) {
+Result<client::Url> StatusUrl(const std::string& url_arg, const std::string& config_arg) {
   std::string text = url_arg;
   if (text.empty() && !config_arg.empty()) {
     auto loaded = LoadCommandConfig(config_arg);
@@ -51,18 +51,49 @@ Result<Url> StatusUrl(const std::string& url_arg, const std::string& config_arg)
     text = "http://" + *hp;
   }
   if (text.empty()) text = kDefaultStatusUrl;
-  auto url = ParseUrl(text);
-  if (!url) return url;
-  if (!url->path.ends_with(kStatusPath)) {
-    while (url->path.ends_with("/")) url->path.pop_back();
-    url->path += kStatusPath;
+  if (text.find("://") == std::string::npos) {
+    text = "http://" + text;
+  } else if (!text.starts_with("http://") && !text.starts_with("https://")) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "--url " + text + ": only http:// and https:// are supported");
+  }
+  auto url = client::Url::Parse(text);
+  if (!url) {
+    return MakeError(ErrorCode::kInvalidArgument, "--url " + text + ": " + url.error().message);
+  }
+  if (url->target.find('?') != std::string::npos) {
+    return MakeError(ErrorCode::kInvalidArgument, "--url " + text + ": give no query");
+  }
+  if (!url->target.ends_with(kStatusPath)) {
+    while (url->target.ends_with("/")) url->target.pop_back();
+    url->target += kStatusPath;
   }
   return url;
 }
 
-std::string UrlText(const Url& u) {
-  std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  return u.scheme + "://" + host + ":" + std::to_string(u.port) + u.path;
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+// One GET with the whole exchange bounded by `timeout` per step, the body by 1 MiB. `verify`
+// false only for the probe of our own listener (its certificate names the public host).
+Result<Reply> Fetch(const client::Url& url, double timeout, bool verify = true) {
+  client::ClientOptions o;
+  o.connect_timeout = o.read_timeout =
+      std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
+  o.tls_verify = verify;
+  o.max_redirects = 0;
+  o.user_agent = "berth-cli";
+  client::HttpClient c(o);
+  client::Request req;
+  req.url = url.str();
+  req.headers.Add("Accept", "application/json");
+  auto res = c.Send(std::move(req));
+  if (!res) return std::unexpected(res.error());
+  auto body = (*res)->ReadAll(1 << 20);
+  if (!body) return std::unexpected(body.error());
+  return Reply{(*res)->status, std::move(*body)};
 }
 
 std::string Uptime(double seconds) {
@@ -143,13 +174,11 @@ int Status(const StatusArgs& a) {
     if (!a.quiet) std::cerr << "berth status: " << url.error().message << "\n";
     return 2;
   }
-  const std::string where = UrlText(*url);
-  HttpGetOptions opt;
-  opt.timeout = std::chrono::milliseconds(static_cast<long long>(a.timeout * 1000));
-  auto reply = HttpGet(*url, opt);
+  const std::string where = url->str();
+  auto reply = Fetch(*url, a.timeout);
   if (!reply) {
     if (!a.quiet) {
-      std::cerr << "berth status: " << reply.error().message << "\n"
+      std::cerr << "berth status: cannot reach " << reply.error().message << "\n"
                 << "  Is Berth running, with http.debug.addr set in its config? Point at its debug "
                    "address with --url http://HOST:PORT or -c CONFIG.\n";
     }
@@ -194,19 +223,17 @@ int Healthcheck(const std::string& config_arg, double timeout) {
     return 1;
   }
   const config::Config& cfg = loaded->config;
-  HttpGetOptions opt;
-  opt.timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
-  opt.insecure = true;  // our own listener on this machine; its certificate names the public host
   if (!cfg.http.debug_addr.empty()) {
-    if (auto hp = DialHostPort(cfg.http.debug_addr)) {
-      auto url = ParseUrl("http://" + *hp + kStatusPath);
-      Result<HttpReply> reply = std::unexpected(Error{});
-      if (url) reply = HttpGet(*url, opt);
+    auto hp = DialHostPort(cfg.http.debug_addr);
+    auto url = hp ? client::Url::Parse("http://" + *hp + kStatusPath)
+                  : Result<client::Url>(std::unexpected(hp.error()));
+    if (url) {
+      auto reply = Fetch(*url, timeout);
       if (reply && (reply->status == 200 || reply->status == 503)) {
         nlohmann::json j = nlohmann::json::parse(reply->body, nullptr, false);
         if (j.is_object() && j.contains("healthy")) {
           bool healthy = Get<bool>(j, "healthy", false);
-          std::cout << (healthy ? "healthy" : "unhealthy") << ": " << UrlText(*url) << "\n";
+          std::cout << (healthy ? "healthy" : "unhealthy") << ": " << url->str() << "\n";
           if (!healthy && j.contains("checks") && j["checks"].is_array()) {
             for (const auto& c : j["checks"]) {
               if (c.is_object() && !Get<bool>(c, "ok", true)) {
@@ -232,18 +259,18 @@ int Healthcheck(const std::string& config_arg, double timeout) {
   }
   std::string scheme = cfg.http.tls.certificate.empty() ? "http" : "https";
   std::string prefix = cfg.http.prefix.empty() ? "/" : cfg.http.prefix;
-  auto url = ParseUrl(scheme + "://" + *hp + prefix + "v2/");
+  auto url = client::Url::Parse(scheme + "://" + *hp + prefix + "v2/");
   if (!url) {
     std::cerr << "unhealthy: " << url.error().message << "\n";
     return 1;
   }
-  auto reply = HttpGet(*url, opt);
+  auto reply = Fetch(*url, timeout, /*verify=*/false);
   if (!reply) {
-    std::cout << "unhealthy: " << reply.error().message << "\n";
+    std::cout << "unhealthy: cannot reach " << reply.error().message << "\n";
     return 1;
   }
   bool ok = reply->status == 200 || reply->status == 401;
-  std::cout << (ok ? "healthy" : "unhealthy") << ": GET " << UrlText(*url) << " answered "
+  std::cout << (ok ? "healthy" : "unhealthy") << ": GET " << url->str() << " answered "
             << reply->status << "\n";
   return ok ? 0 : 1;
 }

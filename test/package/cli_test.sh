@@ -106,7 +106,7 @@ check_contains "it says the endpoint is absent and what --url must be" "$out" "a
 stop_proc absent
 out=$("$BERTH" status --url "http://127.0.0.1:$FAKE_PORT" 2>&1); rc=$?
 check_eq "nothing listening: exit 1" "$rc" 1
-check_contains "it says it cannot connect" "$out" "cannot reach 127.0.0.1:$FAKE_PORT"
+check_contains "it says it cannot connect" "$out" "cannot reach http://127.0.0.1:$FAKE_PORT/debug/status"
 check_contains "and what to check" "$out" "Is Berth running"
 out=$("$BERTH" status --url "ftp://127.0.0.1:1" 2>&1); rc=$?
 check_eq "an unusable URL is a usage error" "$rc:$(grep -c 'only http:// and https://' <<<"$out")" "2:1"
