@@ -29,6 +29,7 @@
 #   skip_test MSG           exit 77 (CTest SKIP_RETURN_CODE) e.g. when a client is not installed
 #   build_fixtures DIR      make-images.sh DIR (busybox, layers3, multiarch; tag 1; DIR/IMAGES.tsv)
 #   fixture_digest NAME     the manifest digest of fixture NAME from IMAGES.tsv
+#   start_dockerd           a private dockerd (CLIENTS.md settings) as DOCKER_HOST; sets D
 #   finish                  print "N passed, M failed" and exit 1 if anything failed
 #
 # Every process the script starts through these helpers is killed on exit (EXIT/INT/TERM trap),
@@ -374,4 +375,25 @@ push_fixture() {
   [ "$(fixture_mediatype "$name")" = application/vnd.oci.image.index.v1+json ] && all=(--all)
   run_to "${SKOPEO[@]}" copy -q "${all[@]}" "$@" --dest-tls-verify=false \
     "oci:$FIXTURES/$name:1" "docker://$REG/$dest"
+}
+
+# ---------------------------------------------------------------- docker
+
+# start_dockerd: a private dockerd exactly as CLIENTS.md says (own data root under $T/dockerd, vfs,
+# never a bridge network, no iptables), exported as DOCKER_HOST with DOCKER_CONFIG=$T/dockercfg;
+# every container is removed on exit. Sets D (its directory). Ends the test when it does not answer.
+start_dockerd() {
+  D=$T/dockerd
+  mkdir -p "$D" "$T/dockercfg"
+  spawn dockerd dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" \
+    -H "unix://$D/sock" --storage-driver vfs --iptables=false --ip6tables=false \
+    --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
+    --default-ulimit nofile=20000:20000 --default-ulimit nproc=20000:20000
+  export DOCKER_HOST=unix://$D/sock DOCKER_CONFIG=$T/dockercfg DOCKER_BUILDKIT=0 DOCKER_CLI_HINTS=false
+  on_exit 'ids=$(timeout 30 docker ps -aq); [ -n "$ids" ] && timeout 60 docker rm -f $ids'
+  if wait_for 60 run_to 10 docker version; then
+    pass "dockerd started ($(run_to 10 docker version --format '{{.Server.Version}}'))"
+  else
+    fail "dockerd did not answer within 60 s"; sed 's/^/    | /' "$T/dockerd.log" | tail -n 20; finish
+  fi
 }

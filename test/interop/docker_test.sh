@@ -22,19 +22,7 @@ for name in "${FIXTURE_NAMES[@]}"; do
 done
 
 # --- a private dockerd, exactly as CLIENTS.md says (never a bridge network)
-D=$T/dockerd
-mkdir -p "$D" "$T/dockercfg"
-spawn dockerd dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" \
-  -H "unix://$D/sock" --storage-driver vfs --iptables=false --ip6tables=false \
-  --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
-  --default-ulimit nofile=20000:20000 --default-ulimit nproc=20000:20000
-export DOCKER_HOST=unix://$D/sock DOCKER_CONFIG=$T/dockercfg DOCKER_BUILDKIT=0 DOCKER_CLI_HINTS=false
-on_exit 'ids=$(timeout 30 docker ps -aq); [ -n "$ids" ] && timeout 60 docker rm -f $ids'
-if wait_for 60 run_to 10 docker version; then
-  pass "dockerd started ($(run_to 10 docker version --format '{{.Server.Version}}'))"
-else
-  fail "dockerd did not answer within 60 s"; sed 's/^/    | /' "$T/dockerd.log" | tail -n 20; finish
-fi
+start_dockerd
 CTRD_SOCK=$D/exec/containerd/containerd.sock
 
 DRUN=(docker run --rm --network host)

@@ -22,15 +22,7 @@ else
 fi
 
 # ---------------------------------------------------------------- a private dockerd (CLIENTS.md)
-D=$T/dockerd
-mkdir -p "$D" "$T/dockercfg"
-spawn dockerd dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" \
-  -H "unix://$D/sock" --storage-driver vfs --iptables=false --ip6tables=false \
-  --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
-  --default-ulimit nofile=20000:20000 --default-ulimit nproc=20000:20000
-export DOCKER_HOST=unix://$D/sock DOCKER_CONFIG=$T/dockercfg DOCKER_CLI_HINTS=false
-on_exit 'ids=$(timeout 30 docker ps -aq); [ -n "$ids" ] && timeout 60 docker rm -f $ids'
-wait_for 60 run_to 10 docker version || { fail "dockerd did not answer"; finish; }
+start_dockerd
 check "docker load the archive" docker load -i "$IMG"
 check_contains "it is tagged berth:latest" "$CHECK_OUT" "berth:latest"
 cfg=$(run_to 30 docker image inspect berth:latest --format '{{json .Config}}')
