@@ -73,9 +73,8 @@ log::Options LogOptions(const config::LogConfig& c) {
 int Serve(const std::string& config_arg) {
   auto loaded = LoadCommandConfig(config_arg);
   if (!loaded) {
-    std::cerr << "berth: configuration error: " << loaded.error().message << "\n"
-              << "  Fix the file (or the REGISTRY_* variable) named above; 'berth config check FILE' "
-                 "runs the same checks without serving.\n";
+    // One line (e2e.startup holds it to that): the message names the key or the file.
+    std::cerr << "berth: configuration error: " << loaded.error().message << "\n";
     return 2;
   }
   const config::Config& cfg = loaded->config;
