@@ -1,9 +1,7 @@
 // `berth retention run [--dry-run] CONFIG` (its printed decisions, what it deletes) and the
 // scheduled "retention" job inside a running App, driven by the scheduler's FakeClock.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -37,12 +35,10 @@ std::string RevisionLink(const std::string& root, const std::string& repo,
 
 // Sets a file's modification time `age` into the past (a tag pushed then).
 void Age(const std::string& path, std::chrono::hours age) {
-  auto t = std::chrono::system_clock::now() - age;
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  struct timespec times[2];
-  times[0].tv_sec = times[1].tv_sec = static_cast<time_t>(ns / 1000000000);
-  times[0].tv_nsec = times[1].tv_nsec = static_cast<long>(ns % 1000000000);
-  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0) << path;
+  std::error_code ec;
+  std::filesystem::last_write_time(
+      path, std::chrono::file_clock::from_sys(std::chrono::system_clock::now() - age), ec);
+  ASSERT_FALSE(ec) << path << ": " << ec.message();
 }
 
 std::string Config(const std::string& root, const std::string& berth) {

@@ -27,6 +27,7 @@ write_config "$T/cfg/config.yml" "$T/data" "berth:
         keepnewest: 1
         protected: [latest]"
 start_server sut reg "$T/cfg/config.yml"
+mkdir -p "$T/back"
 
 # --- immutable tags
 check "push release/app:v1.0.0" push_fixture busybox release/app:v1.0.0
