@@ -146,7 +146,9 @@ TEST(RetentionJob, RunsOnTheScheduleAndDeletesExpiredTags) {
   auto loaded = config::Load(Config(root, std::string(kRules) + "    interval: 1h\n"), {});
   ASSERT_TRUE(loaded.has_value()) << loaded.error().message;
   ASSERT_TRUE(loaded->warnings.empty()) << loaded->warnings.front();
-  auto app = App::Create(loaded->config, AppDeps{.clock = &clock});
+  AppDeps deps;
+  deps.clock = &clock;
+  auto app = App::Create(loaded->config, deps);
   ASSERT_TRUE(app.has_value()) << app.error().message;
   ASSERT_TRUE((*app)->Start().has_value());
   HttpClient c((*app)->port());
