@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/glob.h"
 #include "common/names.h"
 #include "common/strings.h"
 
@@ -35,25 +36,7 @@ Result<std::vector<std::string>> StringList(const Json& j, const std::string& wh
 }  // namespace
 
 bool GlobMatch(std::string_view pattern, std::string_view name) {
-  // Iterative wildcard matching: on a mismatch, let the most recent '*' swallow one more character.
-  size_t p = 0, n = 0;
-  size_t star = std::string_view::npos, star_n = 0;
-  while (n < name.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == name[n])) {
-      ++p;
-      ++n;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      star_n = n;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      n = ++star_n;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  return berth::GlobMatch(pattern, name);
 }
 
 Result<AccessPolicy> AccessPolicy::Parse(std::string_view json) {

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
+#include "policy/setup.h"
 #include "storage/driver/driver.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
@@ -57,6 +58,7 @@ struct App::Impl {
   // The one list of background jobs. A job may outlive Stop's wait (it is then left to finish), so
   // each captures shared_ptrs and copies, never `this`.
   Status AddJobs() {
+    BERTH_RETURN_IF_ERROR(policy::AddJobs(cfg, *scheduler, registry, driver, *clock));
     // At start-up, in the background so `serve` does not wait for a walk of the whole store.
     BERTH_RETURN_IF_ERROR(scheduler->Add(
         {.name = "storage-temporaries"},
@@ -220,6 +222,7 @@ Status CheckFiles(const config::Config& cfg) {
 
 Status CheckResources(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
+  BERTH_RETURN_IF_ERROR(policy::Check(cfg));
   // Loading the authentication files is the check: every error names the key and the file.
   api::ApiOptions scratch;
   return ConfigureAuth(cfg.auth, scratch);
@@ -243,6 +246,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   // Before the driver exists, so a bad auth setting creates no storage root.
   api::ApiOptions ao;
   BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao));
+  BERTH_RETURN_IF_ERROR(policy::Check(cfg));
   std::unique_ptr<App> app(new App());
   app->impl_ = std::make_unique<Impl>();
   Impl& im = *app->impl_;
@@ -262,6 +266,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (cfg.berth.manifest_cache_bytes) so_storage.manifest_cache_bytes = *cfg.berth.manifest_cache_bytes;
   if (cfg.berth.listing_ttl && cfg.berth.listing_ttl->count() > 0) im.listing_ttl = *cfg.berth.listing_ttl;
   im.registry = storage::NewRegistry(driver, so_storage);  // reconciled by the "listing-reconcile" job
+  BERTH_ASSIGN_OR_RETURN(im.registry, policy::Decorate(cfg, std::move(im.registry)));
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
   BERTH_RETURN_IF_ERROR(im.AddJobs());

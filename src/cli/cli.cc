@@ -324,6 +324,7 @@ int Main(int argc, char** argv) {
     std::string_view only = argv[1];
     if (only.ends_with(".yml") || only.ends_with(".yaml")) args.insert(args.begin() + 1, serve_word);
   }
+  AddRetentionCommands(cli, result);
   try {
     cli.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {

@@ -31,5 +31,6 @@ void SetExamples(CLI::App* cmd, std::initializer_list<std::string> lines);
 // Registrars (one line each; keep alphabetical).
 void AddCoreCommands(CLI::App& cli, CommandResult& result);  // serve, config check, version, htpasswd
 void AddStatusCommands(CLI::App& cli, CommandResult& result);  // status, healthcheck
+void AddRetentionCommands(CLI::App& cli, CommandResult& result);  // retention run
 
 }  // namespace berth::cli

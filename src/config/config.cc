@@ -94,6 +94,10 @@ constexpr std::string_view kSupportedDrivers[] = {"filesystem", "inmemory"};
 // registered name).
 constexpr std::string_view kUnsupportedDrivers[] = {"s3", "s3aws", "azure", "gcs", "swift", "oss"};
 
+// Sections of `berth:` kept as raw YAML for the module that decodes them: raw_sections
+// "berth.retention" and "berth.immutable" (src/policy).
+constexpr std::string_view kRawBerthSections[] = {"retention", "immutable"};
+
 // Top-level sections kept as raw YAML (Config::raw_sections).
 constexpr std::string_view kRawSections[] = {"notifications", "proxy",     "redis",      "health",
                                              "compatibility", "reporting", "middleware", "policy"};
@@ -157,7 +161,10 @@ Schema BuildSchema() {
                                 Leaf("idletimeout"), Leaf("bodyidletimeout"), Leaf("writetimeout"),
                                 Section("transfer", {Leaf("largebuffer"), Leaf("largebufferbudget"),
                                                      Leaf("smallbuffer"), Leaf("sendfile"),
-                                                     Leaf("mapfiles")})})}),
+                                                     Leaf("mapfiles")})}),
+               // Decoded by src/policy (berth.retention.rules.N keys are checked there).
+               Section("retention", {Leaf("interval"), Leaf("dryrun"), Opaque("rules")}),
+               Section("immutable", {Opaque("rules")})}),
   };
   for (std::string_view s : kRawSections) root.push_back(Unused(Opaque(std::string(s))));
   return Section("", std::move(root));
@@ -981,6 +988,10 @@ LoadResult LoadOrThrow(const std::string& yaml_text, const std::vector<std::stri
   for (std::string_view name : kRawSections) {
     YAML::Node n = Child(root, std::string(name));
     if (n.IsDefined()) config.raw_sections[std::string(name)] = YAML::Dump(n);
+  }
+  for (std::string_view name : kRawBerthSections) {
+    YAML::Node n = Child(Child(root, "berth"), std::string(name));
+    if (n.IsDefined()) config.raw_sections["berth." + std::string(name)] = YAML::Dump(n);
   }
   CollectWarnings(root, RootSchema(), "", result.warnings);
   return result;

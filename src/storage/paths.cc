@@ -33,8 +33,11 @@ std::string LayerLink(std::string_view name, const Digest& d) {
   return Join({LayerLinkDir(name, d), "link"});
 }
 std::string ManifestsDir(std::string_view name) { return Join({Repository(name), "_manifests"}); }
+std::string RevisionsDir(std::string_view name, DigestAlgorithm alg) {
+  return Join({ManifestsDir(name), "revisions", AlgorithmName(alg)});
+}
 std::string RevisionLinkDir(std::string_view name, const Digest& d) {
-  return Join({ManifestsDir(name), "revisions", d.algorithm_name(), d.hex()});
+  return Join({RevisionsDir(name, d.algorithm()), d.hex()});
 }
 std::string RevisionLink(std::string_view name, const Digest& d) {
   return Join({RevisionLinkDir(name, d), "link"});

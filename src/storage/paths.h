@@ -47,6 +47,8 @@ std::string LayerLinkDir(std::string_view name, const Digest& d);
 std::string ManifestsDir(std::string_view name);
 std::string RevisionLink(std::string_view name, const Digest& d);
 std::string RevisionLinkDir(std::string_view name, const Digest& d);
+// The directory holding one revision directory per manifest of `alg` (named by its hex).
+std::string RevisionsDir(std::string_view name, DigestAlgorithm alg);
 std::string TagsDir(std::string_view name);
 std::string TagDir(std::string_view name, std::string_view tag);
 std::string TagCurrentLink(std::string_view name, std::string_view tag);
