@@ -316,6 +316,7 @@ int Main(int argc, char** argv) {
   CommandResult result;
   // One line per command group (src/cli/commands.h).
   AddCoreCommands(cli, result);
+  AddRetentionCommands(cli, result);
   AddStatusCommands(cli, result);
   std::vector<char*> args(argv, argv + argc);
   // registry:2's image runs `registry serve FILE` when given only a config file: so does Berth.
@@ -324,7 +325,6 @@ int Main(int argc, char** argv) {
     std::string_view only = argv[1];
     if (only.ends_with(".yml") || only.ends_with(".yaml")) args.insert(args.begin() + 1, serve_word);
   }
-  AddRetentionCommands(cli, result);
   try {
     cli.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::ParseError& e) {
