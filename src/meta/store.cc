@@ -678,10 +678,13 @@ Result<Charge> Store::ChargeBlob(const std::string& repo, const std::string& dig
       out.counted = true;
       out.quota.used_bytes += size;
     }
-    BERTH_RETURN_IF_ERROR(db_->Query(
-        "INSERT INTO quota_blobs (namespace, digest, repository, size) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (namespace, digest, repository) DO NOTHING",
-        {ns, digest, repo, static_cast<int64_t>(size)}));
+    BERTH_ASSIGN_OR_RETURN(
+        auto inserted,
+        db_->Query("INSERT INTO quota_blobs (namespace, digest, repository, size) "
+                   "VALUES ($1, $2, $3, $4) ON CONFLICT (namespace, digest, repository) DO NOTHING "
+                   "RETURNING size",
+                   {ns, digest, repo, static_cast<int64_t>(size)}));
+    out.new_hold = !inserted.empty();
     return Ok();
   }));
   return out;

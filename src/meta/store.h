@@ -45,7 +45,8 @@ struct NewToken {
 
 // What ChargeBlob did.
 struct Charge {
-  bool counted = false;  // the blob was new to the namespace and its size was added
+  bool counted = false;    // the blob was new to the namespace and its size was added
+  bool new_hold = false;   // the repository did not hold the blob before (release undoes it)
   QuotaInfo quota;       // after the charge
 };
 
