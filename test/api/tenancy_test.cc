@@ -93,15 +93,6 @@ TEST_F(Tenancy, GetV2WithoutCredentialsIsChallengedAndAStoreUserLogsIn) {
 TEST_F(Tenancy, MembersOfOneOrganisationCannotReachAnothersPrivateRepositories) {
   PushedImage mine = PushAs(alice_, "acme/app", 1);
   PushedImage theirs = PushAs(bob_, "globex/secret", 2);
-  // A referrer of globex's image, so there is something to (not) list.
-  nlohmann::json subject = {{"mediaType", theirs.media_type},
-                            {"digest", theirs.digest},
-                            {"size", theirs.manifest.size()}};
-  PushReferrer(c(), "globex/secret", subject, "application/vnd.test", 3, nullptr, kOciEmpty);
-  // The referrer push above ran without credentials: it must have been refused.
-  EXPECT_ERROR(c().Request("GET", "/v2/globex/secret/referrers/" + theirs.digest), 401,
-               "UNAUTHORIZED");
-
   // pull
   EXPECT_ERROR(c().Request("GET", "/v2/globex/secret/manifests/v1", "", As(alice_)), 403,
                "DENIED");
@@ -116,7 +107,7 @@ TEST_F(Tenancy, MembersOfOneOrganisationCannotReachAnothersPrivateRepositories) 
   EXPECT_ERROR(c().Request("GET", "/v2/globex/secret/referrers/" + theirs.digest, "", As(alice_)),
                403, "DENIED");
   // mount from: an ordinary session, the blob stays out of acme
-  for (std::string q : {"&from=globex/secret", std::string()}) {
+  for (std::string q : {std::string("&from=globex/secret"), std::string()}) {
     Response m = c().Request(
         "POST", "/v2/acme/app/blobs/uploads/?mount=" + Sha256(theirs.layer) + q, "", As(alice_));
     EXPECT_STATUS(m, 202) << q;
@@ -209,11 +200,13 @@ TEST_F(Tenancy, QuotaRefusesAPushOverTheLimitWithUsageAndLimit) {
 TEST_F(Tenancy, ParallelPushesCannotOvershootTheQuota) {
   constexpr int kClients = 6, kBlobsEach = 4, kSize = 1000, kFit = 10;
   ASSERT_TRUE(store_->SetQuota("acme", kFit * kSize, "test"));
+  // One login first, so the parallel requests hit the password cache instead of the bcrypt budget.
+  EXPECT_STATUS(c().Request("GET", "/v2/", "", As(alice_)), 200);
   std::atomic<int> created{0}, denied{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < kClients; ++i) {
     threads.emplace_back([&, i] {
-      HttpClient client("127.0.0.1", srv_->port());
+      HttpClient client(srv_->port());
       for (int j = 0; j < kBlobsEach; ++j) {
         std::string data(kSize, static_cast<char>('a' + i));
         data[0] = static_cast<char>('0' + j);
@@ -221,8 +214,13 @@ TEST_F(Tenancy, ParallelPushesCannotOvershootTheQuota) {
             "POST", "/v2/acme/race" + std::to_string(i % 2) + "/blobs/uploads/?digest=" +
                         Sha256(data),
             data, {{"Authorization", alice_}});
-        if (r.status == 201) ++created;
-        if (r.status == 403) ++denied;
+        if (r.status == 201) {
+          ++created;
+        } else if (r.status == 403) {
+          ++denied;
+        } else {
+          ADD_FAILURE() << Describe(r);
+        }
       }
     });
   }
