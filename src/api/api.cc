@@ -126,6 +126,9 @@ Dispatch RouteRequest(http::Request& req, storage::Namespace& registry, const Ap
     return Dispatch::Respond(std::move(res));
   }
   if (spec->writes && opt.readonly) return FailNow(c, internal::ReadOnly());
+  if (opt.pull_limiter && c.route.kind == RouteKind::kManifest && req.method == "GET") {
+    return internal::LimitPulls(c, *opt.pull_limiter, spec->handler);
+  }
   return spec->handler(c);
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "auth/auth.h"
+#include "auth/rate_limit.h"
 #include "auth/token_service.h"
 #include "http/message.h"
 #include "storage/registry.h"
@@ -39,6 +40,8 @@ struct ApiOptions {
   std::vector<std::string> manifest_urls_deny;
   auth::AuthorizerPtr authorizer;  // nullptr: no authentication (Distribution's default)
   std::shared_ptr<auth::TokenService> token_service;  // serves /auth/token when set
+  // berth.ratelimit: each manifest GET takes a pull from the caller's bucket (429 when empty).
+  std::shared_ptr<auth::PullRateLimiter> pull_limiter;
 };
 
 class Api {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -84,6 +85,8 @@ void AddNextLink(http::Response& res, const Ctx& c, std::string_view path, const
 //    name when it grants registry:catalog:* (the catalog already lists them all); and, when the
 //    built-in token service runs here, what its policy lets the token's subject pull, so search
 //    shows what a later pull would be granted;
+//  - an authorizer that can answer for many repositories at once (auth::ScopedAuthorizer, the
+//    metadata store's): its filter, for pulling and listing alike;
 //  - any other authorizer: asked per repository.
 class PullScope {
  public:
@@ -102,8 +105,14 @@ class PullScope {
   bool ask_authorizer_ = false;
   std::optional<auth::JwtClaims> claims_;
   const auth::AccessPolicy* policy_ = nullptr;
+  std::function<bool(std::string_view)> filter_;
   std::vector<std::string> named_;
 };
+
+// Runs `handler` (a manifest GET) if the caller's pull bucket has a pull left, adding the
+// ratelimit-* headers; otherwise 429 TOOMANYREQUESTS (rate_limit.cc).
+http::Dispatch LimitPulls(Ctx& c, auth::PullRateLimiter& limiter,
+                          http::Dispatch (*handler)(Ctx&));
 
 // Handlers, one per row of the route table.
 http::Dispatch HandleBase(Ctx& c);

@@ -1,6 +1,7 @@
 // PullScope: which repositories the caller may pull (see internal.h).
 #include "api/internal.h"
 #include "auth/basic.h"
+#include "auth/tenant.h"
 #include "auth/token_authorizer.h"
 
 namespace berth::api::internal {
@@ -10,6 +11,10 @@ PullScope::PullScope(const Ctx& c) : c_(c) {
   if (!authorizer || dynamic_cast<auth::HtpasswdAuthorizer*>(authorizer.get()) != nullptr) {
     // The dispatcher has already authenticated the caller.
     all_ = lists_all_ = true;
+    return;
+  }
+  if (auto* scoped = dynamic_cast<auth::ScopedAuthorizer*>(authorizer.get())) {
+    filter_ = scoped->PullFilter(c.req.headers.Get("Authorization"), c.req.remote_addr);
     return;
   }
   auto* token = dynamic_cast<auth::TokenAuthorizer*>(authorizer.get());
@@ -31,6 +36,7 @@ PullScope::PullScope(const Ctx& c) : c_(c) {
 
 bool PullScope::Allows(const std::string& repo, bool for_listing) const {
   if (all_ || (for_listing && lists_all_)) return true;
+  if (filter_) return filter_(repo);
   const auth::Access pull{"repository", repo, "pull"};
   if (ask_authorizer_) {
     return c_.opt.authorizer

@@ -40,7 +40,7 @@ std::string_view RemoteIp(std::string_view remote) {
   return remote;
 }
 
-CredentialVerifier::CredentialVerifier(HtpasswdFilePtr file, const Clock& clock,
+CredentialVerifier::CredentialVerifier(PasswordSourcePtr file, const Clock& clock,
                                        VerifierOptions options)
     : file_(std::move(file)), clock_(clock), options_(options), budget_(clock, options.budget) {}
 

@@ -70,7 +70,7 @@ class CredentialVerifier {
   // kThrottled: this (address, user) failed too often; kBusy: over the bcrypt budget.
   enum class Verdict { kOk, kBadCredentials, kThrottled, kBusy };
 
-  CredentialVerifier(HtpasswdFilePtr file, const Clock& clock = SystemClock(),
+  CredentialVerifier(PasswordSourcePtr file, const Clock& clock = SystemClock(),
                      VerifierOptions options = {});
   CredentialVerifier(const CredentialVerifier&) = delete;
   CredentialVerifier& operator=(const CredentialVerifier&) = delete;
@@ -78,7 +78,6 @@ class CredentialVerifier {
   // `remote` is "ip:port"; only the IP counts for throttling.
   Verdict Verify(std::string_view user, std::string_view password, std::string_view remote);
 
-  const HtpasswdFile& file() const { return *file_; }
   // Remembered successes (bounded by cache_max_entries).
   size_t cache_entries();
 
@@ -94,7 +93,7 @@ class CredentialVerifier {
   };
   void PruneLocked(SystemTime now);
 
-  HtpasswdFilePtr file_;
+  PasswordSourcePtr file_;
   const Clock& clock_;
   const VerifierOptions options_;
   LoginBudget budget_;

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include "auth/password_source.h"
 #include "common/error.h"
 #include "common/time.h"
 
@@ -50,7 +51,7 @@ bool BcryptVerify(std::string_view password, std::string_view hash);
 Status AddUser(const std::string& path, std::string_view user, std::string_view password,
                int cost = kDefaultBcryptCost);
 
-class HtpasswdFile {
+class HtpasswdFile : public PasswordSource {
  public:
   static Result<std::shared_ptr<HtpasswdFile>> Open(std::string path,
                                                     const Clock& clock = SystemClock());
@@ -60,11 +61,11 @@ class HtpasswdFile {
   // Runs bcrypt (also for an unknown user, against a dummy hash of the cost most entries use, made
   // at load and remade when a reload changes that cost, so the answer time does not tell
   // which users exist). Reloads the file first if it is due.
-  bool Verify(std::string_view user, std::string_view password);
+  bool Verify(std::string_view user, std::string_view password) override;
   bool HasUser(std::string_view user);
 
   // Bumped on every successful reload; caches key their entries on it.
-  uint64_t generation() const { return generation_.load(); }
+  uint64_t generation() const override { return generation_.load(); }
   // How many times bcrypt ran (tests and metrics).
   uint64_t bcrypt_calls() const { return bcrypt_calls_.load(); }
   const std::string& path() const { return path_; }
@@ -72,7 +73,7 @@ class HtpasswdFile {
   int dummy_cost();
 
   // Checks the file now if the last check is a second old or more (Verify calls it).
-  void MaybeReload();
+  void MaybeReload() override;
 
  private:
   struct FileId {

@@ -156,8 +156,33 @@ bool AccessPolicy::Allows(std::string_view user, const Access& access) const {
 
 TokenService::TokenService(TokenServiceOptions options) : options_(std::move(options)) {}
 
-Result<IssuedToken> TokenService::IssueFor(std::string subject, std::string_view service,
+bool TokenService::Allows(const Principal& who, const Access& access) const {
+  return options_.rules ? options_.rules->Allows(who, access)
+                        : options_.policy.Allows(who.subject, access);
+}
+
+Result<Principal> TokenService::Login(std::string_view user, std::string_view password,
+                                      std::string_view remote) {
+  if (options_.rules) return options_.rules->Authenticate(user, password, remote);
+  if (!options_.verifier) return MakeError(ErrorCode::kUnauthorized, "no users are configured");
+  switch (options_.verifier->Verify(user, password, remote)) {
+    case CredentialVerifier::Verdict::kOk:
+      return Principal{std::string(user), ""};
+    case CredentialVerifier::Verdict::kBadCredentials:
+      return MakeError(ErrorCode::kUnauthorized, "invalid user name or password");
+    case CredentialVerifier::Verdict::kThrottled:
+      return MakeError(ErrorCode::kTooManyRequests,
+                       "too many failed logins for user \"" + std::string(user) +
+                           "\"; try again later");
+    case CredentialVerifier::Verdict::kBusy:
+      return MakeError(ErrorCode::kTooManyRequests, kBusyMessage);
+  }
+  return MakeError(ErrorCode::kUnauthorized, "invalid user name or password");
+}
+
+Result<IssuedToken> TokenService::IssueFor(const Principal& who, std::string_view service,
                                            const std::vector<Access>& requested) {
+  const std::string& subject = who.subject;
   if (service != options_.service) {
     return BadRequest("unknown service \"" + std::string(service) + "\"");
   }
@@ -167,9 +192,9 @@ Result<IssuedToken> TokenService::IssueFor(std::string subject, std::string_view
       // A wildcard request means "everything I may do here".
       for (std::string_view action : kActions) {
         Access each{a.type, a.name, std::string(action)};
-        if (options_.policy.Allows(subject, each)) granted.push_back(std::move(each));
+        if (Allows(who, each)) granted.push_back(std::move(each));
       }
-    } else if (options_.policy.Allows(subject, a)) {
+    } else if (Allows(who, a)) {
       granted.push_back(a);
     }
   }
@@ -196,7 +221,7 @@ Result<IssuedToken> TokenService::IssueFor(std::string subject, std::string_view
   BERTH_ASSIGN_OR_RETURN(out.token, options_.key.Sign(payload));
   out.expires_in = lifetime;
   out.issued_at = SystemTime(std::chrono::seconds(iat));
-  out.subject = std::move(subject);
+  out.subject = subject;
   return out;
 }
 
@@ -219,25 +244,13 @@ Result<IssuedToken> TokenService::Issue(std::string_view authorization, std::str
                                         const std::vector<std::string>& scopes,
                                         std::string_view remote) {
   BERTH_ASSIGN_OR_RETURN(auto requested, ParseScopeList(scopes));
-  std::string subject;
+  Principal who;
   if (!Trim(authorization).empty()) {
     auto creds = ParseBasicAuthorization(authorization);
     if (!creds) return MakeError(ErrorCode::kUnauthorized, "expected Basic credentials");
-    if (!options_.verifier) return MakeError(ErrorCode::kUnauthorized, "no users are configured");
-    switch (options_.verifier->Verify(creds->user, creds->password, remote)) {
-      case CredentialVerifier::Verdict::kOk:
-        subject = creds->user;
-        break;
-      case CredentialVerifier::Verdict::kBadCredentials:
-        return MakeError(ErrorCode::kUnauthorized, "invalid user name or password");
-      case CredentialVerifier::Verdict::kThrottled:
-        return MakeError(ErrorCode::kTooManyRequests, "too many failed logins for user \"" +
-                                                          creds->user + "\"; try again later");
-      case CredentialVerifier::Verdict::kBusy:
-        return MakeError(ErrorCode::kTooManyRequests, kBusyMessage);
-    }
+    BERTH_ASSIGN_OR_RETURN(who, Login(creds->user, creds->password, remote));
   }
-  return IssueFor(std::move(subject), service, requested);
+  return IssueFor(who, service, requested);
 }
 
 Result<IssuedToken> TokenService::IssueOAuth(std::string_view form_body, std::string_view remote) {
@@ -267,19 +280,8 @@ Result<IssuedToken> TokenService::IssueOAuth(std::string_view form_body, std::st
   }
   if (form["username"].empty()) return BadRequest("username is required");
   BERTH_ASSIGN_OR_RETURN(auto requested, ParseScopeList(scopes));
-  if (!options_.verifier) return MakeError(ErrorCode::kUnauthorized, "no users are configured");
-  switch (options_.verifier->Verify(form["username"], form["password"], remote)) {
-    case CredentialVerifier::Verdict::kOk:
-      break;
-    case CredentialVerifier::Verdict::kBadCredentials:
-      return MakeError(ErrorCode::kUnauthorized, "invalid user name or password");
-    case CredentialVerifier::Verdict::kThrottled:
-      return MakeError(ErrorCode::kTooManyRequests, "too many failed logins for user \"" +
-                                                        form["username"] + "\"; try again later");
-    case CredentialVerifier::Verdict::kBusy:
-      return MakeError(ErrorCode::kTooManyRequests, kBusyMessage);
-  }
-  return IssueFor(form["username"], form["service"], requested);
+  BERTH_ASSIGN_OR_RETURN(auto who, Login(form["username"], form["password"], remote));
+  return IssueFor(who, form["service"], requested);
 }
 
 std::string TokenService::ResponseJson(const IssuedToken& token) {

@@ -45,6 +45,7 @@
 #include "auth/basic.h"
 #include "auth/jwt.h"
 #include "auth/scope.h"
+#include "auth/tenant.h"
 #include "common/error.h"
 #include "common/time.h"
 
@@ -87,6 +88,9 @@ struct TokenServiceOptions {
   std::chrono::seconds lifetime{300};
   CredentialVerifierPtr verifier;  // null: anonymous only
   AccessPolicy policy;
+  // When set (a metadata store, berth.meta), logins and grants come from it instead of `verifier`
+  // and `policy`.
+  std::shared_ptr<AccessRules> rules;
   const Clock* clock = &SystemClock();
 };
 
@@ -114,8 +118,11 @@ class TokenService {
   const AccessPolicy& policy() const { return options_.policy; }
 
  private:
-  Result<IssuedToken> IssueFor(std::string subject, std::string_view service,
+  Result<IssuedToken> IssueFor(const Principal& who, std::string_view service,
                                const std::vector<Access>& requested);
+  Result<Principal> Login(std::string_view user, std::string_view password,
+                          std::string_view remote);
+  bool Allows(const Principal& who, const Access& access) const;
 
   TokenServiceOptions options_;
 };

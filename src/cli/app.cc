@@ -13,6 +13,8 @@
 #include "auth/jwt.h"
 #include "auth/token_authorizer.h"
 #include "auth/token_service.h"
+#include "meta/open.h"
+#include "meta/quota.h"
 #include "common/log.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
@@ -101,10 +103,17 @@ struct App::Impl {
 namespace {
 
 // Builds the authorizer (and the built-in token service) that `auth` asks for. Errors name the key.
-Status ConfigureAuth(const config::AuthConfig& a, api::ApiOptions& ao) {
+// With a metadata store (`tenancy`), users, tokens and grants come from it (meta/tenancy.h).
+Status ConfigureAuth(const config::AuthConfig& a, api::ApiOptions& ao,
+                     const meta::TenancyPtr& tenancy) {
   auto fail = [](const std::string& key, const Error& e) {
     return MakeError(ErrorCode::kInvalidArgument, key + ": " + e.message);
   };
+  if (tenancy && a.type != "token") {  // a store without `auth`, or with `auth: htpasswd`
+    ao.authorizer = tenancy->BasicAuthorizer(a.htpasswd_realm.empty() ? "Registry Realm"
+                                                                      : a.htpasswd_realm);
+    return Ok();
+  }
   if (a.type == "htpasswd") {
     auto file = auth::HtpasswdFile::Open(a.htpasswd_path);
     if (!file) return fail("auth.htpasswd.path", file.error());
@@ -133,6 +142,7 @@ Status ConfigureAuth(const config::AuthConfig& a, api::ApiOptions& ao) {
     so.service = a.token_service;
     so.key = std::move(*key);
     so.lifetime = a.builtin_expiration;
+    so.rules = tenancy;
     if (!a.builtin_htpasswd.empty()) {
       auto file = auth::HtpasswdFile::Open(a.builtin_htpasswd);
       if (!file) return fail("auth.token.builtin.htpasswd", file.error());
@@ -150,7 +160,8 @@ Status ConfigureAuth(const config::AuthConfig& a, api::ApiOptions& ao) {
   to.service = a.token_service;
   to.issuer = a.token_issuer;
   to.keys = std::move(keys);
-  ao.authorizer = std::make_shared<auth::TokenAuthorizer>(std::move(to));
+  auto token = std::make_shared<auth::TokenAuthorizer>(std::move(to));
+  ao.authorizer = tenancy ? tenancy->TokenAuthorizer(token) : token;
   return Ok();
 }
 
@@ -225,13 +236,15 @@ Status CheckResources(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(policy::Check(cfg));
   // Loading the authentication files is the check: every error names the key and the file.
   api::ApiOptions scratch;
-  return ConfigureAuth(cfg.auth, scratch);
+  BERTH_ASSIGN_OR_RETURN(auto tenancy, meta::OpenTenancy(cfg));  // opens and migrates the store
+  return ConfigureAuth(cfg.auth, scratch, tenancy);
 }
 
 std::string Summary(const config::Config& cfg, std::string_view listening) {
   const auto& a = cfg.auth;
   std::string auth = a.type.empty() ? "none" : a.type;
   if (a.type == "token" && !a.builtin_signingkey.empty()) auth += " (built-in token service)";
+  if (meta::Configured(cfg)) auth = (a.type == "token" ? auth : "basic") + ", users from " + cfg.berth.meta_driver;
   std::string storage = cfg.storage.driver;
   if (cfg.storage.driver == "filesystem") storage += " at " + cfg.storage.filesystem_rootdirectory;
   auto on = [](bool b) { return b ? "on" : "off"; };
@@ -245,7 +258,9 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (!deps.driver) BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
   // Before the driver exists, so a bad auth setting creates no storage root.
   api::ApiOptions ao;
-  BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao));
+  BERTH_ASSIGN_OR_RETURN(auto tenancy,
+                         meta::OpenTenancy(cfg, deps.clock ? *deps.clock : SystemClock()));
+  BERTH_RETURN_IF_ERROR(ConfigureAuth(cfg.auth, ao, tenancy));
   BERTH_RETURN_IF_ERROR(policy::Check(cfg));
   std::unique_ptr<App> app(new App());
   app->impl_ = std::make_unique<Impl>();
@@ -267,6 +282,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (cfg.berth.listing_ttl && cfg.berth.listing_ttl->count() > 0) im.listing_ttl = *cfg.berth.listing_ttl;
   im.registry = storage::NewRegistry(driver, so_storage);  // reconciled by the "listing-reconcile" job
   BERTH_ASSIGN_OR_RETURN(im.registry, policy::Decorate(cfg, std::move(im.registry)));
+  if (tenancy) im.registry = meta::WithQuotas(std::move(im.registry), tenancy->store_ptr());
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
   BERTH_RETURN_IF_ERROR(im.AddJobs());
@@ -281,6 +297,13 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   ao.validation_disabled = cfg.validation.disabled;
   ao.manifest_urls_allow = cfg.validation.manifests_urls_allow;
   ao.manifest_urls_deny = cfg.validation.manifests_urls_deny;
+  if (cfg.berth.ratelimit_pulls.value_or(0) > 0) {
+    ao.pull_limiter = std::make_shared<auth::PullRateLimiter>(
+        auth::RateLimitOptions{*cfg.berth.ratelimit_pulls,
+                               cfg.berth.ratelimit_window.value_or(std::chrono::hours(6)),
+                               cfg.berth.ratelimit_exempt},
+        *im.clock);
+  }
   if (deps.adjust_api) deps.adjust_api(ao);
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 

@@ -318,6 +318,7 @@ int Main(int argc, char** argv) {
   AddCoreCommands(cli, result);
   AddRetentionCommands(cli, result);
   AddStatusCommands(cli, result);
+  AddTenancyCommands(cli, result);
   std::vector<char*> args(argv, argv + argc);
   // registry:2's image runs `registry serve FILE` when given only a config file: so does Berth.
   static char serve_word[] = "serve";

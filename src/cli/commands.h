@@ -32,5 +32,7 @@ void SetExamples(CLI::App* cmd, std::initializer_list<std::string> lines);
 void AddCoreCommands(CLI::App& cli, CommandResult& result);  // serve, config check, version, htpasswd
 void AddStatusCommands(CLI::App& cli, CommandResult& result);  // status, healthcheck
 void AddRetentionCommands(CLI::App& cli, CommandResult& result);  // retention run
+// user, org, team, grant, robot, token, quota, repo, audit (the metadata store, berth.meta)
+void AddTenancyCommands(CLI::App& cli, CommandResult& result);
 
 }  // namespace berth::cli

@@ -157,6 +157,8 @@ Schema BuildSchema() {
       Section("berth",
               {Section("storage", {Leaf("listingttl"), Leaf("manifestcachesize"),
                                    Leaf("maxblobsize")}),
+               Section("meta", {Leaf("driver"), Leaf("path"), Leaf("dsn")}),
+               Section("ratelimit", {Leaf("pulls"), Leaf("window"), List("exempt")}),
                Section("http", {Leaf("threads"), Leaf("maxheadersize"), Leaf("headertimeout"),
                                 Leaf("idletimeout"), Leaf("bodyidletimeout"), Leaf("writetimeout"),
                                 Section("transfer", {Leaf("largebuffer"), Leaf("largebufferbudget"),
@@ -832,7 +834,12 @@ void DecodeAuth(const YAML::Node& root, AuthConfig& auth) {
     auth.type = "htpasswd";
     auth.htpasswd_realm = GetString(h, "realm", "auth.htpasswd.realm").value_or("");
     auth.htpasswd_path = GetString(h, "path", "auth.htpasswd.path").value_or("");
-    if (auth.htpasswd_path.empty()) Fail("auth.htpasswd.path", "required");
+    // With a metadata store (berth.meta) users come from it; the file is then refused, not merged.
+    bool store = IsSet(Child(Child(root, "berth"), "meta"));
+    if (auth.htpasswd_path.empty() && !store) Fail("auth.htpasswd.path", "required");
+    if (!auth.htpasswd_path.empty() && store) {
+      Fail("auth.htpasswd.path", "not used with berth.meta (users come from the store); remove it");
+    }
     if (auth.htpasswd_realm.empty()) auth.htpasswd_realm = "Registry Realm";
   } else {
     auth.type = "token";
@@ -857,6 +864,14 @@ void DecodeAuth(const YAML::Node& root, AuthConfig& auth) {
         auth.builtin_expiration = std::chrono::duration_cast<std::chrono::seconds>(*e);
       }
       if (auth.builtin_signingkey.empty()) Fail("auth.token.builtin.signingkey", "required");
+      if (IsSet(Child(Child(root, "berth"), "meta"))) {
+        if (!auth.builtin_htpasswd.empty()) {
+          Fail("auth.token.builtin.htpasswd", "not used with berth.meta (users come from the store)");
+        }
+        if (!auth.builtin_policy.empty()) {
+          Fail("auth.token.builtin.policy", "not used with berth.meta (roles come from the store)");
+        }
+      }
     } else if (auth.token_rootcertbundle.empty() && auth.token_jwks.empty()) {
       Fail("auth.token.rootcertbundle", "required (or auth.token.jwks)");
     }
@@ -911,6 +926,25 @@ void DecodeBerth(const YAML::Node& root, BerthConfig& b) {
   if (b.max_blob_bytes && *b.max_blob_bytes == 0) {
     Fail("berth.storage.maxblobsize", "must be positive (leave it out for no limit)");
   }
+
+  YAML::Node m = GetSection(n, "meta", "berth.meta");
+  if (IsSet(m)) {
+    b.meta_driver = GetString(m, "driver", "berth.meta.driver").value_or("sqlite");
+    b.meta_path = GetString(m, "path", "berth.meta.path").value_or("");
+    b.meta_dsn = GetString(m, "dsn", "berth.meta.dsn").value_or("");
+    if (b.meta_driver == "postgres") {
+      if (b.meta_dsn.empty()) Fail("berth.meta.dsn", "required for driver postgres");
+    } else if (b.meta_driver != "sqlite") {
+      Fail("berth.meta.driver", "unknown driver " + Quote(b.meta_driver) + " (want sqlite or postgres)");
+    }
+  }
+  YAML::Node rl = GetSection(n, "ratelimit", "berth.ratelimit");
+  b.ratelimit_pulls = GetUint32(rl, "pulls", "berth.ratelimit.pulls");
+  if (auto w = GetDuration(rl, "window", "berth.ratelimit.window")) {
+    b.ratelimit_window = std::chrono::duration_cast<std::chrono::seconds>(*w);
+    if (b.ratelimit_window->count() <= 0) Fail("berth.ratelimit.window", "must be at least 1s");
+  }
+  b.ratelimit_exempt = GetStringList(rl, "exempt", "berth.ratelimit.exempt");
 
   YAML::Node h = GetSection(n, "http", "berth.http");
   b.threads = GetUint32(h, "threads", "berth.http.threads");

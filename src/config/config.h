@@ -124,6 +124,14 @@ struct BerthConfig {
   std::optional<std::chrono::milliseconds> listing_ttl;  // listingttl: catalog/tags cache life
   std::optional<uint64_t> manifest_cache_bytes;          // manifestcachesize: 0 disables
   std::optional<uint64_t> max_blob_bytes;                // maxblobsize: larger uploads get 413
+  // berth.meta: the metadata store (tenancy); driver "" means none
+  std::string meta_driver;  // "sqlite" | "postgres"
+  std::string meta_path;    // sqlite file ("": berth-meta.db beside the storage root)
+  std::string meta_dsn;     // libpq connection string
+  // berth.ratelimit: pulls (manifest GETs) per identity, or per address when anonymous
+  std::optional<uint32_t> ratelimit_pulls;         // pulls per window (unset or 0: no limit)
+  std::optional<std::chrono::seconds> ratelimit_window;  // window (default 6h)
+  std::vector<std::string> ratelimit_exempt;       // identities never limited
   // berth.http
   std::optional<uint32_t> threads;                             // event-loop threads (0: cores)
   std::optional<uint64_t> max_header_bytes;                    // maxheadersize

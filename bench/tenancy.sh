@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Manifest-GET rate with tenancy (berth.meta, Basic auth from the store) against the same server
+# with an htpasswd file (Basic, every user may do everything), alternating rounds; prints each
+# round's requests/s and the median ratio. Issue 15's target: tenancy >= 80 % of htpasswd.
+# Usage: bash bench/tenancy.sh [BERTH_BIN] [SECONDS_PER_RUN] [ROUNDS]   (defaults: build/berth 10 3)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN=${1:-$ROOT/build/berth}; SECS=${2:-10}; ROUNDS=${3:-3}
+command -v wrk >/dev/null || { echo "needs wrk (scripts/setup.sh bench packages)" >&2; exit 2; }
+W=$(mktemp -d /tmp/tenbench.XXXXXX)
+cleanup() { [ -f "$W/pid" ] && kill "$(cat "$W/pid")" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+echo pw | "$BIN" htpasswd add alice -f "$W/htpasswd" >/dev/null
+base="version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $W/data
+http:
+  addr: 127.0.0.1:0
+"
+printf '%sauth:\n  htpasswd:\n    realm: r\n    path: %s\n' "$base" "$W/htpasswd" > "$W/htpasswd.yml"
+printf '%sberth:\n  meta:\n    driver: sqlite\n    path: %s\n' "$base" "$W/meta.db" > "$W/tenancy.yml"
+echo pw | "$BIN" user add alice -c "$W/tenancy.yml" >/dev/null
+"$BIN" org add acme -c "$W/tenancy.yml" >/dev/null
+"$BIN" grant alice write acme -c "$W/tenancy.yml" >/dev/null
+start() { # start CONFIG -> PORT
+  "$BIN" serve "$1" > "$W/log" 2>&1 &
+  echo $! > "$W/pid"
+  for _ in $(seq 1 200); do
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$W/log" | head -n1)
+    [ -n "$port" ] && { echo "$port"; return; }
+    sleep 0.05
+  done
+  echo "server did not start" >&2; cat "$W/log" >&2; exit 1
+}
+stop() { # ends the server `start` recorded, by its pid, and waits until it is gone
+  local p; p=$(cat "$W/pid"); kill "$p" 2>/dev/null || true
+  while kill -0 "$p" 2>/dev/null; do sleep 0.05; done
+  rm -f "$W/pid"
+}
+# Seed one image through the htpasswd server (same storage for both).
+port=$(start "$W/htpasswd.yml")
+cfg='{}'; d=sha256:$(printf '%s' "$cfg" | sha256sum | cut -d' ' -f1)
+curl -fsS -u alice:pw -X POST --data-binary "$cfg" "http://127.0.0.1:$port/v2/acme/app/blobs/uploads/?digest=$d" >/dev/null
+m="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"$d\",\"size\":2},\"layers\":[]}"
+curl -fsS -u alice:pw -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$m" \
+  "http://127.0.0.1:$port/v2/acme/app/manifests/v1" >/dev/null
+stop
+rate() { # rate CONFIG -> requests/s
+  local p; p=$(start "$1")
+  curl -fsS -u alice:pw -o /dev/null "http://127.0.0.1:$p/v2/acme/app/manifests/v1"  # warm caches
+  wrk -t1 -c8 -d"${SECS}s" -H "Authorization: Basic $(printf alice:pw | base64)" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$p/v2/acme/app/manifests/v1" \
+    | awk '/Requests\/sec/ {print $2}'
+  stop
+}
+ratios=()
+for r in $(seq 1 "$ROUNDS"); do
+  h=$(rate "$W/htpasswd.yml"); t=$(rate "$W/tenancy.yml")
+  ratio=$(python3 -c "print(f'{$t/$h:.3f}')")
+  ratios+=("$ratio")
+  echo "round $r: htpasswd $h req/s, tenancy $t req/s, ratio $ratio"
+done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print "median ratio tenancy/htpasswd:", a[int((NR+1)/2)]}'

@@ -1,0 +1,85 @@
+#pragma once
+// Authentication and authorization from the metadata store (berth.meta): users log in with their
+// password, robots with their token, users also with a personal access token; access follows the
+// store's grants, team memberships, personal namespaces, token scopes and repository visibility
+// (model.h). Plugs into auth/ through its hooks: as AccessRules for the built-in token service,
+// and as the registry's Authorizer, either Basic (BasicAuthorizer) or Bearer (TokenAuthorizer,
+// which re-checks every verified token against the store, so a revoked robot or a removed grant
+// stops working on the next request rather than when the token expires).
+//
+// Cache: the store's whole directory (users, teams, grants, tokens, public repositories) is kept in
+// memory and reloaded when the store's generation changes; each request costs one small read of
+// the generation (a prepared point query; with SQLite a few microseconds, no network). Passwords go
+// through auth::CredentialVerifier (bcrypt success cache keyed on the generation, per-address
+// failure throttle, bcrypt budget). Tokens are 256-bit random secrets compared by SHA-256, so no
+// bcrypt is needed for them. If the store cannot be read the last directory serves for 5 s, then
+// every request is refused (fail closed).
+//
+// Anonymous callers may pull public repositories (Basic: requests without credentials are allowed
+// when everything they need is public; token: the token service issues them pull on public
+// repositories). `registry:catalog:*` is granted to every caller: the catalog and search show only
+// what the caller may pull (ScopedAuthorizer::PullFilter).
+//
+// Known limit: a Bearer token issued for a personal access token carries the owner's name as
+// subject, so revoking the personal token stops new logins at once and the tokens already issued
+// when they expire (auth.token.builtin.expiration, 5 minutes by default); robots are checked on
+// every request.
+//
+// Thread-safety: thread-safe.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "auth/basic.h"
+#include "auth/tenant.h"
+#include "auth/token_authorizer.h"
+#include "common/time.h"
+#include "meta/store.h"
+
+namespace berth::meta {
+
+class Tenancy : public auth::AccessRules, public std::enable_shared_from_this<Tenancy> {
+ public:
+  static std::shared_ptr<Tenancy> Create(StorePtr store, const Clock& clock = SystemClock(),
+                                         auth::VerifierOptions options = {});
+  Tenancy(const Tenancy&) = delete;
+  Tenancy& operator=(const Tenancy&) = delete;
+
+  // The directory as of the store's current generation (never null).
+  std::shared_ptr<const Directory> Current();
+
+  Result<auth::Principal> Authenticate(std::string_view user, std::string_view password,
+                                       std::string_view remote) override;
+  bool Allows(const auth::Principal& who, const auth::Access& access) override;
+  // The same against a given directory (many decisions, one snapshot).
+  bool AllowsIn(const Directory& dir, const auth::Principal& who, const auth::Access& access) const;
+  // The principal a verified Bearer token's subject stands for.
+  static auth::Principal FromSubject(const Directory& dir, const std::string& subject);
+
+  // The registry's authorizer: Basic credentials (`realm` in the challenge).
+  auth::AuthorizerPtr BasicAuthorizer(std::string realm);
+  // The registry's authorizer for `auth: token`: `inner` verifies the JWT, the store decides.
+  auth::AuthorizerPtr TokenAuthorizer(std::shared_ptr<auth::TokenAuthorizer> inner);
+
+  Store& store() { return *store_; }
+  const StorePtr& store_ptr() const { return store_; }
+  // Directory reloads so far (tests and metrics).
+  uint64_t reloads() const;
+
+ private:
+  Tenancy(StorePtr store, const Clock& clock) : store_(std::move(store)), clock_(clock) {}
+  int64_t Now() const;
+
+  StorePtr store_;
+  const Clock& clock_;
+  auth::CredentialVerifierPtr verifier_;
+  mutable std::mutex mu_;
+  std::shared_ptr<const Directory> dir_;  // Guarded by mu_.
+  SystemTime last_good_;                  // Guarded by mu_. When the store last answered.
+  uint64_t reloads_ = 0;                  // Guarded by mu_.
+};
+using TenancyPtr = std::shared_ptr<Tenancy>;
+
+}  // namespace berth::meta
