@@ -14,6 +14,8 @@
 #include "auth/token_authorizer.h"
 #include "auth/token_service.h"
 #include "common/log.h"
+#include "gc/config.h"
+#include "gc/job.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
 #include "storage/driver/driver.h"
@@ -47,6 +49,7 @@ struct App::Impl {
   // Background work (upload purging, stale temporaries; GC, retention, ... next). Jobs are added in
   // AddJobs; embedders and tests may add more through App::scheduler().
   std::unique_ptr<jobs::Scheduler> scheduler;
+  gc::Installed gc;  // leases around the storage stack, the online collection job and its counters
   bool stopped = false;
 
   static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
@@ -220,6 +223,7 @@ Status CheckFiles(const config::Config& cfg) {
 
 Status CheckResources(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
+  BERTH_RETURN_IF_ERROR(gc::DecodeConfig(cfg));
   // Loading the authentication files is the check: every error names the key and the file.
   api::ApiOptions scratch;
   return ConfigureAuth(cfg.auth, scratch);
@@ -264,6 +268,8 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   im.registry = storage::NewRegistry(driver, so_storage);  // reconciled by the "listing-reconcile" job
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
+  BERTH_ASSIGN_OR_RETURN(im.gc, gc::Install(cfg, driver, *im.clock, im.registry, *im.scheduler));
+  im.registry = im.gc.registry;
   BERTH_RETURN_IF_ERROR(im.AddJobs());
   ao.delete_enabled = cfg.storage.delete_enabled;
   ao.readonly = cfg.storage.readonly;

@@ -25,5 +25,6 @@ Result<config::LoadResult> LoadCommandConfig(const std::string& arg);
 
 // Registrars (one line each; keep alphabetical).
 void AddCoreCommands(CLI::App& cli, CommandResult& result);  // serve, config check, version, htpasswd
+void AddGcCommands(CLI::App& cli, CommandResult& result);    // garbage-collect
 
 }  // namespace berth::cli

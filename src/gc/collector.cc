@@ -50,11 +50,11 @@ struct LinkFile {
 class Run {
  public:
   Run(StorageDriver& driver, const Clock& clock, const CollectOptions& options, Progress* progress,
-      const std::atomic<bool>* stop)
+      std::function<bool()> stop)
       : driver_(driver),
         options_(options),
         progress_(progress ? *progress : no_progress_),
-        stop_(stop),
+        stop_(std::move(stop)),
         young_after_(clock.Now() - std::chrono::duration_cast<SystemTime::duration>(
                                        options.grace_period)) {}
 
@@ -86,7 +86,7 @@ class Run {
   }
 
  private:
-  bool Stopped() const { return stop_ && stop_->load(); }
+  bool Stopped() const { return stop_ && stop_(); }
 
   void Failed(std::string_view what, const Error& e) {
     ++stats_.errors;
@@ -443,7 +443,7 @@ class Run {
   const CollectOptions options_;
   Progress no_progress_;
   Progress& progress_;
-  const std::atomic<bool>* stop_;
+  std::function<bool()> stop_;
   const SystemTime young_after_;
   DigestSet leased_;
   DigestSet marked_;
@@ -455,7 +455,7 @@ class Run {
 
 Result<CollectStats> Collect(StorageDriver& driver, const Clock& clock,
                              const CollectOptions& options, Progress* progress,
-                             const std::atomic<bool>* stop) {
+                             const std::function<bool()>& stop) {
   Run run(driver, clock, options, progress, stop);
   return run.Go();
 }

@@ -23,9 +23,9 @@
 // Thread-safe: concurrent runs (another process's included) are safe with each other; one may then
 // keep what the other would have deleted.
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "common/error.h"
@@ -67,11 +67,11 @@ class Progress {
   virtual void Deleted(std::string_view kind, std::string_view what, uint64_t bytes) {}
 };
 
-// Runs one collection. `stop`, when set, ends it early (between repositories or prefixes); what
+// Runs one collection. `stop`, when set and true, ends it early (between repositories or prefixes); what
 // is done stays done. Errors: kIo when the storage cannot be listed at all; failures on single
 // objects are counted in `errors` and the object kept.
 Result<CollectStats> Collect(storage::driver::StorageDriver& driver, const Clock& clock,
                              const CollectOptions& options, Progress* progress = nullptr,
-                             const std::atomic<bool>* stop = nullptr);
+                             const std::function<bool()>& stop = nullptr);
 
 }  // namespace berth::gc
