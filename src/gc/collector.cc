@@ -144,34 +144,42 @@ class Run {
     return repos;
   }
 
-  // Link files `<alg>/<hex>/link` under `dir`; links left aside by an interrupted run are put
-  // back first.
+  // Stats `live`; an object left aside by an interrupted run is put back first. nullopt when
+  // absent (or unreadable: counted).
+  std::optional<FileInfo> StatOrRestore(const std::string& live) {
+    auto fi = driver_.Stat(live);
+    if (fi) return *fi;
+    if (!IsMissing(fi.error())) {
+      Failed("reading " + live, fi.error());
+      return std::nullopt;
+    }
+    if (!driver_.Stat(AsidePath(live))) return std::nullopt;
+    if (auto r = RestoreAside(driver_, live); !r) {
+      Failed("restoring " + live, r.error());
+      return std::nullopt;
+    }
+    fi = driver_.Stat(live);
+    if (!fi) return std::nullopt;
+    return *fi;
+  }
+
+  // Link files `<alg>/<hex>/link` under `dir` (one List per algorithm, one Stat per link).
   std::vector<LinkFile> ListLinks(const std::string& dir) {
     std::vector<LinkFile> links;
-    std::vector<std::string> asides;
-    auto st = driver_.Walk(dir, [&](const FileInfo& fi) {
-      if (fi.is_dir) return true;
-      auto t = Tail(fi.path, 3);
-      if (t.size() != 3) return true;
-      if (IsAsideName(t[2])) {
-        asides.push_back(fi.path.substr(0, fi.path.rfind('/')) + "/link");
-      } else if (t[2] == "link") {
-        if (auto d = DigestOf(t[0], t[1])) links.push_back({*d, fi.path, fi.mod_time});
-      }
-      return true;
-    });
-    if (!st && !IsMissing(st.error())) Failed("walking " + dir, st.error());
-    for (const std::string& live : asides) {
-      if (auto r = RestoreAside(driver_, live); !r) {
-        Failed("restoring " + live, r.error());
-        continue;
-      }
-      auto fi = driver_.Stat(live);
-      auto t = Tail(live, 3);
-      auto d = DigestOf(t[0], t[1]);
-      if (fi && d && std::none_of(links.begin(), links.end(),
-                                  [&](const LinkFile& l) { return l.path == live; })) {
-        links.push_back({*d, live, fi->mod_time});
+    auto algs = driver_.List(dir);
+    if (!algs) {
+      if (!IsMissing(algs.error())) Failed("listing " + dir, algs.error());
+      return links;
+    }
+    for (const std::string& alg_dir : *algs) {
+      auto hexes = driver_.List(alg_dir);
+      if (!hexes) continue;
+      const std::string alg(BaseName(alg_dir));
+      for (const std::string& hex_dir : *hexes) {
+        auto d = DigestOf(alg, BaseName(hex_dir));
+        if (!d) continue;
+        std::string live = hex_dir + "/link";
+        if (auto fi = StatOrRestore(live)) links.push_back({*d, std::move(live), fi->mod_time});
       }
     }
     return links;
@@ -302,13 +310,6 @@ class Run {
     }
   }
 
-  struct BlobEntry {
-    bool has_data = false;
-    bool has_aside = false;
-    uint64_t size = 0;
-    SystemTime mtime;
-  };
-
   Status SweepBlobs() {
     auto algs = driver_.List(paths::BlobsRoot());
     if (!algs) return IsMissing(algs.error()) ? Ok() : Status(std::unexpected(algs.error()));
@@ -332,41 +333,21 @@ class Run {
 
   void SweepPrefix(const std::string& prefix) {
     const std::string alg(Tail(prefix, 2).front());
-    std::map<std::string, BlobEntry> entries;  // hex -> what its directory holds
-    auto st = driver_.Walk(prefix, [&](const FileInfo& fi) {
-      auto rel = std::string_view(fi.path).substr(prefix.size() + 1);
-      auto slash = rel.find('/');
-      if (slash == std::string_view::npos) return true;  // the <hex> directory
-      BlobEntry& e = entries[std::string(rel.substr(0, slash))];
-      std::string_view name = rel.substr(slash + 1);
-      if (name == "data") {
-        e.has_data = true;
-        e.size = fi.size;
-        e.mtime = fi.mod_time;
-      } else if (IsAsideName(name)) {
-        e.has_aside = true;
-      }
-      return true;
-    });
-    if (!st && !IsMissing(st.error())) Failed("walking " + prefix, st.error());
-
-    for (auto& [hex, e] : entries) {
-      auto d = DigestOf(alg, hex);
+    auto hexes = driver_.List(prefix);  // <prefix>/<hex> directories
+    if (!hexes) {
+      if (!IsMissing(hexes.error())) Failed("listing " + prefix, hexes.error());
+      return;
+    }
+    std::sort(hexes->begin(), hexes->end());
+    for (const std::string& hex_dir : *hexes) {
+      auto d = DigestOf(alg, BaseName(hex_dir));
       if (!d) continue;
       const std::string data = paths::BlobData(*d);
-      if (e.has_aside) {
-        if (auto r = RestoreAside(driver_, data); !r) {
-          Failed("restoring " + data, r.error());
-          continue;
-        }
-        auto fi = driver_.Stat(data);
-        if (!fi) continue;
-        e = {true, false, fi->size, fi->mod_time};
-      }
-      if (!e.has_data) continue;
+      auto fi = StatOrRestore(data);
+      if (!fi) continue;  // an empty directory left by an earlier deletion
       ++stats_.blobs;
       if (marked_.Contains(*d)) continue;
-      if (e.mtime > young_after_ || leased_.Contains(*d)) {
+      if (fi->mod_time > young_after_ || leased_.Contains(*d)) {
         ++stats_.blobs_young;
         continue;
       }
@@ -381,8 +362,8 @@ class Run {
       }
       deleted_.Add(*d);
       ++stats_.blobs_deleted;
-      stats_.bytes_freed += e.size;
-      progress_.Deleted("blob", d->str(), e.size);
+      stats_.bytes_freed += fi->size;
+      progress_.Deleted("blob", d->str(), fi->size);
     }
   }
 

@@ -163,7 +163,11 @@ TEST_F(CollectorTest, YoungBlobsAreKeptOldGarbageGoes) {
   BlobInfo old_blob = PushBlob(*ns_, "app", "old garbage");
   driver_->Age();
   BlobInfo young_blob = PushBlob(*ns_, "app", "young garbage");
+  // Data with no link yet (a commit between publishing and linking): kept by its own age.
+  const Digest unlinked = Digest::Of("unlinked");
+  ASSERT_TRUE(driver_->PutContent(paths::BlobData(unlinked), "unlinked").has_value());
   CollectStats s = gc::Collect(*driver_, SystemClock(), {.grace_period = 1h}).value();
+  EXPECT_TRUE(Stored(unlinked));
   EXPECT_FALSE(Stored(old_blob.digest));
   EXPECT_FALSE(Linked("app", old_blob.digest));
   EXPECT_TRUE(Stored(young_blob.digest));
