@@ -2,10 +2,11 @@
 // flags and meaning, safe to run while `berth serve` uses the same storage (gc/collector.h).
 #include <unistd.h>
 
-#include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "common/time.h"
 #include "gc/collector.h"
 #include "gc/config.h"
@@ -22,63 +23,40 @@ struct GcArgs {
   std::string grace;  // Berth's: overrides storage.maintenance.gc.graceperiod
 };
 
-std::string Bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(units)) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
+// One cli::Progress per phase on stderr (a bar on a terminal, plain lines otherwise); deletions are
+// lines on stdout unless quiet (above the bar when both are the terminal).
+using Bar = cli::Progress;
 
-// A bar on a terminal (stderr), plain lines otherwise; deletions on stdout unless quiet.
 class CommandProgress : public gc::Progress {
  public:
   CommandProgress(bool quiet, bool dry_run)
-      : quiet_(quiet), dry_run_(dry_run), tty_(::isatty(STDERR_FILENO) == 1) {}
-  ~CommandProgress() override { EndBar(); }
+      : quiet_(quiet), dry_run_(dry_run), stdout_tty_(::isatty(STDOUT_FILENO) == 1) {}
 
   void Phase(std::string_view name, size_t total) override {
-    EndBar();
-    phase_ = name;
-    total_ = total;
-    if (quiet_) return;
-    const char* what = name == "sweep" ? "blob directories" : "repositories";
-    if (tty_) {
-      Step(0);
-    } else {
-      std::cerr << name << ": " << total << " " << what << "\n";
-    }
+    if (bar_) bar_->Finish();
+    bar_.reset();
+    if (quiet_ || name.empty()) return;
+    bar_.reset(new Bar(Bar::ForStderr("gc: " + std::string(name), total, Bar::Unit::kCount,
+                                      name == "sweep" ? "blob directories" : "repositories")));
   }
   void Step(size_t done) override {
-    if (quiet_ || !tty_) return;
-    constexpr size_t kWidth = 30;
-    size_t filled = total_ ? done * kWidth / total_ : kWidth;
-    std::cerr << "\r" << phase_ << " [" << std::string(filled, '#')
-              << std::string(kWidth - filled, ' ') << "] " << done << "/" << total_ << std::flush;
-    bar_open_ = true;
+    if (bar_) bar_->Set(done);
   }
   void Deleted(std::string_view kind, std::string_view what, uint64_t bytes) override {
     if (quiet_) return;
-    EndBar();
-    std::cout << (dry_run_ ? "would delete " : "deleted ") << kind << " " << what;
-    if (kind == "blob") std::cout << " (" << Bytes(bytes) << ")";
-    std::cout << "\n";
+    std::string line = std::string(dry_run_ ? "would delete " : "deleted ") + std::string(kind) +
+                       " " + std::string(what);
+    if (kind == "blob") line += " (" + Bar::FormatBytes(bytes) + ")";
+    if (bar_ && stdout_tty_) {
+      bar_->Note(line);
+    } else {
+      std::cout << line << "\n";
+    }
   }
 
  private:
-  void EndBar() {
-    if (bar_open_) std::cerr << "\n";
-    bar_open_ = false;
-  }
-  bool quiet_, dry_run_, tty_;
-  bool bar_open_ = false;
-  std::string phase_;
-  size_t total_ = 0;
+  bool quiet_, dry_run_, stdout_tty_;
+  std::unique_ptr<Bar> bar_;
 };
 
 int GarbageCollect(const GcArgs& a) {
@@ -104,8 +82,8 @@ int GarbageCollect(const GcArgs& a) {
     }
     options.grace_period = *g;
   }
-  auto driver = storage::driver::Create(
-      cfg.storage.driver, {{"rootdirectory", cfg.storage.filesystem_rootdirectory}});
+  auto driver = storage::driver::Create(cfg.storage.driver,
+                                        {{"rootdirectory", cfg.storage.filesystem_rootdirectory}});
   if (!driver) {
     std::cerr << "berth: storage: " << driver.error().message << "\n";
     return 1;
@@ -121,8 +99,8 @@ int GarbageCollect(const GcArgs& a) {
   const char* verb = a.dry_run ? "would delete" : "deleted";
   std::cout << s.repositories << " repositories, " << s.manifests << " manifests, " << s.blobs
             << " blobs: " << s.blobs_marked << " blobs marked, " << s.blobs_young
-            << " kept as young or in use; " << verb << " " << s.manifests_deleted
-            << " manifests, " << s.blobs_deleted << " blobs (" << Bytes(s.bytes_freed) << "), "
+            << " kept as young or in use; " << verb << " " << s.manifests_deleted << " manifests, "
+            << s.blobs_deleted << " blobs (" << Bar::FormatBytes(s.bytes_freed) << "), "
             << s.links_deleted << " repository links in "
             << std::chrono::duration_cast<std::chrono::milliseconds>(s.duration).count() / 1000.0
             << " s" << (s.errors ? ", " + std::to_string(s.errors) + " errors (see log)" : "")

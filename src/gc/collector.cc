@@ -55,8 +55,8 @@ class Run {
         options_(options),
         progress_(progress ? *progress : no_progress_),
         stop_(std::move(stop)),
-        young_after_(clock.Now() - std::chrono::duration_cast<SystemTime::duration>(
-                                       options.grace_period)) {}
+        young_after_(clock.Now() -
+                     std::chrono::duration_cast<SystemTime::duration>(options.grace_period)) {}
 
   Result<CollectStats> Go() {
     auto started = std::chrono::steady_clock::now();
@@ -204,8 +204,7 @@ class Run {
     std::vector<ManifestNode> nodes(revisions.size());
     for (size_t i = 0; i < revisions.size(); ++i) {
       nodes[i].digest = revisions[i].digest;
-      nodes[i].young =
-          revisions[i].mtime > young_after_ || leased_.Contains(revisions[i].digest);
+      nodes[i].young = revisions[i].mtime > young_after_ || leased_.Contains(revisions[i].digest);
       nodes[i].refs = ReadReferences(revisions[i].digest);
     }
     std::vector<std::string> tags;

@@ -12,13 +12,15 @@
 //   1. leases: which digests were used within the grace period (gc/lease.h);
 //   2. mark, per repository: tags, revisions (and their content), referrers, young links; with
 //      delete_untagged, revisions not kept (gc/reachability.h) are deleted, each by the aside
-//      protocol (gc/quarantine.h): its revision link, referrers-index entry and tag-history entries;
+//      protocol (gc/quarantine.h): its revision link, referrers-index entry and tag-history
+//      entries;
 //   3. sweep blobs: data neither marked, nor younger than the grace period, nor leased is deleted
 //      by the aside protocol, re-checking the lease after the rename;
 //   4. repository links (`_layers`) to blobs deleted now or before are removed the same way;
 //   5. leases older than the grace period are removed.
 // Empty directories are left, as Distribution leaves them. Upload sessions are not touched (the
-// upload-purge job owns them); an upload needs no stored blob until its commit, which takes a lease.
+// upload-purge job owns them); an upload needs no stored blob until its commit, which takes a
+// lease.
 //
 // Thread-safe: concurrent runs (another process's included) are safe with each other; one may then
 // keep what the other would have deleted.
@@ -42,16 +44,16 @@ struct CollectOptions {
 
 struct CollectStats {
   size_t repositories = 0;
-  size_t manifests = 0;           // revisions seen
-  size_t manifests_deleted = 0;   // (dry run: that would be)
-  size_t blobs = 0;               // blob data objects seen (layers, configs and manifests)
-  size_t blobs_marked = 0;        // distinct digests a kept manifest needs
-  size_t blobs_young = 0;         // unmarked but kept: younger than the grace period, or leased
-  size_t blobs_deleted = 0;       // (dry run: that would be)
-  uint64_t bytes_freed = 0;       // (dry run: that would be)
-  size_t links_deleted = 0;       // repository links to deleted blobs
+  size_t manifests = 0;          // revisions seen
+  size_t manifests_deleted = 0;  // (dry run: that would be)
+  size_t blobs = 0;              // blob data objects seen (layers, configs and manifests)
+  size_t blobs_marked = 0;       // distinct digests a kept manifest needs
+  size_t blobs_young = 0;        // unmarked but kept: younger than the grace period, or leased
+  size_t blobs_deleted = 0;      // (dry run: that would be)
+  uint64_t bytes_freed = 0;      // (dry run: that would be)
+  size_t links_deleted = 0;      // repository links to deleted blobs
   size_t leases_deleted = 0;
-  size_t errors = 0;              // objects skipped after a storage error (logged, kept)
+  size_t errors = 0;  // objects skipped after a storage error (logged, kept)
   std::chrono::nanoseconds duration{0};
 };
 
@@ -67,8 +69,8 @@ class Progress {
   virtual void Deleted(std::string_view kind, std::string_view what, uint64_t bytes) {}
 };
 
-// Runs one collection. `stop`, when set and true, ends it early (between repositories or prefixes); what
-// is done stays done. Errors: kIo when the storage cannot be listed at all; failures on single
+// Runs one collection. `stop`, when set and true, ends it early (between repositories or prefixes);
+// what is done stays done. Errors: kIo when the storage cannot be listed at all; failures on single
 // objects are counted in `errors` and the object kept.
 Result<CollectStats> Collect(storage::driver::StorageDriver& driver, const Clock& clock,
                              const CollectOptions& options, Progress* progress = nullptr,

@@ -91,8 +91,9 @@ class CollectorTest : public ::testing::Test {
 
   CollectStats Collect(bool delete_untagged, bool dry_run = false) {
     driver_->Age();
-    auto s = gc::Collect(*driver_, SystemClock(),
-                         {.dry_run = dry_run, .delete_untagged = delete_untagged, .grace_period = 1h});
+    auto s =
+        gc::Collect(*driver_, SystemClock(),
+                    {.dry_run = dry_run, .delete_untagged = delete_untagged, .grace_period = 1h});
     EXPECT_TRUE(s.has_value()) << s.error().ToString();
     return s ? *s : CollectStats{};
   }
@@ -144,7 +145,8 @@ TEST_F(CollectorTest, ReferrersOfKeptManifestsAreKept) {
   Image img = Push("app", "v1", "img");
   auto subject = [](const Digest& d) {
     return R"(,"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,)"
-           R"("digest":")" + d.str() + "\"}";
+           R"("digest":")" +
+           d.str() + "\"}";
   };
   Image sig = Push("app", "", "sig", subject(img.manifest));
   Image gone = Push("app", "", "gone");

@@ -11,8 +11,8 @@ constexpr std::string_view kPath = "storage.maintenance.gc";
 constexpr auto kMinGrace = std::chrono::seconds(1);
 
 std::unexpected<Error> Bad(std::string_view key, const std::string& why) {
-  return MakeError(ErrorCode::kInvalidArgument, std::string(kPath) + "." + std::string(key) +
-                                                    ": " + why);
+  return MakeError(ErrorCode::kInvalidArgument,
+                   std::string(kPath) + "." + std::string(key) + ": " + why);
 }
 
 Result<bool> Bool(const YAML::Node& n, std::string_view key) {
@@ -46,7 +46,8 @@ Result<GcConfig> DecodeConfig(const config::Config& cfg) {
     return MakeError(ErrorCode::kInvalidArgument, std::string(kPath) + ": " + e.what());
   }
   if (root.IsNull()) return out;
-  if (!root.IsMap()) return MakeError(ErrorCode::kInvalidArgument, std::string(kPath) + ": not a mapping");
+  if (!root.IsMap())
+    return MakeError(ErrorCode::kInvalidArgument, std::string(kPath) + ": not a mapping");
   if (auto n = root["enabled"]; n.IsDefined() && !n.IsNull()) {
     BERTH_ASSIGN_OR_RETURN(out.enabled, Bool(n, "enabled"));
   }

@@ -19,9 +19,10 @@ TEST(GcConfig, Defaults) {
 }
 
 TEST(GcConfig, FromYamlAndEnvironment) {
-  GcConfig c = Decode("version: 0.1\nstorage:\n  maintenance:\n    gc:\n      enabled: true\n"
-                      "      interval: 30m\n      graceperiod: 2h\n",
-                      {"REGISTRY_STORAGE_MAINTENANCE_GC_DELETEUNTAGGED=true"})
+  GcConfig c = Decode(
+                   "version: 0.1\nstorage:\n  maintenance:\n    gc:\n      enabled: true\n"
+                   "      interval: 30m\n      graceperiod: 2h\n",
+                   {"REGISTRY_STORAGE_MAINTENANCE_GC_DELETEUNTAGGED=true"})
                    .value();
   EXPECT_TRUE(c.enabled);
   EXPECT_TRUE(c.deleteuntagged);
@@ -40,9 +41,10 @@ TEST(GcConfig, WrongValuesNameTheKey) {
 }
 
 TEST(GcConfig, UnknownSubKeyWarns) {
-  auto loaded = config::Load("version: 0.1\nstorage:\n  maintenance:\n    gc:\n      graceperiod: 1h\n"
-                             "      gracepriod: 2h\n",
-                             {});
+  auto loaded = config::Load(
+      "version: 0.1\nstorage:\n  maintenance:\n    gc:\n      graceperiod: 1h\n"
+      "      gracepriod: 2h\n",
+      {});
   ASSERT_TRUE(loaded.has_value());
   ASSERT_EQ(loaded->warnings.size(), 1u);
   EXPECT_NE(loaded->warnings[0].find("gracepriod"), std::string::npos);

@@ -19,19 +19,18 @@ Result<Installed> Install(const config::Config& cfg, storage::driver::StorageDri
   out.registry = WithLeases(std::move(registry), std::move(leases));
   if (!gc.enabled) return out;
 
-  CollectOptions options{.dry_run = false,
-                         .delete_untagged = gc.deleteuntagged,
-                         .grace_period = gc.graceperiod};
-  jobs::JobSpec spec{.name = "garbage-collect",
-                     .interval = gc.interval,
-                     .initial_delay = std::min<std::chrono::nanoseconds>(gc.interval,
-                                                                         std::chrono::minutes(1)),
-                     .jitter = std::min<std::chrono::nanoseconds>(gc.interval / 10,
-                                                                  std::chrono::minutes(5))};
+  CollectOptions options{
+      .dry_run = false, .delete_untagged = gc.deleteuntagged, .grace_period = gc.graceperiod};
+  jobs::JobSpec spec{
+      .name = "garbage-collect",
+      .interval = gc.interval,
+      .initial_delay = std::min<std::chrono::nanoseconds>(gc.interval, std::chrono::minutes(1)),
+      .jitter = std::min<std::chrono::nanoseconds>(gc.interval / 10, std::chrono::minutes(5))};
   BERTH_RETURN_IF_ERROR(scheduler.Add(
-      std::move(spec), [driver, clock = &clock, options, counters = out.counters](const jobs::JobContext& ctx) {
-        auto stats = Collect(*driver, *clock, options, nullptr,
-                             [&ctx] { return ctx.StopRequested(); });
+      std::move(spec),
+      [driver, clock = &clock, options, counters = out.counters](const jobs::JobContext& ctx) {
+        auto stats =
+            Collect(*driver, *clock, options, nullptr, [&ctx] { return ctx.StopRequested(); });
         counters->runs++;
         if (!stats) {
           counters->failed_runs++;

@@ -32,7 +32,7 @@ struct GcCounters {
 };
 
 struct Installed {
-  storage::NamespacePtr registry;            // the leasing decorator around the given stack
+  storage::NamespacePtr registry;  // the leasing decorator around the given stack
   std::shared_ptr<GcCounters> counters;
 };
 

@@ -98,9 +98,9 @@ class LeasingManifests : public storage::ManifestServiceWrapper {
     for (const auto* b : blobs) {
       auto st = blobs_.StatGlobal(b->digest);
       if (!st && st.error().code == ErrorCode::kBlobUnknown) {
-        return MakeError(ErrorCode::kManifestBlobUnknown,
-                         "manifest references blob " + b->digest.str() +
-                             " which is not stored in the registry");
+        return MakeError(
+            ErrorCode::kManifestBlobUnknown,
+            "manifest references blob " + b->digest.str() + " which is not stored in the registry");
       }
       if (!st) return std::unexpected(st.error());
     }

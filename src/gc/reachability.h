@@ -1,6 +1,6 @@
 #pragma once
-// What garbage collection keeps in one repository: the marking rules as pure functions, shared by the
-// collector (gc/collector.h) and by retention (which asks what deleting a tag would free).
+// What garbage collection keeps in one repository: the marking rules as pure functions, shared by
+// the collector (gc/collector.h) and by retention (which asks what deleting a tag would free).
 //
 // A repository's manifests are given as nodes (one per revision link) with what each refers to. A
 // manifest is kept when it is
@@ -23,8 +23,8 @@
 
 namespace berth::gc {
 
-// The digests a manifest's bytes name, by role. Lenient about format: OCI manifest and index, Docker
-// schema 2 and manifest list, and Docker schema 1 (`fsLayers[].blobSum`, still found in old
+// The digests a manifest's bytes name, by role. Lenient about format: OCI manifest and index,
+// Docker schema 2 and manifest list, and Docker schema 1 (`fsLayers[].blobSum`, still found in old
 // Distribution trees) all parse; descriptors with malformed digests are skipped (nothing can be
 // stored under them).
 struct ManifestRefs {

@@ -19,7 +19,8 @@ ManifestNode Node(char c, bool tagged = false) {
 TEST(ExtractReferences, FindsConfigLayersChildrenAndSubject) {
   std::string m = R"({"schemaVersion":2,"config":{"digest":")" + D('c').str() +
                   R"("},"layers":[{"digest":")" + D('l').str() +
-                  R"("},{"digest":"sha256:bogus"}],"subject":{"digest":")" + D('s').str() + R"("}})";
+                  R"("},{"digest":"sha256:bogus"}],"subject":{"digest":")" + D('s').str() +
+                  R"("}})";
   auto r = ExtractReferences(m);
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->blobs, (std::vector<Digest>{D('c'), D('l')}));

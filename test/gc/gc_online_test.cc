@@ -94,10 +94,9 @@ void Client(uint16_t port, int id, Clock::time_point until, Failures& f, std::at
   while (Clock::now() < until && f.count() == 0) {
     const std::string repo = Repo(pick(kRepos));
     const std::string config = "config " + std::to_string(pick(40));
-    std::vector<std::string> layers = {"base layer " + std::to_string(pick(4)),
-                                       "middle layer " + std::to_string(pick(12)),
-                                       "own layer " + std::to_string(id) + "-" +
-                                           std::to_string(pick(100000))};
+    std::vector<std::string> layers = {
+        "base layer " + std::to_string(pick(4)), "middle layer " + std::to_string(pick(12)),
+        "own layer " + std::to_string(id) + "-" + std::to_string(pick(100000))};
     const int pushes_of_it = pick(4) == 0 ? 2 : 1;  // sometimes re-pushed at once
     std::string digest;
     for (int p = 0; p < pushes_of_it; ++p) {
@@ -135,8 +134,8 @@ std::set<std::string> PullEverything(HttpClient& c) {
     auto list = JsonBody(tags);
     if (!list || !(*list)["tags"].is_array()) continue;
     for (const auto& t : (*list)["tags"]) {
-      Response m = c.Request("GET", "/v2/" + repo + "/manifests/" + t.get<std::string>(),
-                             "", {{"Accept", std::string(kOciManifest)}});
+      Response m = c.Request("GET", "/v2/" + repo + "/manifests/" + t.get<std::string>(), "",
+                             {{"Accept", std::string(kOciManifest)}});
       EXPECT_STATUS(m, 200);
       const std::string d = Digest::Of(m.body).str();
       EXPECT_EQ(m.Header("Docker-Content-Digest"), d);
@@ -157,9 +156,9 @@ std::set<std::string> PullEverything(HttpClient& c) {
 }
 
 TEST(GcWhileServing, ClientsSeeNoErrorsAndOnlyGarbageGoes) {
-  auto srv = StartServer(WithYaml(
-      "storage:\n  maintenance:\n    gc:\n      enabled: true\n      interval: 20ms\n"
-      "      graceperiod: 2s\n      deleteuntagged: true\n"));
+  auto srv = StartServer(
+      WithYaml("storage:\n  maintenance:\n    gc:\n      enabled: true\n      interval: 20ms\n"
+               "      graceperiod: 2s\n      deleteuntagged: true\n"));
   ASSERT_TRUE(srv);
   auto driver = storage::driver::NewFilesystemDriver(srv->root());
   ASSERT_TRUE(driver.has_value());
@@ -212,16 +211,20 @@ TEST(GcWhileServing, ClientsSeeNoErrorsAndOnlyGarbageGoes) {
   std::set<std::string> needed = PullEverything(c);
   EXPECT_FALSE(needed.empty());
   std::vector<std::string> stored;
-  ASSERT_TRUE((*driver)->Walk(storage::paths::BlobsRoot(), [&](const storage::driver::FileInfo& fi) {
-    if (!fi.is_dir && fi.path.ends_with("/data")) {
-      auto hex = fi.path.substr(0, fi.path.size() - 5);
-      stored.push_back("sha256:" + hex.substr(hex.rfind('/') + 1));
-    }
-    return true;
-  }).has_value());
+  ASSERT_TRUE((*driver)
+                  ->Walk(storage::paths::BlobsRoot(),
+                         [&](const storage::driver::FileInfo& fi) {
+                           if (!fi.is_dir && fi.path.ends_with("/data")) {
+                             auto hex = fi.path.substr(0, fi.path.size() - 5);
+                             stored.push_back("sha256:" + hex.substr(hex.rfind('/') + 1));
+                           }
+                           return true;
+                         })
+                  .has_value());
   for (const auto& d : stored) EXPECT_TRUE(needed.count(d)) << "unreferenced blob left: " << d;
   for (const auto& d : needed) {
-    EXPECT_NE(std::find(stored.begin(), stored.end(), d), stored.end()) << "needed blob gone: " << d;
+    EXPECT_NE(std::find(stored.begin(), stored.end(), d), stored.end())
+        << "needed blob gone: " << d;
   }
 }
 
