@@ -16,6 +16,8 @@
 #include "meta/open.h"
 #include "meta/quota.h"
 #include "common/log.h"
+#include "gc/config.h"
+#include "gc/job.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
 #include "policy/setup.h"
@@ -50,6 +52,7 @@ struct App::Impl {
   // Background work (upload purging, stale temporaries; GC, retention, ... next). Jobs are added in
   // AddJobs; embedders and tests may add more through App::scheduler().
   std::unique_ptr<jobs::Scheduler> scheduler;
+  gc::Installed gc;  // leases around the storage stack, the online collection job and its counters
   bool stopped = false;
 
   static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
@@ -234,6 +237,7 @@ Status CheckFiles(const config::Config& cfg) {
 Status CheckResources(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
   BERTH_RETURN_IF_ERROR(policy::Check(cfg));
+  BERTH_RETURN_IF_ERROR(gc::DecodeConfig(cfg));
   // Loading the authentication files is the check: every error names the key and the file.
   api::ApiOptions scratch;
   BERTH_ASSIGN_OR_RETURN(auto tenancy, meta::OpenTenancy(cfg));  // opens and migrates the store
@@ -285,6 +289,8 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (tenancy) im.registry = meta::WithQuotas(std::move(im.registry), tenancy->store_ptr());
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
+  BERTH_ASSIGN_OR_RETURN(im.gc, gc::Install(cfg, driver, *im.clock, im.registry, *im.scheduler));
+  im.registry = im.gc.registry;
   BERTH_RETURN_IF_ERROR(im.AddJobs());
   ao.delete_enabled = cfg.storage.delete_enabled;
   ao.readonly = cfg.storage.readonly;

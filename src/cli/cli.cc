@@ -316,6 +316,7 @@ int Main(int argc, char** argv) {
   CommandResult result;
   // One line per command group (src/cli/commands.h).
   AddCoreCommands(cli, result);
+  AddGcCommands(cli, result);
   AddRetentionCommands(cli, result);
   AddStatusCommands(cli, result);
   AddTenancyCommands(cli, result);

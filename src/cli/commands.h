@@ -34,5 +34,6 @@ void AddStatusCommands(CLI::App& cli, CommandResult& result);  // status, health
 void AddRetentionCommands(CLI::App& cli, CommandResult& result);  // retention run
 // user, org, team, grant, robot, token, quota, repo, audit (the metadata store, berth.meta)
 void AddTenancyCommands(CLI::App& cli, CommandResult& result);
+void AddGcCommands(CLI::App& cli, CommandResult& result);    // garbage-collect
 
 }  // namespace berth::cli

@@ -115,7 +115,9 @@ Schema BuildSchema() {
       Section("delete", {Leaf("enabled")}),
       Section("maintenance", {Section("uploadpurging", {Leaf("enabled"), Leaf("age"),
                                                         Leaf("interval"), Leaf("dryrun")}),
-                              Section("readonly", {Leaf("enabled")})}),
+                              Section("readonly", {Leaf("enabled")}),
+                              Section("gc", {Leaf("enabled"), Leaf("interval"),
+                                             Leaf("graceperiod"), Leaf("deleteuntagged")})}),
       Section("redirect", {Leaf("disable")}),
       Section("cache", {Leaf("blobdescriptor"), Leaf("layerinfo"), Leaf("blobdescriptorsize")}),
       Section("tag", {Unused(Leaf("concurrencylimit"))}),
@@ -1019,6 +1021,10 @@ LoadResult LoadOrThrow(const std::string& yaml_text, const std::vector<std::stri
   DecodeAuth(root, config.auth);
   DecodeValidation(root, config.validation);
   DecodeBerth(root, config.berth);
+  // Decoded by gc/config.cc.
+  if (YAML::Node gc = Child(Child(Child(root, "storage"), "maintenance"), "gc"); gc.IsDefined()) {
+    config.raw_sections["storage.maintenance.gc"] = YAML::Dump(gc);
+  }
   for (std::string_view name : kRawSections) {
     YAML::Node n = Child(root, std::string(name));
     if (n.IsDefined()) config.raw_sections[std::string(name)] = YAML::Dump(n);

@@ -157,7 +157,8 @@ struct Config {
   BerthConfig berth;
   // Sections parsed but not decoded into structs yet, as YAML text after environment overrides,
   // keyed by top-level name: "notifications", "proxy", "redis", "health", "compatibility",
-  // "reporting", "middleware", "policy". Absent sections have no entry. A scalar
+  // "reporting", "middleware", "policy", and "storage.maintenance.gc" (decoded by gc/). Absent
+  // sections have no entry. A scalar
   // selector is expanded as Distribution does (REGISTRY_AUTH=htpasswd gives "htpasswd: ~").
   std::map<std::string, std::string> raw_sections;
 };

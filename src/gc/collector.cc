@@ -1,0 +1,443 @@
+#include "gc/collector.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "gc/digest_set.h"
+#include "gc/lease.h"
+#include "gc/quarantine.h"
+#include "gc/reachability.h"
+#include "storage/manifest.h"
+#include "storage/paths.h"
+
+namespace berth::gc {
+namespace {
+
+namespace paths = storage::paths;
+using storage::driver::FileInfo;
+using storage::driver::StorageDriver;
+
+std::string_view BaseName(std::string_view path) { return path.substr(path.rfind('/') + 1); }
+
+// The last `n` components of `path` (fewer when it has fewer).
+std::vector<std::string_view> Tail(std::string_view path, size_t n) {
+  std::vector<std::string_view> out;
+  while (out.size() < n && !path.empty()) {
+    auto slash = path.rfind('/');
+    out.push_back(path.substr(slash + 1));
+    if (slash == std::string_view::npos) break;
+    path = path.substr(0, slash);
+  }
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::optional<Digest> DigestOf(std::string_view alg, std::string_view hex) {
+  auto d = Digest::Parse(std::string(alg) + ":" + std::string(hex));
+  if (!d) return std::nullopt;
+  return *d;
+}
+
+struct LinkFile {
+  Digest digest;
+  std::string path;
+  SystemTime mtime;
+};
+
+class Run {
+ public:
+  Run(StorageDriver& driver, const Clock& clock, const CollectOptions& options, Progress* progress,
+      std::function<bool()> stop)
+      : driver_(driver),
+        options_(options),
+        progress_(progress ? *progress : no_progress_),
+        stop_(std::move(stop)),
+        young_after_(clock.Now() -
+                     std::chrono::duration_cast<SystemTime::duration>(options.grace_period)) {}
+
+  Result<CollectStats> Go() {
+    auto started = std::chrono::steady_clock::now();
+    BERTH_RETURN_IF_ERROR(LoadLeases());
+    BERTH_ASSIGN_OR_RETURN(std::vector<std::string> repos, ListRepositories());
+    stats_.repositories = repos.size();
+
+    progress_.Phase("mark", repos.size());
+    for (size_t i = 0; i < repos.size() && !Stopped(); ++i) {
+      MarkRepository(repos[i]);
+      progress_.Step(i + 1);
+    }
+    marked_.Seal();
+    stats_.blobs_marked = marked_.size();
+
+    if (!Stopped()) BERTH_RETURN_IF_ERROR(SweepBlobs());
+    deleted_.Seal();
+
+    progress_.Phase("links", repos.size());
+    for (size_t i = 0; i < repos.size() && !Stopped(); ++i) {
+      SweepLinks(repos[i]);
+      progress_.Step(i + 1);
+    }
+    if (!options_.dry_run && !Stopped()) SweepLeases();
+    stats_.duration = std::chrono::steady_clock::now() - started;
+    return stats_;
+  }
+
+ private:
+  bool Stopped() const { return stop_ && stop_(); }
+
+  void Failed(std::string_view what, const Error& e) {
+    ++stats_.errors;
+    spdlog::warn("garbage collection: {}: {} (kept)", what, e.ToString());
+  }
+
+  // The re-check after a rename aside: a lease written within the grace period. A storage error
+  // counts as a lease (keep).
+  bool LeaseFresh(const Digest& d) {
+    auto fi = driver_.Stat(LeasePath(d));
+    if (!fi) return !IsMissing(fi.error());
+    return fi->mod_time > young_after_;
+  }
+
+  Status LoadLeases() {
+    auto st = driver_.Walk(LeasesRoot(), [&](const FileInfo& fi) {
+      if (fi.is_dir || fi.mod_time <= young_after_) return true;
+      auto t = Tail(fi.path, 3);  // <alg>/<2 hex>/<hex>
+      if (t.size() == 3) {
+        if (auto d = DigestOf(t[0], t[2])) leased_.Add(*d);
+      }
+      return true;
+    });
+    leased_.Seal();
+    if (!st && !IsMissing(st.error())) return st;
+    return Ok();
+  }
+
+  Result<std::vector<std::string>> ListRepositories() {
+    std::vector<std::string> repos;
+    std::vector<std::string> pending{""};
+    const std::string root = paths::RepositoriesRoot();
+    while (!pending.empty()) {
+      std::string rel = std::move(pending.back());
+      pending.pop_back();
+      auto kids = driver_.List(rel.empty() ? root : root + "/" + rel);
+      if (!kids) {
+        if (IsMissing(kids.error())) continue;
+        if (rel.empty()) return std::unexpected(kids.error());
+        Failed("listing repository directory " + rel, kids.error());
+        continue;
+      }
+      bool is_repo = false;
+      for (const std::string& k : *kids) {
+        std::string_view base = BaseName(k);
+        if (base.starts_with('_')) {
+          is_repo = true;
+        } else {
+          pending.push_back(rel.empty() ? std::string(base) : rel + "/" + std::string(base));
+        }
+      }
+      if (is_repo) repos.push_back(rel);
+    }
+    std::sort(repos.begin(), repos.end());
+    return repos;
+  }
+
+  // Stats `live`; an object left aside by an interrupted run is put back first. nullopt when
+  // absent (or unreadable: counted).
+  std::optional<FileInfo> StatOrRestore(const std::string& live) {
+    auto fi = driver_.Stat(live);
+    if (fi) return *fi;
+    if (!IsMissing(fi.error())) {
+      Failed("reading " + live, fi.error());
+      return std::nullopt;
+    }
+    if (!driver_.Stat(AsidePath(live))) return std::nullopt;
+    if (auto r = RestoreAside(driver_, live); !r) {
+      Failed("restoring " + live, r.error());
+      return std::nullopt;
+    }
+    fi = driver_.Stat(live);
+    if (!fi) return std::nullopt;
+    return *fi;
+  }
+
+  // Link files `<alg>/<hex>/link` under `dir` (one List per algorithm, one Stat per link).
+  std::vector<LinkFile> ListLinks(const std::string& dir) {
+    std::vector<LinkFile> links;
+    auto algs = driver_.List(dir);
+    if (!algs) {
+      if (!IsMissing(algs.error())) Failed("listing " + dir, algs.error());
+      return links;
+    }
+    for (const std::string& alg_dir : *algs) {
+      auto hexes = driver_.List(alg_dir);
+      if (!hexes) continue;
+      const std::string alg(BaseName(alg_dir));
+      for (const std::string& hex_dir : *hexes) {
+        auto d = DigestOf(alg, BaseName(hex_dir));
+        if (!d) continue;
+        std::string live = hex_dir + "/link";
+        if (auto fi = StatOrRestore(live)) links.push_back({*d, std::move(live), fi->mod_time});
+      }
+    }
+    return links;
+  }
+
+  // The references of a stored manifest; empty when its content is gone, too large or junk (it is
+  // then kept or deleted by its links alone).
+  ManifestRefs ReadReferences(const Digest& d) {
+    const std::string data = paths::BlobData(d);
+    auto fi = driver_.Stat(data);
+    if (!fi || fi->size > storage::kMaxManifestBytes) return {};
+    auto bytes = driver_.GetContent(data);
+    if (!bytes) return {};
+    auto refs = ExtractReferences(*bytes);
+    if (!refs) return {};
+    return std::move(*refs);
+  }
+
+  void MarkRepository(const std::string& repo) {
+    std::vector<LinkFile> revisions = ListLinks(paths::ManifestsDir(repo) + "/revisions");
+    stats_.manifests += revisions.size();
+    std::vector<ManifestNode> nodes(revisions.size());
+    for (size_t i = 0; i < revisions.size(); ++i) {
+      nodes[i].digest = revisions[i].digest;
+      nodes[i].young = revisions[i].mtime > young_after_ || leased_.Contains(revisions[i].digest);
+      nodes[i].refs = ReadReferences(revisions[i].digest);
+    }
+    std::vector<std::string> tags;
+    if (auto names = driver_.List(paths::TagsDir(repo))) {
+      for (const std::string& p : *names) tags.emplace_back(BaseName(p));
+    } else if (!IsMissing(names.error())) {
+      // Without the tags nothing untagged can be told apart: keep every revision.
+      Failed("listing tags of " + repo, names.error());
+      for (auto& n : nodes) n.young = true;
+    }
+    for (const std::string& tag : tags) {
+      auto content = driver_.GetContent(paths::TagCurrentLink(repo, tag));
+      if (!content) {
+        if (!IsMissing(content.error())) {
+          Failed("reading tag " + repo + ":" + tag, content.error());
+          for (auto& n : nodes) n.young = true;
+        }
+        continue;
+      }
+      auto d = paths::ParseLink(*content);
+      if (!d) continue;
+      for (auto& n : nodes) {
+        if (n.digest == *d) n.tagged = true;
+      }
+    }
+
+    std::vector<bool> kept = KeptManifests(nodes, {.delete_untagged = options_.delete_untagged});
+    if (options_.delete_untagged) DeleteUntagged(repo, tags, nodes, revisions, kept);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (kept[i]) MarkManifest(nodes[i]);
+    }
+    for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
+      if (l.mtime > young_after_) marked_.Add(l.digest);
+    }
+  }
+
+  void MarkManifest(const ManifestNode& n) {
+    marked_.Add(n.digest);
+    for (const Digest& b : n.refs.blobs) marked_.Add(b);
+    for (const Digest& c : n.refs.children) marked_.Add(c);
+  }
+
+  // Deletes the revisions not kept; a revision found in use during its re-check is kept with
+  // everything it keeps (children, referrers). Indexes go first and referrers last, so a rescued
+  // index or subject rescues its children and referrers before their turn.
+  void DeleteUntagged(const std::string& repo, const std::vector<std::string>& tags,
+                      const std::vector<ManifestNode>& nodes,
+                      const std::vector<LinkFile>& revisions, std::vector<bool>& kept) {
+    std::vector<size_t> order;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (!kept[i]) order.push_back(i);
+    }
+    auto rank = [&](size_t i) {
+      if (!nodes[i].refs.children.empty()) return 0;
+      return nodes[i].refs.subject ? 2 : 1;
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return rank(a) < rank(b); });
+
+    std::function<void(size_t)> rescue = [&](size_t i) {
+      if (kept[i]) return;
+      kept[i] = true;
+      for (size_t j = 0; j < nodes.size(); ++j) {
+        bool child = std::find(nodes[i].refs.children.begin(), nodes[i].refs.children.end(),
+                               nodes[j].digest) != nodes[i].refs.children.end();
+        if (child || nodes[j].refs.subject == nodes[i].digest) rescue(j);
+      }
+    };
+
+    for (size_t i : order) {
+      if (kept[i]) continue;
+      const Digest& d = nodes[i].digest;
+      const std::string what = repo + "@" + d.str();
+      if (options_.dry_run) {
+        ++stats_.manifests_deleted;
+        progress_.Deleted("manifest", what, 0);
+        continue;
+      }
+      auto r = SweepOne(driver_, revisions[i].path, young_after_, [&] { return LeaseFresh(d); });
+      if (!r) {
+        Failed("deleting manifest " + what, r.error());
+        rescue(i);
+        continue;
+      }
+      if (*r == SweepOutcome::kKept) {
+        rescue(i);
+        continue;
+      }
+      if (*r == SweepOutcome::kGone) continue;
+      ++stats_.manifests_deleted;
+      progress_.Deleted("manifest", what, 0);
+      // Derived entries: the referrers index and the tags' history.
+      if (nodes[i].refs.subject) {
+        auto st = driver_.Delete(paths::ReferrerLinkDir(repo, *nodes[i].refs.subject, d));
+        if (!st && !IsMissing(st.error())) Failed("deleting referrer entry " + what, st.error());
+      }
+      for (const std::string& tag : tags) {
+        std::string link = paths::TagIndexLink(repo, tag, d);
+        auto st = driver_.Delete(link.substr(0, link.rfind('/')));
+        if (!st && !IsMissing(st.error())) Failed("deleting tag history " + what, st.error());
+      }
+    }
+  }
+
+  Status SweepBlobs() {
+    auto algs = driver_.List(paths::BlobsRoot());
+    if (!algs) return IsMissing(algs.error()) ? Ok() : Status(std::unexpected(algs.error()));
+    std::vector<std::string> prefixes;
+    for (const std::string& alg : *algs) {
+      auto p = driver_.List(alg);
+      if (!p) {
+        Failed("listing " + alg, p.error());
+        continue;
+      }
+      prefixes.insert(prefixes.end(), p->begin(), p->end());
+    }
+    std::sort(prefixes.begin(), prefixes.end());
+    progress_.Phase("sweep", prefixes.size());
+    for (size_t i = 0; i < prefixes.size() && !Stopped(); ++i) {
+      SweepPrefix(prefixes[i]);
+      progress_.Step(i + 1);
+    }
+    return Ok();
+  }
+
+  void SweepPrefix(const std::string& prefix) {
+    const std::string alg(Tail(prefix, 2).front());
+    auto hexes = driver_.List(prefix);  // <prefix>/<hex> directories
+    if (!hexes) {
+      if (!IsMissing(hexes.error())) Failed("listing " + prefix, hexes.error());
+      return;
+    }
+    std::sort(hexes->begin(), hexes->end());
+    for (const std::string& hex_dir : *hexes) {
+      auto d = DigestOf(alg, BaseName(hex_dir));
+      if (!d) continue;
+      const std::string data = paths::BlobData(*d);
+      auto fi = StatOrRestore(data);
+      if (!fi) continue;  // an empty directory left by an earlier deletion
+      ++stats_.blobs;
+      if (marked_.Contains(*d)) continue;
+      if (fi->mod_time > young_after_ || leased_.Contains(*d)) {
+        ++stats_.blobs_young;
+        continue;
+      }
+      if (!options_.dry_run) {
+        auto r = SweepOne(driver_, data, young_after_, [&] { return LeaseFresh(*d); });
+        if (!r) {
+          Failed("deleting blob " + d->str(), r.error());
+          continue;
+        }
+        if (*r == SweepOutcome::kKept) ++stats_.blobs_young;
+        if (*r != SweepOutcome::kDeleted) continue;
+      }
+      deleted_.Add(*d);
+      ++stats_.blobs_deleted;
+      stats_.bytes_freed += fi->size;
+      progress_.Deleted("blob", d->str(), fi->size);
+    }
+  }
+
+  // Repository links to blobs that are gone (deleted by this run, or earlier: Distribution's
+  // collector leaves them).
+  void SweepLinks(const std::string& repo) {
+    for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
+      if (marked_.Contains(l.digest)) continue;
+      const std::string data = paths::BlobData(l.digest);
+      if (!deleted_.Contains(l.digest)) {
+        auto fi = driver_.Stat(data);
+        if (fi || !IsMissing(fi.error())) continue;  // present (young or leased), or unknown
+      }
+      if (options_.dry_run) {
+        ++stats_.links_deleted;
+        continue;
+      }
+      auto r = SweepOne(driver_, l.path, young_after_, [&] {
+        auto fi = driver_.Stat(data);
+        return fi || !IsMissing(fi.error());  // the blob came back (uploaded again): keep
+      });
+      if (!r) {
+        Failed("deleting link " + l.path, r.error());
+      } else if (*r == SweepOutcome::kDeleted) {
+        ++stats_.links_deleted;
+      }
+    }
+  }
+
+  void SweepLeases() {
+    std::vector<std::string> old, asides;
+    auto st = driver_.Walk(LeasesRoot(), [&](const FileInfo& fi) {
+      if (fi.is_dir) return true;
+      std::string_view base = BaseName(fi.path);
+      if (IsAsideName(base)) {
+        asides.push_back(fi.path.substr(0, fi.path.size() - base.size()) +
+                         std::string(base.substr(0, base.find('.'))));
+      } else if (fi.mod_time <= young_after_) {
+        old.push_back(fi.path);
+      }
+      return true;
+    });
+    if (!st && !IsMissing(st.error())) Failed("walking leases", st.error());
+    for (const std::string& live : asides) {
+      if (auto r = RestoreAside(driver_, live); !r) Failed("restoring " + live, r.error());
+    }
+    for (const std::string& path : old) {
+      auto r = SweepOne(driver_, path, young_after_, [] { return false; });
+      if (!r) {
+        Failed("deleting lease " + path, r.error());
+      } else if (*r == SweepOutcome::kDeleted) {
+        ++stats_.leases_deleted;
+      }
+    }
+  }
+
+  StorageDriver& driver_;
+  const CollectOptions options_;
+  Progress no_progress_;
+  Progress& progress_;
+  std::function<bool()> stop_;
+  const SystemTime young_after_;
+  DigestSet leased_;
+  DigestSet marked_;
+  DigestSet deleted_;
+  CollectStats stats_;
+};
+
+}  // namespace
+
+Result<CollectStats> Collect(StorageDriver& driver, const Clock& clock,
+                             const CollectOptions& options, Progress* progress,
+                             const std::function<bool()>& stop) {
+  Run run(driver, clock, options, progress, stop);
+  return run.Go();
+}
+
+}  // namespace berth::gc
