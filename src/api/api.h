@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/events.h"
 #include "auth/auth.h"
 #include "auth/token_service.h"
 #include "http/message.h"
@@ -39,6 +40,8 @@ struct ApiOptions {
   std::vector<std::string> manifest_urls_deny;
   auth::AuthorizerPtr authorizer;  // nullptr: no authentication (Distribution's default)
   std::shared_ptr<auth::TokenService> token_service;  // serves /auth/token when set
+  // Told of every completed operation and refusal (api/events.h); empty: no events are built.
+  std::vector<EventSinkPtr> event_sinks;
 };
 
 class Api {
