@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
+#include "notify/runtime.h"
 #include "storage/driver/driver.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
@@ -48,6 +49,7 @@ struct App::Impl {
   // AddJobs; embedders and tests may add more through App::scheduler().
   std::unique_ptr<jobs::Scheduler> scheduler;
   bool stopped = false;
+  std::unique_ptr<notify::Runtime> notify;  // webhook queues and audit log; after the server drains
 
   static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
   // How stale a listing may be for writes by other processes (Distribution's listing TTL).
@@ -221,6 +223,7 @@ Status CheckFiles(const config::Config& cfg) {
 Status CheckResources(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
   // Loading the authentication files is the check: every error names the key and the file.
+  BERTH_RETURN_IF_ERROR(notify::CheckConfig(cfg));
   api::ApiOptions scratch;
   return ConfigureAuth(cfg.auth, scratch);
 }
@@ -276,6 +279,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   ao.validation_disabled = cfg.validation.disabled;
   ao.manifest_urls_allow = cfg.validation.manifests_urls_allow;
   ao.manifest_urls_deny = cfg.validation.manifests_urls_deny;
+  BERTH_ASSIGN_OR_RETURN(im.notify, notify::Attach(cfg, ao.event_sinks, *im.clock));
   if (deps.adjust_api) deps.adjust_api(ao);
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 
@@ -290,6 +294,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   so.tls_ciphersuites = cfg.http.tls.ciphersuites;
   so.blocking_threads = static_cast<int>(cfg.storage.filesystem_maxthreads);
   ApplyTunables(cfg.berth, so);
+  so.on_reload = im.notify->OnReload();
   if (!cfg.log.accesslog_disabled) {
     so.access_log = [](const http::AccessLogEntry& e) {
       const http::Request& r = *e.request;
@@ -340,6 +345,7 @@ void App::Shutdown() {
   // Create may fail before the server or the scheduler exists (a bad htpasswd file, say); the App
   // is then destroyed half-built and there is nothing to drain or stop.
   if (impl_->server) impl_->server->Shutdown(impl_->cfg.http.draintimeout);
+  impl_->notify.reset();  // persists the events still in memory
   if (impl_->scheduler) impl_->scheduler->Stop(Impl::kJobStopTimeout);
 }
 

@@ -25,5 +25,6 @@ Result<config::LoadResult> LoadCommandConfig(const std::string& arg);
 
 // Registrars (one line each; keep alphabetical).
 void AddCoreCommands(CLI::App& cli, CommandResult& result);  // serve, config check, version, htpasswd
+void AddNotificationsCommands(CLI::App& cli, CommandResult& result);  // notifications list|replay
 
 }  // namespace berth::cli
