@@ -55,6 +55,11 @@ bool Authorized(Ctx& c, const NeededAccess& needed, Dispatch* d) {
     }
     res.headers.Add("WWW-Authenticate", challenge);
   }
+  // A 401 to a request without credentials is the authentication handshake, not a denial.
+  c.subject = decision.subject;
+  if (!authorization.empty() || res.status != 401) {
+    internal::EmitAuth(c, EventAction::kDenied, c.route.name, res.status, decision.message);
+  }
   *d = Dispatch::Respond(std::move(res));
   return false;
 }

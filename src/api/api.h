@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "api/events.h"
 #include "auth/auth.h"
 #include "auth/rate_limit.h"
 #include "auth/token_service.h"
@@ -42,6 +43,8 @@ struct ApiOptions {
   std::shared_ptr<auth::TokenService> token_service;  // serves /auth/token when set
   // berth.ratelimit: each manifest GET takes a pull from the caller's bucket (429 when empty).
   std::shared_ptr<auth::PullRateLimiter> pull_limiter;
+  // Told of every completed operation and refusal (api/events.h); empty: no events are built.
+  std::vector<EventSinkPtr> event_sinks;
 };
 
 class Api {

@@ -40,6 +40,7 @@ Dispatch HandleDeleteBlob(Ctx& c) {
   if (!c.opt.delete_enabled) return FailNow(c, DeleteDisabled());
   auto st = c.reg.Blobs().Delete(c.route.name, *digest);
   if (!st) return FailNow(c, st.error());
+  EmitBlob(c, EventAction::kDelete, *digest, 0, 202);
   Response res = Empty(202);
   res.headers.Add("Docker-Content-Digest", digest->str());
   return Dispatch::Respond(std::move(res));
@@ -81,9 +82,13 @@ Dispatch HandleGetBlob(Ctx& c) {
     }
   }
   res.content_length = length;
-  if (c.head() || length == 0) return Dispatch::Respond(std::move(res));
+  if (c.head() || length == 0) {
+    EmitBlob(c, EventAction::kPull, *digest, info->size, res.status);
+    return Dispatch::Respond(std::move(res));
+  }
   auto reader = c.reg.Blobs().Open(c.route.name, *digest, first);
   if (!reader) return FailNow(c, reader.error());
+  EmitBlob(c, EventAction::kPull, *digest, info->size, res.status);
   res.stream = std::make_unique<BlobSource>(std::move(*reader), length);
   return Dispatch::Respond(std::move(res));
 }

@@ -15,9 +15,11 @@
 
 #include "api/api.h"
 #include "api/errors.h"
+#include "api/events.h"
 #include "api/router.h"
 #include "auth/jwt.h"
 #include "auth/token_service.h"
+#include "common/names.h"
 
 namespace berth::api::internal {
 
@@ -113,6 +115,18 @@ class PullScope {
 // ratelimit-* headers; otherwise 429 TOOMANYREQUESTS (rate_limit.cc).
 http::Dispatch LimitPulls(Ctx& c, auth::PullRateLimiter& limiter,
                           http::Dispatch (*handler)(Ctx&));
+// Events (events.cc, contract in api/events.h). Each builds an Event only when a sink is configured,
+// fills the request and actor from `c`, and passes it to every sink.
+// A manifest event: `digest` null takes the reference's (a tag delete has none); an empty
+// `media_type` is detected from `bytes`.
+void EmitManifest(const Ctx& c, EventAction action, const Reference& ref, const Digest* digest,
+                  std::string_view media_type, std::string_view bytes, int status);
+// A blob event (push, pull, delete, mount with the source `from`).
+void EmitBlob(const Ctx& c, EventAction action, const Digest& d, uint64_t size, int status,
+              std::string_view from = {});
+// A refused request (`repository` may be empty), or a login (status 200, reason empty).
+void EmitAuth(const Ctx& c, EventAction action, std::string_view repository, int status,
+              std::string_view reason);
 
 // Handlers, one per row of the route table.
 http::Dispatch HandleBase(Ctx& c);

@@ -134,6 +134,7 @@ Dispatch HandleGetManifest(Ctx& c) {
   res.headers.Add("Docker-Content-Digest", stored->digest.str());
   res.headers.Add("ETag", "\"" + stored->digest.str() + "\"");
   res.log_note = stored->digest.str();
+  EmitManifest(c, EventAction::kPull, *ref, &stored->digest, stored->media_type, stored->bytes, 200);
   if (c.head()) {
     res.content_length = stored->bytes.size();
   } else {
@@ -156,9 +157,12 @@ Dispatch HandlePutManifest(Ctx& c) {
         Ctx now(c, req);
         const std::string& name = now.route.name;
         if (auto st = CheckLayerUrls(now, name, req.body); !st) return Fail(now, st.error());
+        // With event sinks the bytes outlive Put (a copy of at most 4 MiB) for the event.
+        std::string body = now.opt.event_sinks.empty() ? std::move(req.body) : req.body;
         auto put = now.reg.Manifests().Put(name, reference, req.headers.Get("Content-Type"),
-                                       std::move(req.body));
+                                           std::move(body));
         if (!put) return Fail(now, put.error());
+        EmitManifest(now, EventAction::kPush, reference, &put->digest, "", req.body, 201);
         Response res = Empty(201);
         res.headers.Add("Location", Url(now, "v2/" + name + "/manifests/" + put->digest.str()));
         res.headers.Add("Docker-Content-Digest", put->digest.str());
@@ -176,6 +180,7 @@ Dispatch HandleDeleteManifest(Ctx& c) {
   auto st = ref->is_digest() ? c.reg.Manifests().Delete(c.route.name, ref->digest)
                              : c.reg.Tags().Untag(c.route.name, ref->tag);
   if (!st) return FailNow(c, st.error());
+  EmitManifest(c, EventAction::kDelete, *ref, nullptr, "", "", 202);
   return Dispatch::Respond(Empty(202));
 }
 

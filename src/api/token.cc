@@ -8,6 +8,7 @@ namespace {
 http::Response TokenReply(const Ctx& c, const Result<auth::IssuedToken>& issued) {
   if (!issued) {
     http::Response res = Fail(c, issued.error());
+    EmitAuth(c, EventAction::kDenied, "", res.status, issued.error().message);
     if (issued.error().code == ErrorCode::kUnauthorized) {
       res.headers.Add("WWW-Authenticate", "Basic realm=\"berth token service\"");
     }
@@ -18,6 +19,11 @@ http::Response TokenReply(const Ctx& c, const Result<auth::IssuedToken>& issued)
   res.headers.Add("Cache-Control", "no-store");
   res.body = auth::TokenService::ResponseJson(*issued);
   res.log_note = issued->subject.empty() ? "anonymous token" : "token for " + issued->subject;
+  if (!issued->subject.empty()) {  // an anonymous token is no login
+    Ctx who(c, c.req);
+    who.subject = issued->subject;
+    EmitAuth(who, EventAction::kLogin, "", 200, "");
+  }
   return res;
 }
 

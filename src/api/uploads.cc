@@ -101,6 +101,7 @@ class UploadSink : public http::BodySink {
     }
     auto info = writer_->Commit(*commit_digest_);
     if (!info) return Fail(c, info.error());
+    EmitBlob(c, EventAction::kPush, info->digest, info->size, 201);
     return Created(c, c.route.name, info->digest);
   }
 
@@ -186,6 +187,7 @@ Dispatch HandleUploadStart(Ctx& c) {
     if (*mounted) {
       Response res = Created(c, c.route.name, (*mounted)->digest);
       res.log_note = "mounted " + d->str() + (from ? " from " + *from : "");
+      EmitBlob(c, EventAction::kMount, (*mounted)->digest, (*mounted)->size, 201, from.value_or(""));
       return Dispatch::Respond(std::move(res));
     }
     // Not mountable: an ordinary session, as the spec allows.

@@ -21,6 +21,7 @@
 #include "http/server.h"
 #include "jobs/scheduler.h"
 #include "policy/setup.h"
+#include "notify/runtime.h"
 #include "storage/driver/driver.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
@@ -54,6 +55,7 @@ struct App::Impl {
   std::unique_ptr<jobs::Scheduler> scheduler;
   gc::Installed gc;  // leases around the storage stack, the online collection job and its counters
   bool stopped = false;
+  std::unique_ptr<notify::Runtime> notify;  // webhook queues and audit log; after the server drains
 
   static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
   // How stale a listing may be for writes by other processes (Distribution's listing TTL).
@@ -239,6 +241,7 @@ Status CheckResources(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(policy::Check(cfg));
   BERTH_RETURN_IF_ERROR(gc::DecodeConfig(cfg));
   // Loading the authentication files is the check: every error names the key and the file.
+  BERTH_RETURN_IF_ERROR(notify::CheckConfig(cfg));
   api::ApiOptions scratch;
   BERTH_ASSIGN_OR_RETURN(auto tenancy, meta::OpenTenancy(cfg));  // opens and migrates the store
   return ConfigureAuth(cfg.auth, scratch, tenancy);
@@ -310,6 +313,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
                                cfg.berth.ratelimit_exempt},
         *im.clock);
   }
+  BERTH_ASSIGN_OR_RETURN(im.notify, notify::Attach(cfg, ao.event_sinks, *im.clock));
   if (deps.adjust_api) deps.adjust_api(ao);
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 
@@ -324,6 +328,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   so.tls_ciphersuites = cfg.http.tls.ciphersuites;
   so.blocking_threads = static_cast<int>(cfg.storage.filesystem_maxthreads);
   ApplyTunables(cfg.berth, so);
+  so.on_reload = im.notify->OnReload();
   if (!cfg.log.accesslog_disabled) {
     so.access_log = [](const http::AccessLogEntry& e) {
       const http::Request& r = *e.request;
@@ -374,6 +379,7 @@ void App::Shutdown() {
   // Create may fail before the server or the scheduler exists (a bad htpasswd file, say); the App
   // is then destroyed half-built and there is nothing to drain or stop.
   if (impl_->server) impl_->server->Shutdown(impl_->cfg.http.draintimeout);
+  impl_->notify.reset();  // persists the events still in memory
   if (impl_->scheduler) impl_->scheduler->Stop(Impl::kJobStopTimeout);
 }
 

@@ -317,6 +317,7 @@ int Main(int argc, char** argv) {
   // One line per command group (src/cli/commands.h).
   AddCoreCommands(cli, result);
   AddGcCommands(cli, result);
+  AddNotificationsCommands(cli, result);
   AddRetentionCommands(cli, result);
   AddStatusCommands(cli, result);
   AddTenancyCommands(cli, result);

@@ -35,5 +35,6 @@ void AddRetentionCommands(CLI::App& cli, CommandResult& result);  // retention r
 // user, org, team, grant, robot, token, quota, repo, audit (the metadata store, berth.meta)
 void AddTenancyCommands(CLI::App& cli, CommandResult& result);
 void AddGcCommands(CLI::App& cli, CommandResult& result);    // garbage-collect
+void AddNotificationsCommands(CLI::App& cli, CommandResult& result);  // notifications list|replay
 
 }  // namespace berth::cli

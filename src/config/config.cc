@@ -69,6 +69,10 @@ Schema Opaque(std::string name) { return Schema{std::move(name), Shape::kOpaque,
 Schema Section(std::string name, std::vector<Schema> children) {
   return Schema{std::move(name), Shape::kSection, std::move(children), false};
 }
+// A list whose elements are each described by `element` (notifications.endpoints).
+Schema ListOf(std::string name, Schema element) {
+  return Schema{std::move(name), Shape::kList, {std::move(element)}, false};
+}
 Schema MapOf(std::string name, Schema value) {
   return Schema{std::move(name), Shape::kMap, {std::move(value)}, false};
 }
@@ -94,9 +98,10 @@ constexpr std::string_view kSupportedDrivers[] = {"filesystem", "inmemory"};
 // registered name).
 constexpr std::string_view kUnsupportedDrivers[] = {"s3", "s3aws", "azure", "gcs", "swift", "oss"};
 
-// Sections of `berth:` kept as raw YAML for the module that decodes them: raw_sections
-// "berth.retention" and "berth.immutable" (src/policy).
-constexpr std::string_view kRawBerthSections[] = {"retention", "immutable"};
+// Sections of `berth:` kept as raw YAML under "berth.<name>" for the module that decodes them:
+// retention and immutable (src/policy), notifications and audit (src/notify).
+constexpr std::string_view kRawBerthSections[] = {"retention", "immutable", "notifications",
+                                                  "audit"};
 
 // Top-level sections kept as raw YAML (Config::raw_sections).
 constexpr std::string_view kRawSections[] = {"notifications", "proxy",     "redis",      "health",
@@ -168,9 +173,28 @@ Schema BuildSchema() {
                                                      Leaf("mapfiles")})}),
                // Decoded by src/policy (berth.retention.rules.N keys are checked there).
                Section("retention", {Leaf("interval"), Leaf("dryrun"), Opaque("rules")}),
-               Section("immutable", {Opaque("rules")})}),
+               Section("immutable", {Opaque("rules")}),
+               // Decoded by notify/config.cc from raw_sections["berth.notifications"/"berth.audit"].
+               Section("notifications", {Leaf("directory"), Leaf("maxqueuesize"),
+                                         Leaf("deadletterafter"), Leaf("maxbackoff")}),
+               Section("audit", {Leaf("enabled"), Leaf("path"), Leaf("maxsize"),
+                                 Leaf("maxbackups")})}),
   };
-  for (std::string_view s : kRawSections) root.push_back(Unused(Opaque(std::string(s))));
+  for (std::string_view s : kRawSections) {
+    if (s != "notifications") root.push_back(Unused(Opaque(std::string(s))));
+  }
+  // Decoded by notify/config.cc from raw_sections["notifications"].
+  root.push_back(Section(
+      "notifications",
+      {Section("events", {Leaf("includereferences")}),
+       ListOf("endpoints",
+              Section("", {Leaf("name"), Leaf("disabled"), Leaf("url"),
+                           Schema{"headers", Shape::kHeaders, {}, false}, Leaf("timeout"),
+                           Leaf("threshold"), Leaf("backoff"), List("ignoredmediatypes"),
+                           Section("ignore", {List("mediatypes"), List("actions")}),
+                           // Berth's own, per endpoint.
+                           Leaf("secret"), Leaf("format"), Leaf("maxbackoff"),
+                           Leaf("deadletterafter"), Leaf("maxqueuesize")}))}));
   return Section("", std::move(root));
 }
 
@@ -323,7 +347,9 @@ bool Override(YAML::Node node, const Schema& schema, std::span<const std::string
         }
         child = node[key];
       }
-      if (child_schema->shape == Shape::kList && (rest.size() != 1 || !child.IsSequence())) {
+      // A list of plain values takes an index only; a list of sections (ListOf) any path below.
+      if (child_schema->shape == Shape::kList && child_schema->children.empty() &&
+          (rest.size() != 1 || !child.IsSequence())) {
         return false;
       }
       return OverrideFree(child, rest, value);
@@ -388,6 +414,12 @@ void CollectWarnings(const YAML::Node& node, const Schema& schema, const std::st
     return;
   }
   if (schema.status == KeyStatus::kRefused) Fail(path, "not supported by Berth");
+  if (schema.shape == Shape::kList && !schema.children.empty() && node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      CollectWarnings(node[i], schema.children[0], path + "[" + std::to_string(i) + "]", warnings);
+    }
+    return;
+  }
   if (!node.IsMap()) return;
   if (schema.shape == Shape::kSection) {
     for (const auto& kv : node) {
@@ -495,42 +527,13 @@ std::optional<std::chrono::nanoseconds> GetDuration(const YAML::Node& parent,
   return *d;
 }
 
-// A size in bytes: an integer, or a number with a unit (B, KB, MB, GB, TB powers of 1000; KiB,
-// MiB, GiB, TiB powers of 1024), case-insensitive, e.g. "32MiB", "1.5GB" (whole bytes).
 std::optional<uint64_t> GetBytes(const YAML::Node& parent, const std::string& key,
                                  const std::string& path) {
   auto s = GetString(parent, key, path);
   if (!s) return std::nullopt;
-  std::string v = ToLower(std::string(Trim(*s)));
-  size_t num_end = 0;
-  while (num_end < v.size() && ((v[num_end] >= '0' && v[num_end] <= '9') || v[num_end] == '.')) {
-    ++num_end;
-  }
-  std::string unit(Trim(std::string_view(v).substr(num_end)));
-  static const std::pair<const char*, double> kUnits[] = {{"", 1},
-                                                          {"b", 1},
-                                                          {"kb", 1e3},
-                                                          {"mb", 1e6},
-                                                          {"gb", 1e9},
-                                                          {"tb", 1e12},
-                                                          {"kib", 1024.0},
-                                                          {"mib", 1048576.0},
-                                                          {"gib", 1073741824.0},
-                                                          {"tib", 1099511627776.0}};
-  const double* mult = nullptr;
-  for (const auto& [name, m] : kUnits) {
-    if (unit == name) mult = &m;
-  }
-  std::string number = v.substr(0, num_end);
-  bool valid_number =
-      !number.empty() && std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
-  if (mult == nullptr || !valid_number) {
-    Fail(path,
-         "not a size (want bytes, or a number with B, KB, MB, GB, KiB, MiB, GiB): " + Quote(*s));
-  }
-  double bytes = std::stod(number) * *mult;
-  if (bytes >= 9.2e18) Fail(path, "too large: " + Quote(*s));
-  return static_cast<uint64_t>(bytes);
+  auto bytes = ParseByteSize(*s);
+  if (!bytes) Fail(path, bytes.error().message);
+  return *bytes;
 }
 
 std::vector<std::string> GetStringList(const YAML::Node& parent, const std::string& key,
@@ -1038,6 +1041,40 @@ LoadResult LoadOrThrow(const std::string& yaml_text, const std::vector<std::stri
 }
 
 }  // namespace
+
+Result<uint64_t> ParseByteSize(std::string_view text) {
+  std::string v = ToLower(std::string(Trim(text)));
+  size_t num_end = 0;
+  while (num_end < v.size() && ((v[num_end] >= '0' && v[num_end] <= '9') || v[num_end] == '.')) {
+    ++num_end;
+  }
+  std::string unit(Trim(std::string_view(v).substr(num_end)));
+  static const std::pair<const char*, double> kUnits[] = {{"", 1},
+                                                          {"b", 1},
+                                                          {"kb", 1e3},
+                                                          {"mb", 1e6},
+                                                          {"gb", 1e9},
+                                                          {"tb", 1e12},
+                                                          {"kib", 1024.0},
+                                                          {"mib", 1048576.0},
+                                                          {"gib", 1073741824.0},
+                                                          {"tib", 1099511627776.0}};
+  const double* mult = nullptr;
+  for (const auto& [name, m] : kUnits) {
+    if (unit == name) mult = &m;
+  }
+  std::string number = v.substr(0, num_end);
+  bool valid_number =
+      !number.empty() && std::count(number.begin(), number.end(), '.') <= 1 && number != ".";
+  if (mult == nullptr || !valid_number) {
+    return MakeError(ErrorCode::kInvalidArgument,
+         "not a size (want bytes, or a number with B, KB, MB, GB, KiB, MiB, GiB): " + Quote(std::string(text)));
+  }
+  double bytes = std::stod(number) * *mult;
+  if (bytes >= 9.2e18) return MakeError(ErrorCode::kInvalidArgument, "too large: " + Quote(std::string(text)));
+  return static_cast<uint64_t>(bytes);
+}
+
 
 KeyStatus StatusOf(const std::string& path) {
   const Schema* s = &RootSchema();

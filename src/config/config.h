@@ -189,6 +189,11 @@ enum class KeyStatus {
 // Keys below a section that is kPlanned or kRefused as a whole take the section's status.
 KeyStatus StatusOf(const std::string& path);
 
+// A size in bytes: an integer, or a number with a unit (B, KB, MB, GB, TB powers of 1000; KiB,
+// MiB, GiB, TiB powers of 1024), case-insensitive, e.g. "32MiB", "1.5GB" (whole bytes). Errors:
+// kInvalidArgument ("not a size ...", "too large: ...").
+Result<uint64_t> ParseByteSize(std::string_view text);
+
 // "host:port" / ":port" / "[::1]:port" -> host and port. Errors: kInvalidArgument.
 Result<std::pair<std::string, uint16_t>> SplitHostPort(const std::string& addr);
 

@@ -179,10 +179,14 @@ int Server::WaitForSignal() {
         received = signal_number;
         return;
       }
+      Status reloaded = Ok();
       if (s.core.tls_enabled) {
-        (void)ReloadTls();  // logs its own outcome; the old certificate stays on failure
+        reloaded = ReloadTls();  // logs its own outcome; the old certificate stays on failure
       } else {
         spdlog::info("http: SIGHUP ignored: the server is not serving TLS");
+      }
+      if (s.core.options.on_reload) {
+        s.core.options.on_reload(reloaded ? "" : reloaded.error().message);
       }
       arm();
     });

@@ -70,6 +70,9 @@ struct ServerOptions {
   // exchange with AES-GCM or CHACHA20-POLY1305 only. An unknown name makes Start fail naming it.
   std::vector<std::string> tls_ciphersuites;
   std::function<void(const AccessLogEntry&)> access_log;  // nullptr: no access log
+  // Called on the signal thread after each SIGHUP (and TLS reload, when serving TLS) with "" or
+  // the reload's error (the audit log records it and reopens its file).
+  std::function<void(const std::string& error)> on_reload;
 };
 
 class Server {
