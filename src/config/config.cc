@@ -134,8 +134,8 @@ Schema BuildSchema() {
            Schema{"headers", Shape::kHeaders, {}, false},
            Section("tls", {Leaf("certificate"), Leaf("key"), List("clientcas"), Leaf("minimumtls"),
                            List("ciphersuites"), Unused(Opaque("letsencrypt"))}),
-           Unused(Section("debug",
-                          {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})})),
+           Section("debug",
+                   {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})}),
            Section("http2", {Leaf("disabled")}), Unused(Section("h2c", {Leaf("enabled")}))}),
       Section("catalog", {Leaf("maxentries")}),
       Selector(Section(
@@ -159,7 +159,13 @@ Schema BuildSchema() {
                                                      Leaf("smallbuffer"), Leaf("sendfile"),
                                                      Leaf("mapfiles")})})}),
   };
-  for (std::string_view s : kRawSections) root.push_back(Unused(Opaque(std::string(s))));
+  // health: decoded by health/config.cc from raw_sections["health"].
+  root.push_back(Section("health", {Section("storagedriver", {Leaf("enabled"), Leaf("interval"),
+                                                              Leaf("threshold")}),
+                                    Opaque("file"), Opaque("http"), Opaque("tcp")}));
+  for (std::string_view s : kRawSections) {
+    if (s != "health") root.push_back(Unused(Opaque(std::string(s))));
+  }
   return Section("", std::move(root));
 }
 
