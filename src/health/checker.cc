@@ -143,7 +143,10 @@ std::string Checker::FailuresJson() const {
 void AddConfiguredChecks(Checker& checker, const HealthConfig& cfg,
                          std::shared_ptr<storage::driver::StorageDriver> driver,
                          const std::string& root, bool read_only) {
-  checker.Add("storagedriver", StorageCheck(std::move(driver), root, read_only),
+  // Without health.storagedriver the check only serves readiness and status: it reads, and does not
+  // write a probe every interval that nobody asked for.
+  checker.Add("storagedriver",
+              StorageCheck(std::move(driver), root, read_only || !cfg.storagedriver.enabled),
               cfg.storagedriver.timing, cfg.storagedriver.enabled);
   for (const auto& f : cfg.file) checker.Add(f.file, FileCheck(f.file), f.timing, true);
   for (const auto& h : cfg.http) checker.Add(h.uri, HttpCheck(h), h.timing, true);

@@ -64,7 +64,9 @@ class Checker {
 };
 
 // The checks the config asks for, plus the storage check (named "storagedriver"), added to
-// `checker`. `root` is the filesystem root directory ("" for other drivers).
+// `checker`. `root` is the filesystem root directory ("" for other drivers). The storage check
+// writes its probe only when health.storagedriver is enabled (and the storage is not read-only);
+// otherwise it lists the root.
 void AddConfiguredChecks(Checker& checker, const HealthConfig& cfg,
                          std::shared_ptr<storage::driver::StorageDriver> driver,
                          const std::string& root, bool read_only);
