@@ -12,7 +12,7 @@ BUILD_PKGS=(
   curl ca-certificates python3 jq
 )
 # Peers and clients used by the test suites (compatibility, interop).
-TEST_PKGS=(docker-registry skopeo umoci podman buildah runc docker.io containerd lintian postgresql)
+TEST_PKGS=(docker-registry skopeo umoci podman buildah runc docker.io containerd lintian postgresql prometheus)
 # The benchmark suite (bench/run.sh): the peer, load generator, nginx ceiling (its http_dav_module serves
 # the WebDAV PUT ceiling), and perf for profiling a server under load.
 BENCH_PKGS=(docker-registry wrk nginx-light linux-perf)

@@ -38,6 +38,12 @@ bool Authorized(Ctx& c, const NeededAccess& needed, Dispatch* d) {
   ErrorCode code = decision.status == 403   ? ErrorCode::kDenied
                    : decision.status == 429 ? ErrorCode::kTooManyRequests
                                             : ErrorCode::kUnauthorized;
+  if (c.opt.on_auth_failure) {
+    c.opt.on_auth_failure(code == ErrorCode::kDenied            ? "denied"
+                          : code == ErrorCode::kTooManyRequests ? "throttled"
+                          : authorization.empty()               ? "missing_credentials"
+                                                                : "invalid_credentials");
+  }
   nlohmann::json detail = nlohmann::json::array();
   for (const auto& a : needed.required) {
     detail.push_back({{"Type", a.type}, {"Name", a.name}, {"Action", a.action}});
@@ -111,6 +117,12 @@ Dispatch RouteRequest(http::Request& req, storage::Namespace& registry, const Ap
   auto matched = MatchRoute(req.method, req.path, opt.prefix);
   if (!matched) return FailNow(c, matched.error());
   c.route = matched->route;
+  req.route = RouteLabel(c.route.kind);
+  if (c.route.kind == RouteKind::kBase && opt.unhealthy) {
+    if (std::string failing = opt.unhealthy(); !failing.empty()) {
+      return FailNow(c, Error{ErrorCode::kUnavailable, "service unavailable", failing, 0});
+    }
+  }
   auto query = Query::Parse(req.query);
   if (!query) return FailNow(c, query.error());
   c.query = std::move(*query);
@@ -164,6 +176,7 @@ Status Api::ValidateOptions(const ApiOptions& options) {
 }
 
 http::Dispatch Api::Handle(http::Request& req) {
+  req.route = RouteLabel(RouteKind::kNotFound);  // until a route matches
   http::Dispatch d = RouteRequest(req, *registry_, options_);
   if (d.response) Decorate(*d.response, options_);
   if (d.sink) d.sink = std::make_unique<DecoratingSink>(std::move(d.sink), options_);

@@ -4,8 +4,10 @@
 // asks the HTTP layer to buffer or stream the body first. Every error leaves through one writer
 // (errors.h). Thread-safe.
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,6 +47,12 @@ struct ApiOptions {
   std::shared_ptr<auth::PullRateLimiter> pull_limiter;
   // Told of every completed operation and refusal (api/events.h); empty: no events are built.
   std::vector<EventSinkPtr> event_sinks;
+  // Health (health.*): when set and it returns a non-empty JSON object of failing checks, GET /v2/
+  // answers 503 UNAVAILABLE with that object as detail (before authentication, as registry:2).
+  std::function<std::string()> unhealthy;
+  // Called for each refused authentication or authorization with a fixed reason word
+  // ("missing_credentials", "invalid_credentials", "denied", "throttled"): metrics.
+  std::function<void(std::string_view reason)> on_auth_failure;
 };
 
 class Api {

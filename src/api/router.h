@@ -67,6 +67,9 @@ enum class RouteKind {
   kNotFound,
 };
 
+// A short static name for metrics labels ("base", "manifest", "blob_upload", ...).
+std::string_view RouteLabel(RouteKind kind);
+
 // What a matched path holds.
 struct Route {
   RouteKind kind = RouteKind::kNotFound;

@@ -83,4 +83,34 @@ const std::array kRoutes = {
 
 std::span<const RouteSpec> Routes() { return kRoutes; }
 
+std::string_view RouteLabel(RouteKind kind) {
+  switch (kind) {
+    case RouteKind::kBase:
+      return "base";
+    case RouteKind::kCatalog:
+      return "catalog";
+    case RouteKind::kTags:
+      return "tags";
+    case RouteKind::kManifest:
+      return "manifest";
+    case RouteKind::kBlob:
+      return "blob";
+    case RouteKind::kUploadStart:
+      return "blob_upload";
+    case RouteKind::kUpload:
+      return "blob_upload_chunk";
+    case RouteKind::kReferrers:
+      return "referrers";
+    case RouteKind::kSearch:
+      return "search";
+    case RouteKind::kPing:
+      return "ping";
+    case RouteKind::kToken:
+      return "token";
+    case RouteKind::kNotFound:
+      break;
+  }
+  return "not_found";
+}
+
 }  // namespace berth::api

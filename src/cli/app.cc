@@ -20,8 +20,9 @@
 #include "gc/job.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
-#include "policy/setup.h"
 #include "notify/runtime.h"
+#include "observe/observability.h"
+#include "policy/setup.h"
 #include "storage/driver/driver.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
@@ -44,6 +45,9 @@ void PurgeTemporaries(storage::driver::StorageDriver& driver, const Clock& clock
 
 struct App::Impl {
   config::Config cfg;
+  // Health checks, metrics, the debug server (issue 13). Declared first so that it is destroyed
+  // last: the storage stack, the API and the jobs record into its registry.
+  std::unique_ptr<observe::Observability> observe;
   std::string root;
   storage::NamespacePtr registry;
   std::unique_ptr<api::Api> api;
@@ -240,6 +244,7 @@ Status CheckResources(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(CheckFiles(cfg));
   BERTH_RETURN_IF_ERROR(policy::Check(cfg));
   BERTH_RETURN_IF_ERROR(gc::DecodeConfig(cfg));
+  if (auto o = observe::Observability::Create(cfg); !o) return std::unexpected(o.error());
   // Loading the authentication files is the check: every error names the key and the file.
   BERTH_RETURN_IF_ERROR(notify::CheckConfig(cfg));
   api::ApiOptions scratch;
@@ -273,6 +278,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   app->impl_ = std::make_unique<Impl>();
   Impl& im = *app->impl_;
   im.cfg = cfg;
+  BERTH_ASSIGN_OR_RETURN(im.observe, observe::Observability::Create(cfg));
   storage::driver::StorageDriverPtr driver = deps.driver;
   if (!driver) {  // an injected driver (tests) stands in for the configured one
     if (cfg.storage.driver == "filesystem") im.root = cfg.storage.filesystem_rootdirectory;
@@ -281,13 +287,14 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
     if (!made) return MakeError(made.error().code, "storage: " + made.error().message);
     driver = std::move(*made);
   }
-  im.driver = driver;
+  im.driver = im.observe->DecorateDriver(driver);
   if (deps.clock) im.clock = deps.clock;
   storage::StackOptions so_storage;
   so_storage.clock = im.clock;
+  if (im.observe->recording()) so_storage.metrics = &im.observe->metrics();
   if (cfg.berth.manifest_cache_bytes) so_storage.manifest_cache_bytes = *cfg.berth.manifest_cache_bytes;
   if (cfg.berth.listing_ttl && cfg.berth.listing_ttl->count() > 0) im.listing_ttl = *cfg.berth.listing_ttl;
-  im.registry = storage::NewRegistry(driver, so_storage);  // reconciled by the "listing-reconcile" job
+  im.registry = storage::NewRegistry(im.driver, so_storage);  // reconciled by the "listing-reconcile" job
   BERTH_ASSIGN_OR_RETURN(im.registry, policy::Decorate(cfg, std::move(im.registry)));
   if (tenancy) im.registry = meta::WithQuotas(std::move(im.registry), tenancy->store_ptr());
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
@@ -295,6 +302,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   BERTH_ASSIGN_OR_RETURN(im.gc, gc::Install(cfg, driver, *im.clock, im.registry, *im.scheduler));
   im.registry = im.gc.registry;
   BERTH_RETURN_IF_ERROR(im.AddJobs());
+  BERTH_RETURN_IF_ERROR(im.observe->Attach(*im.scheduler, driver, im.root, cfg.storage.readonly));
   ao.delete_enabled = cfg.storage.delete_enabled;
   ao.readonly = cfg.storage.readonly;
   ao.prefix = cfg.http.prefix.empty() ? "/" : cfg.http.prefix;
@@ -314,6 +322,8 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
         *im.clock);
   }
   BERTH_ASSIGN_OR_RETURN(im.notify, notify::Attach(cfg, ao.event_sinks, *im.clock));
+  ao.unhealthy = im.observe->Unhealthy();
+  ao.on_auth_failure = im.observe->AuthFailureHook();
   if (deps.adjust_api) deps.adjust_api(ao);
   im.api = std::make_unique<api::Api>(im.registry, std::move(ao));
 
@@ -347,9 +357,11 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
       log::Entry(spdlog::level::info, msg, fields);
     };
   }
+  so.access_log = im.observe->WrapAccessLog(std::move(so.access_log));
   api::Api* api = im.api.get();
   im.server = std::make_unique<http::Server>(
-      std::move(so), [api](http::Request& req) { return api->Handle(req); });
+      std::move(so),
+      im.observe->WrapHandler([api](http::Request& req) { return api->Handle(req); }));
   return app;
 }
 
@@ -357,12 +369,15 @@ App::~App() { Shutdown(); }
 
 Status App::Start() {
   BERTH_RETURN_IF_ERROR(impl_->server->Start());
+  BERTH_RETURN_IF_ERROR(impl_->observe->Start());
   impl_->scheduler->Start();
   return Ok();
 }
 
 uint16_t App::port() const { return impl_->server->port(); }
 jobs::Scheduler& App::scheduler() { return *impl_->scheduler; }
+metrics::Registry& App::metrics() { return impl_->observe->metrics(); }
+uint16_t App::debug_port() const { return impl_->observe->debug_port(); }
 const std::string& App::root_directory() const { return impl_->root; }
 
 int App::RunUntilSignal() {
@@ -380,6 +395,7 @@ void App::Shutdown() {
   // is then destroyed half-built and there is nothing to drain or stop.
   if (impl_->server) impl_->server->Shutdown(impl_->cfg.http.draintimeout);
   impl_->notify.reset();  // persists the events still in memory
+  if (impl_->observe) impl_->observe->Shutdown();
   if (impl_->scheduler) impl_->scheduler->Stop(Impl::kJobStopTimeout);
 }
 

@@ -26,6 +26,9 @@ class StorageDriver;
 namespace berth::jobs {
 class Scheduler;
 }
+namespace berth::metrics {
+class Registry;
+}
 
 namespace berth::cli {
 
@@ -54,6 +57,11 @@ class App {
   uint16_t port() const;
   // The background jobs; started by Start, stopped by Shutdown. Add jobs here, or RunNow one.
   jobs::Scheduler& scheduler();
+  // The metrics registry (metrics/registry.h): modules register their metrics here. Exposed on the
+  // debug server when http.debug.prometheus.enabled.
+  metrics::Registry& metrics();
+  // The debug server's port (http.debug.addr), 0 when there is none. Valid after Start.
+  uint16_t debug_port() const;
   // Blocks until SIGINT/SIGTERM, then drains (http.draintimeout) and stops. Returns the signal.
   int RunUntilSignal();
   void Shutdown();

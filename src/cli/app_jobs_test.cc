@@ -63,6 +63,8 @@ class AppJobsTest : public ::testing::Test {
   }
 
   std::string root_;
+  // Outlives app_ (declared before it): the scheduler's job threads wait on it until the app stops.
+  FakeClock clock_{std::chrono::system_clock::now()};
   std::unique_ptr<App> app_;
 };
 
@@ -79,7 +81,7 @@ TEST_F(AppJobsTest, StaleTemporariesAreRemovedInTheBackgroundAtStartUp) {
 }
 
 TEST_F(AppJobsTest, ListingReconcileJobShowsRepositoriesWrittenByAnotherProcess) {
-  FakeClock clock(std::chrono::system_clock::now());
+  FakeClock& clock = clock_;
   StartApp("", &clock);
   testing::HttpClient client(app_->port());
   EXPECT_EQ(client.Request("GET", "/v2/_catalog").body, R"({"repositories":[]})");
@@ -95,13 +97,14 @@ TEST_F(AppJobsTest, ListingReconcileJobShowsRepositoriesWrittenByAnotherProcess)
 }
 
 TEST_F(AppJobsTest, UploadPurgeJobDeletesUploadsOnceTheyAreOlderThanTheAge) {
-  FakeClock clock(std::chrono::system_clock::now());
+  FakeClock& clock = clock_;
   StartApp(
       "  maintenance:\n    uploadpurging:\n      enabled: true\n      age: 1h\n"
       "      interval: 24h\n      dryrun: false\n",
       &clock);
   EXPECT_EQ(app_->scheduler().Names(),
-            (std::vector<std::string>{"storage-temporaries", "listing-reconcile", "upload-purge"}));
+            (std::vector<std::string>{"storage-temporaries", "listing-reconcile", "upload-purge",
+                                      "health-storagedriver"}));
   testing::HttpClient client(app_->port());
   auto started = client.Request("POST", "/v2/team/app/blobs/uploads/");
   ASSERT_EQ(started.status, 202) << started.body;

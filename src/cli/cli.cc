@@ -19,11 +19,11 @@
 #include "cli/commands.h"
 #include "cli/privileges.h"
 #include "common/log.h"
+#include "common/version.h"
 
 namespace berth::cli {
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
 
 // The config path: the argument, else REGISTRY_CONFIG_PATH, else none (embedded defaults).
 std::string ConfigPath(const std::string& arg) {

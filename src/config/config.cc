@@ -145,8 +145,8 @@ Schema BuildSchema() {
            Schema{"headers", Shape::kHeaders, {}, false},
            Section("tls", {Leaf("certificate"), Leaf("key"), List("clientcas"), Leaf("minimumtls"),
                            List("ciphersuites"), Unused(Opaque("letsencrypt"))}),
-           Unused(Section("debug",
-                          {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})})),
+           Section("debug",
+                   {Leaf("addr"), Section("prometheus", {Leaf("enabled"), Leaf("path")})}),
            Section("http2", {Leaf("disabled")}), Unused(Section("h2c", {Leaf("enabled")}))}),
       Section("catalog", {Leaf("maxentries")}),
       Selector(Section(
@@ -180,8 +180,12 @@ Schema BuildSchema() {
                Section("audit", {Leaf("enabled"), Leaf("path"), Leaf("maxsize"),
                                  Leaf("maxbackups")})}),
   };
+  // health: decoded by health/config.cc from raw_sections["health"].
+  root.push_back(Section("health", {Section("storagedriver", {Leaf("enabled"), Leaf("interval"),
+                                                              Leaf("threshold")}),
+                                    Opaque("file"), Opaque("http"), Opaque("tcp")}));
   for (std::string_view s : kRawSections) {
-    if (s != "notifications") root.push_back(Unused(Opaque(std::string(s))));
+    if (s != "notifications" && s != "health") root.push_back(Unused(Opaque(std::string(s))));
   }
   // Decoded by notify/config.cc from raw_sections["notifications"].
   root.push_back(Section(

@@ -224,6 +224,7 @@ class Connection final : public ConnectionBase,
     req_.chunked = false;
     req_.tls = kTls;
     req_.remote_addr = remote_;
+    req_.route = {};
     if (req_.body.capacity() > kKeepBufferBytes) {
       req_.body = std::string();
     } else {

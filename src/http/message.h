@@ -51,6 +51,9 @@ struct Request {
   std::string remote_addr;  // "ip:port"
   std::string body;         // filled only for BufferBody dispatches
   std::chrono::steady_clock::time_point received;
+  // Set by the handler: a static name for the route ("manifest", ...) that metrics label requests
+  // with; the server only clears it between requests. "" when no handler saw the request.
+  std::string_view route;
 };
 
 // Source of a streamed response body. Read returns 0 at the end; an error aborts the connection

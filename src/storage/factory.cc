@@ -8,7 +8,7 @@ namespace berth::storage {
 
 NamespacePtr NewRegistry(driver::StorageDriverPtr driver, StackOptions options) {
   NamespacePtr ns = fs::NewNamespace(std::move(driver), *options.clock);
-  ns = cache::WithManifestCache(std::move(ns), options.manifest_cache_bytes);
+  ns = cache::WithManifestCache(std::move(ns), options.manifest_cache_bytes, options.metrics);
   cache::ListingIndexOptions lo;
   lo.reconcile_every = options.reconcile_every;
   lo.max_tag_lists = options.max_tag_lists;

@@ -10,6 +10,10 @@
 #include "storage/driver/driver.h"
 #include "storage/registry.h"
 
+namespace berth::metrics {
+class Registry;
+}
+
 namespace berth::storage {
 
 struct StackOptions {
@@ -19,6 +23,8 @@ struct StackOptions {
   // processes show up within this); zero when a scheduler job calls Namespace::Reconcile instead.
   std::chrono::milliseconds reconcile_every{0};
   size_t max_tag_lists = 4096;
+  // When set, the caches count their hits and misses there (must outlive the stack).
+  metrics::Registry* metrics = nullptr;
 };
 
 // Starts the listing index's first build in the background.

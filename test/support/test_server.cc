@@ -23,6 +23,7 @@ class InProcessServer : public TestServer {
     }
   }
   uint16_t port() const override { return port_; }
+  uint16_t debug_port() const override { return app_ ? app_->debug_port() : 0; }
   const std::string& root() const override { return root_; }
   void Stop() override {
     if (app_) {

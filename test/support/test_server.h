@@ -37,6 +37,8 @@ class TestServer {
   virtual ~TestServer() = default;
   virtual uint16_t port() const = 0;
   virtual const std::string& root() const = 0;
+  // The debug server's port (http.debug.addr: 127.0.0.1:0), 0 without one.
+  virtual uint16_t debug_port() const = 0;
   // "127.0.0.1:PORT"
   std::string hostport() const { return "127.0.0.1:" + std::to_string(port()); }
   // Graceful stop (drain), as SIGTERM does. Destruction also stops.

@@ -4,6 +4,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "metrics/registry.h"
 #include "storage/wrappers.h"
 
 namespace berth::storage::cache {
@@ -11,14 +12,26 @@ namespace {
 
 class CachingManifests : public ManifestServiceWrapper {
  public:
-  CachingManifests(ManifestService& target, size_t max_bytes)
-      : ManifestServiceWrapper(target), max_bytes_(max_bytes) {}
+  CachingManifests(ManifestService& target, size_t max_bytes, metrics::Registry* metrics)
+      : ManifestServiceWrapper(target), max_bytes_(max_bytes) {
+    if (metrics) {
+      auto& f = metrics->AddCounter("berth_cache_requests_total",
+                                    "Cache lookups by cache and result (hit or miss).",
+                                    {"cache", "result"});
+      hits_ = &f.With({"manifest", "hit"});
+      misses_ = &f.With({"manifest", "miss"});
+    }
+  }
 
   Result<StoredManifest> Read(std::string_view repo, const Digest& d) override {
     {
       std::lock_guard lock(mu_);
-      if (auto it = entries_.find(d.str()); it != entries_.end()) return *it->second;
+      if (auto it = entries_.find(d.str()); it != entries_.end()) {
+        if (hits_) hits_->Inc();
+        return *it->second;
+      }
     }
+    if (misses_) misses_->Inc();
     BERTH_ASSIGN_OR_RETURN(StoredManifest m, target().Read(repo, d));
     if (m.bytes.size() <= max_bytes_ / 16) {
       auto entry = std::make_shared<const StoredManifest>(m);
@@ -38,12 +51,14 @@ class CachingManifests : public ManifestServiceWrapper {
   std::unordered_map<std::string, std::shared_ptr<const StoredManifest>>
       entries_;       // Guarded by mu_.
   size_t bytes_ = 0;  // Guarded by mu_.
+  metrics::Counter* hits_ = nullptr;
+  metrics::Counter* misses_ = nullptr;
 };
 
 class ManifestCache : public NamespaceWrapper {
  public:
-  ManifestCache(NamespacePtr inner, size_t max_bytes)
-      : NamespaceWrapper(inner), manifests_(inner->Manifests(), max_bytes) {}
+  ManifestCache(NamespacePtr inner, size_t max_bytes, metrics::Registry* metrics)
+      : NamespaceWrapper(inner), manifests_(inner->Manifests(), max_bytes, metrics) {}
   ManifestService& Manifests() override { return manifests_; }
 
  private:
@@ -52,9 +67,9 @@ class ManifestCache : public NamespaceWrapper {
 
 }  // namespace
 
-NamespacePtr WithManifestCache(NamespacePtr inner, size_t max_bytes) {
+NamespacePtr WithManifestCache(NamespacePtr inner, size_t max_bytes, metrics::Registry* metrics) {
   if (max_bytes == 0) return inner;
-  return std::make_shared<ManifestCache>(std::move(inner), max_bytes);
+  return std::make_shared<ManifestCache>(std::move(inner), max_bytes, metrics);
 }
 
 }  // namespace berth::storage::cache

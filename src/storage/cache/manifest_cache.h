@@ -10,10 +10,16 @@
 
 #include "storage/registry.h"
 
+namespace berth::metrics {
+class Registry;
+}
+
 namespace berth::storage::cache {
 
 // Wraps `inner`'s ManifestService; everything else passes through. `max_bytes` == 0 returns
-// `inner`.
-NamespacePtr WithManifestCache(NamespacePtr inner, size_t max_bytes);
+// `inner`. With `metrics`, reads count in berth_cache_requests_total{cache="manifest",result=
+// "hit"|"miss"}.
+NamespacePtr WithManifestCache(NamespacePtr inner, size_t max_bytes,
+                               metrics::Registry* metrics = nullptr);
 
 }  // namespace berth::storage::cache
