@@ -51,8 +51,7 @@ TEST(Server, ShutdownDrainsInFlightRequestButClosesIdleOnes) {
   });
   EXPECT_TRUE(idle.WaitClosed(1000ms));
   EXPECT_FALSE(done.load());
-  ASSERT_TRUE(busy.Send("67890"));
-  auto r = busy.Read();
+  auto r = busy.Exchange("67890");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->Header("Connection"), "close");

@@ -22,10 +22,9 @@ TEST(Server, RequestFieldsReachTheHandler) {
     return Dispatch::Respond(Text(204, ""));
   });
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("DELETE /v2/a/b/manifests/x?n=1&last=z HTTP/1.1\r\nHost: h\r\n"
-             "X-Thing: one\r\nx-thing: two\r\n\r\n"));
-  auto r = c.Read();
+  auto r = c.Exchange(
+      "DELETE /v2/a/b/manifests/x?n=1&last=z HTTP/1.1\r\nHost: h\r\n"
+      "X-Thing: one\r\nx-thing: two\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
   EXPECT_EQ(r->Count("Content-Length"), 0);
@@ -69,9 +68,8 @@ TEST(Server, HeadJustUnderTheLimitIsServed) {
   o.max_header_bytes = 8 * 1024;
   TestServer ts(EchoHandler, o);
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(7000, 'a') + "\r\n\r\n"));
-  auto r = c.Read();
+  auto r =
+      c.Exchange("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(7000, 'a') + "\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
@@ -84,8 +82,7 @@ TEST(Server, GarbageRequestLineGets400) {
         "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
     Client c(ts.port());
-    ASSERT_TRUE(c.Send(garbage));
-    auto r = c.Read();
+    auto r = c.Exchange(garbage);
     ASSERT_TRUE(r) << garbage;
     EXPECT_EQ(r->status, 400) << garbage;
     EXPECT_TRUE(c.WaitClosed()) << garbage;
@@ -96,17 +93,15 @@ TEST(Server, UnsupportedTransferCodingIsRefused) {
   TestServer ts(EchoHandler);
   {
     Client c(ts.port());
-    ASSERT_TRUE(c.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"));
-    auto r = c.Read();
+    auto r = c.Exchange("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 501);
   }
   Client c(ts.port());
   // Not ending in chunked: without the check the body would be parsed as the next request.
-  ASSERT_TRUE(
-      c.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\nGET /x "
-             "HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto r = c.Read();
+  auto r = c.Exchange(
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\nGET /x "
+      "HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
   EXPECT_TRUE(c.WaitClosed());
@@ -115,8 +110,7 @@ TEST(Server, UnsupportedTransferCodingIsRefused) {
 // Sends `request` on a fresh connection and expects the server's own 400, then a close.
 void ExpectRefused(uint16_t port, std::string_view request, std::string_view reason) {
   Client c(port);
-  ASSERT_TRUE(c.Send(request));
-  auto r = c.Read();
+  auto r = c.Exchange(request);
   ASSERT_TRUE(r) << request;
   EXPECT_EQ(r->status, 400) << request;
   EXPECT_NE(r->body.find(reason), std::string::npos) << request << " -> " << r->body;

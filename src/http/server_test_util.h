@@ -118,6 +118,12 @@ class Client {
     return true;
   }
 
+  // Sends `request` and reads one response; nullopt when either fails.
+  std::optional<Reply> Exchange(std::string_view request, bool head_request = false) {
+    if (!Send(request)) return std::nullopt;
+    return Read(head_request);
+  }
+
   // One response; `head_request` means no body follows whatever the headers say.
   std::optional<Reply> Read(bool head_request = false) {
     size_t end;
