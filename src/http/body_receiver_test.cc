@@ -27,22 +27,20 @@ TEST(Server, BufferBodyOverLimitGetsTooLargeResponse) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   // Announced too large: answered from the head, the body is never read.
-  auto r = c.Exchange("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000000\r\n\r\nxxxx");
+  auto r = ExpectAnswerThenClose(
+      c, "PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000000\r\n\r\nxxxx", 413);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->Header("Connection"), "close");
-  EXPECT_TRUE(c.WaitClosed());
 }
 
 TEST(Server, ChunkedBodyGrowingPastLimitGetsTooLargeResponse) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   std::string chunk(600, 'c');
-  auto r = c.Exchange("PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
-                      chunk + "\r\n258\r\n" + chunk + "\r\n");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
-  EXPECT_TRUE(c.WaitClosed());
+  ExpectAnswerThenClose(c,
+                        "PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
+                            chunk + "\r\n258\r\n" + chunk + "\r\n",
+                        413);
 }
 
 TEST(Server, StreamBodyWithContentLengthReachesSinkExactly) {
@@ -184,19 +182,15 @@ TEST(Server, ExpectContinueAnsweredAtOnceGetsNo100AndCloses) {
   });
   {
     Client c(ts.port());
-    auto r = c.Exchange(
-        "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    auto r = ExpectAnswerThenClose(
+        c, "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 401);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 401);
     EXPECT_EQ(r->Header("Connection"), "close");
-    EXPECT_TRUE(c.WaitClosed());
   }
   Client c(ts.port());
-  auto r = c.Exchange(
-      "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
-  EXPECT_TRUE(c.WaitClosed());
+  ExpectAnswerThenClose(
+      c, "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n",
+      413);
 }
 
 TEST(Server, RespondDiscardsSmallBodyAndKeepsAlive) {
@@ -282,12 +276,12 @@ TEST(Server, SinkWriteErrorStopsReadingAndCloses) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log, 100)); });
   Client c(ts.port());
-  auto r = c.Exchange("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" +
-                      std::string(200000, 'q'));
+  auto r = ExpectAnswerThenClose(
+      c,
+      "PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" + std::string(200000, 'q'),
+      500);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 500);
   EXPECT_EQ(r->Header("Connection"), "close");
-  EXPECT_TRUE(c.WaitClosed());
   std::lock_guard lock(log->mu);
   EXPECT_EQ(log->finishes, 1);
   EXPECT_EQ(log->writes, 1);
@@ -300,11 +294,9 @@ TEST(Server, MalformedChunkedBodyFinishesSinkWithError) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client c(ts.port());
-  auto r = c.Exchange(
-      "PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  EXPECT_TRUE(c.WaitClosed());
+  ExpectAnswerThenClose(
+      c, "PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+      400);
   std::lock_guard lock(log->mu);
   EXPECT_EQ(log->finishes, 1);
   EXPECT_TRUE(log->finish_error);

@@ -108,14 +108,19 @@ TEST(Server, HeadHasContentLengthAndNoBody) {
   EXPECT_EQ(r->body, "0123456789");
 }
 
-TEST(Server, HandlerContentLengthIsNeverDuplicated) {
-  TestServer ts([](Request&) {
-    Response r = Text(200, "abc");
-    r.headers.Add("Content-Length", "3");
-    r.headers.Add("content-length", "999");
+// The response to `GET /` from a handler that answers 200 `body` with `extra` headers added.
+std::optional<Reply> AnswerWithHeaders(
+    const std::string& body, const std::vector<std::pair<std::string, std::string>>& extra) {
+  TestServer ts([&](Request&) {
+    Response r = Text(200, body);
+    for (const auto& [name, value] : extra) r.headers.Add(name, value);
     return Dispatch::Respond(std::move(r));
   });
-  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  return RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+TEST(Server, HandlerContentLengthIsNeverDuplicated) {
+  auto r = AnswerWithHeaders("abc", {{"Content-Length", "3"}, {"content-length", "999"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Content-Length"), 1);
   EXPECT_EQ(r->Header("Content-Length"), "3");
@@ -181,13 +186,7 @@ TEST(Server, HandlerExceptionBecomes500) {
 }
 
 TEST(Server, ResponseHeaderWithLineBreakIsDropped) {
-  TestServer ts([](Request&) {
-    Response r = Text(200, "ok");
-    r.headers.Add("X-Evil", "a\r\nSet-Cookie: pwned");
-    r.headers.Add("X-Good", "fine");
-    return Dispatch::Respond(std::move(r));
-  });
-  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = AnswerWithHeaders("ok", {{"X-Evil", "a\r\nSet-Cookie: pwned"}, {"X-Good", "fine"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Set-Cookie"), 0);
   EXPECT_EQ(r->Count("X-Evil"), 0);

@@ -223,11 +223,21 @@ bool Eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::mill
   return pred();
 }
 
+// Sends `request` over `c`, expects an answer with `status` and then the connection closed by the
+// server; returns the answer.
+inline std::optional<Reply> ExpectAnswerThenClose(Client& c, std::string_view request, int status) {
+  auto r = c.Exchange(request);
+  EXPECT_TRUE(r) << request;
+  if (!r) return r;
+  EXPECT_EQ(r->status, status) << request;
+  EXPECT_TRUE(c.WaitClosed()) << request;
+  return r;
+}
+
 // One request on a fresh connection, and its reply.
 inline std::optional<Reply> RoundTrip(uint16_t port, std::string_view request) {
   Client c(port);
-  if (!c.Send(request)) return std::nullopt;
-  return c.Read();
+  return c.Exchange(request);
 }
 
 inline ServerOptions TestOptions() {
