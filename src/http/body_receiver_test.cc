@@ -147,16 +147,23 @@ TEST(Server, StreamBodyWithoutBodyFinishesAtOnce) {
   EXPECT_EQ(log->writes, 0);
 }
 
+// Sends `head` (which asks for 100-continue), expects the interim 100, then sends `body` and
+// returns the final answer.
+std::optional<Reply> ContinueThenSend(Client& c, std::string_view head, std::string_view body) {
+  auto interim = c.Exchange(head);
+  EXPECT_TRUE(interim && interim->status == 100);
+  if (!interim || interim->status != 100) return std::nullopt;
+  return c.Exchange(body);
+}
+
 TEST(Server, ExpectContinueGets100BeforeBody) {
   auto log = std::make_shared<SinkLog>();
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client c(ts.port());
-  auto r =
-      c.Exchange("PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 100);
-  r = c.Exchange("abcde");
+  auto r = ContinueThenSend(
+      c, "PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+      "abcde");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   std::lock_guard lock(log->mu);
@@ -166,11 +173,8 @@ TEST(Server, ExpectContinueGets100BeforeBody) {
 TEST(Server, ExpectContinueForBufferedBody) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
-  auto r =
-      c.Exchange("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-Continue\r\n\r\n");
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 100);
-  r = c.Exchange("xyz");
+  auto r = ContinueThenSend(
+      c, "PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-Continue\r\n\r\n", "xyz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "got 3:xyz");
 }

@@ -38,9 +38,7 @@ TEST(Server, SendfileResponseArrivesIntact) {
     auto r = c.Exchange("GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->body.size(), kSize - 1000);
-    bool same = true;
-    for (size_t i = 0; i < r->body.size() && same; ++i) same = r->body[i] == PatternByte(i + 1000);
-    EXPECT_TRUE(same);
+    EXPECT_TRUE(MatchesPattern(r->body, 1000));
   }
   EXPECT_EQ(reads.load(), 0);  // sendfile, not Read
 }
@@ -65,10 +63,7 @@ TEST(Server, MappedResponseArrivesIntact) {
       auto r = c->Read();
       ASSERT_TRUE(r);
       ASSERT_EQ(r->body.size(), kSize - kFrom);
-      bool same = true;
-      for (size_t i = 0; i < r->body.size() && same; ++i)
-        same = r->body[i] == PatternByte(i + kFrom);
-      EXPECT_TRUE(same);
+      EXPECT_TRUE(MatchesPattern(r->body, kFrom));
     }
   }
   EXPECT_EQ(reads.load(), 0);  // mapped, not Read

@@ -49,10 +49,10 @@ TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
 TEST(Server, ConnectionCloseIsHonoured) {
   TestServer ts(EchoHandler);
   Client c(ts.port());
-  auto r = c.Exchange("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto r =
+      ExpectAnswerThenClose(c, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Connection"), "close");
-  EXPECT_TRUE(c.WaitClosed());
 }
 
 TEST(Server, Http10ClosesUnlessKeepAliveIsAsked) {

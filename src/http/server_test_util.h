@@ -292,9 +292,10 @@ class PatternSource : public BodySource {
   std::atomic<int>* reads_;
 };
 
-inline bool MatchesPattern(const std::string& s) {
+// Whether `s` is the pattern starting at byte `from` of it.
+inline bool MatchesPattern(const std::string& s, uint64_t from = 0) {
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != PatternByte(i)) return false;
+    if (s[i] != PatternByte(from + i)) return false;
   }
   return true;
 }

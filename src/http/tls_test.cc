@@ -133,6 +133,18 @@ TEST(ServerTls, SendfileOptionFallsBackToCopiesOverTls) {
   SSL_CTX_free(ctx);
 }
 
+// Whether GET /hello over TLS succeeds when the client trusts `server_cert` and presents
+// `presented` (nullptr: no client certificate).
+bool RequestWorksPresenting(uint16_t port, const TestCert& server_cert, const TestCert* presented) {
+  SSL_CTX* ctx = ClientContext(server_cert, presented);
+  Client c(port);
+  std::optional<Reply> r;
+  if (c.StartTls(ctx)) r = c.Exchange("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+  SSL_CTX_free(ctx);
+  ERR_clear_error();
+  return r && r->status == 200;
+}
+
 TEST(ServerTls, ClientCertificateIsRequiredWhenClientCAsAreSet) {
   TestCert server_cert("localhost");
   TestCert client_cert("robot");
@@ -142,13 +154,7 @@ TEST(ServerTls, ClientCertificateIsRequiredWhenClientCAsAreSet) {
   TestServer ts(EchoHandler, o);
 
   auto request_works = [&](const TestCert* presented) {
-    SSL_CTX* ctx = ClientContext(server_cert, presented);
-    Client c(ts.port());
-    bool ok = c.StartTls(ctx) && c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-    std::optional<Reply> r;
-    if (ok) r = c.Read();
-    SSL_CTX_free(ctx);
-    return r && r->status == 200;
+    return RequestWorksPresenting(ts.port(), server_cert, presented);
   };
   EXPECT_FALSE(request_works(nullptr));
   EXPECT_FALSE(request_works(&stranger));
@@ -314,14 +320,7 @@ TEST(ServerTls, EveryListedClientCaIsTrusted) {
   TestServer ts(EchoHandler, o);
 
   auto request_works = [&](const TestCert* presented) {
-    SSL_CTX* ctx = ClientContext(server_cert, presented);
-    Client client(ts.port());
-    bool ok = client.StartTls(ctx) && client.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
-    std::optional<Reply> r;
-    if (ok) r = client.Read();
-    SSL_CTX_free(ctx);
-    ERR_clear_error();
-    return r && r->status == 200;
+    return RequestWorksPresenting(ts.port(), server_cert, presented);
   };
   EXPECT_TRUE(request_works(&a));
   EXPECT_TRUE(request_works(&b));
