@@ -116,40 +116,44 @@ TEST(Htpasswd, VerifyKnownAndUnknownUsers) {
   EXPECT_EQ((*f)->bcrypt_calls(), 3u);  // the unknown user costs a bcrypt too
 }
 
-TEST(Htpasswd, ReloadsChangedFileAtMostOncePerSecond) {
+// An htpasswd file holding alice (password "pw"), opened on a fake clock so that tests decide when
+// a reload is due.
+class HtpasswdReload : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(AddUser(path, "alice", "pw", kCost));
+    auto opened = HtpasswdFile::Open(path, clock);
+    ASSERT_TRUE(opened);
+    f = std::move(*opened);
+  }
   TempDir dir;
   std::string path = dir.Path("h");
-  ASSERT_TRUE(AddUser(path, "alice", "pw", kCost));
-  FakeClock clock(SystemTime(std::chrono::seconds(1'700'000'000)));
-  auto f = HtpasswdFile::Open(path, clock);
-  ASSERT_TRUE(f);
+  FakeClock clock{SystemTime(std::chrono::seconds(1'700'000'000))};
+  std::shared_ptr<HtpasswdFile> f;
+};
+
+TEST_F(HtpasswdReload, ReloadsChangedFileAtMostOncePerSecond) {
   ASSERT_TRUE(AddUser(path, "bob", "pw2", kCost));
   clock.Advance(500ms);
-  EXPECT_FALSE((*f)->HasUser("bob"));  // not checked yet
+  EXPECT_FALSE(f->HasUser("bob"));  // not checked yet
   clock.Advance(600ms);
-  EXPECT_TRUE((*f)->HasUser("bob"));
-  EXPECT_TRUE((*f)->Verify("bob", "pw2"));
-  EXPECT_EQ((*f)->generation(), 1u);
+  EXPECT_TRUE(f->HasUser("bob"));
+  EXPECT_TRUE(f->Verify("bob", "pw2"));
+  EXPECT_EQ(f->generation(), 1u);
 }
 
-TEST(Htpasswd, InvalidReplacementKeepsPreviousContents) {
-  TempDir dir;
-  std::string path = dir.Path("h");
-  ASSERT_TRUE(AddUser(path, "alice", "pw", kCost));
-  FakeClock clock(SystemTime(std::chrono::seconds(1'700'000'000)));
-  auto f = HtpasswdFile::Open(path, clock);
-  ASSERT_TRUE(f);
+TEST_F(HtpasswdReload, InvalidReplacementKeepsPreviousContents) {
   WriteFile(path, "alice:$apr1$bad$hash\nmallory:plain\n");
   clock.Advance(2s);
-  EXPECT_TRUE((*f)->Verify("alice", "pw"));
-  EXPECT_FALSE((*f)->HasUser("mallory"));
-  EXPECT_EQ((*f)->generation(), 0u);
+  EXPECT_TRUE(f->Verify("alice", "pw"));
+  EXPECT_FALSE(f->HasUser("mallory"));
+  EXPECT_EQ(f->generation(), 0u);
   // A later good edit is picked up.
   ASSERT_TRUE(AddUser(dir.Path("h2"), "dave", "d", kCost));
   std::filesystem::rename(dir.Path("h2"), path);
   clock.Advance(2s);
-  EXPECT_TRUE((*f)->HasUser("dave"));
-  EXPECT_FALSE((*f)->HasUser("alice"));
+  EXPECT_TRUE(f->HasUser("dave"));
+  EXPECT_FALSE(f->HasUser("alice"));
 }
 
 }  // namespace

@@ -24,29 +24,20 @@ namespace {
 
 using Json = nlohmann::json;
 
-struct PkeyFree {
-  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+// Owning pointers to OpenSSL objects, each freed by its library function.
+template <auto Free>
+struct FreeWith {
+  template <typename T>
+  void operator()(T* p) const {
+    Free(p);
+  }
 };
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-struct BioFree {
-  void operator()(BIO* p) const { BIO_free(p); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-struct X509Free {
-  void operator()(X509* p) const { X509_free(p); }
-};
-struct BnFree {
-  void operator()(BIGNUM* p) const { BN_free(p); }
-};
-using BnPtr = std::unique_ptr<BIGNUM, BnFree>;
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
-};
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-struct SigFree {
-  void operator()(ECDSA_SIG* p) const { ECDSA_SIG_free(p); }
-};
-using SigPtr = std::unique_ptr<ECDSA_SIG, SigFree>;
+using PkeyPtr = std::unique_ptr<EVP_PKEY, FreeWith<EVP_PKEY_free>>;
+using BioPtr = std::unique_ptr<BIO, FreeWith<BIO_free>>;
+using X509Ptr = std::unique_ptr<X509, FreeWith<X509_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, FreeWith<BN_free>>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, FreeWith<EVP_MD_CTX_free>>;
+using SigPtr = std::unique_ptr<ECDSA_SIG, FreeWith<ECDSA_SIG_free>>;
 
 std::unexpected<Error> Invalid(std::string message) {
   return MakeError(ErrorCode::kInvalidArgument, std::move(message));
@@ -244,11 +235,6 @@ struct PublicKeySet::Impl {
 };
 
 PublicKeySet::PublicKeySet() : impl_(std::make_shared<Impl>()) {}
-PublicKeySet::~PublicKeySet() = default;
-PublicKeySet::PublicKeySet(PublicKeySet&&) noexcept = default;
-PublicKeySet& PublicKeySet::operator=(PublicKeySet&&) noexcept = default;
-PublicKeySet::PublicKeySet(const PublicKeySet&) = default;
-PublicKeySet& PublicKeySet::operator=(const PublicKeySet&) = default;
 
 size_t PublicKeySet::size() const { return impl_ ? impl_->keys.size() : 0; }
 std::vector<std::string> PublicKeySet::KeyIds(size_t i) const { return impl_->keys.at(i).ids; }
@@ -286,7 +272,7 @@ Result<PublicKeySet> PublicKeySet::FromPemBundle(std::string_view pem) {
     std::string what = "PEM block " + std::to_string(index) + " (" + block_name + ")";
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     if (block_name == "CERTIFICATE") {
-      std::unique_ptr<X509, X509Free> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+      X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
       if (!cert) return Invalid(what + ": " + OpensslError());
       PkeyPtr key(X509_get_pubkey(cert.get()));
       if (!key) return Invalid(what + ": " + OpensslError());
@@ -302,11 +288,21 @@ Result<PublicKeySet> PublicKeySet::FromPemBundle(std::string_view pem) {
   return set;
 }
 
-Result<PublicKeySet> PublicKeySet::LoadPemBundleFile(const std::string& path) {
-  BERTH_ASSIGN_OR_RETURN(std::string pem, ReadSmallFile(path));
-  auto set = FromPemBundle(pem);
+namespace {
+
+// Reads `path` and parses it with `parse`; errors name the file.
+Result<PublicKeySet> LoadKeySetFile(const std::string& path,
+                                    Result<PublicKeySet> (*parse)(std::string_view)) {
+  BERTH_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path));
+  auto set = parse(text);
   if (!set) return Invalid(path + ": " + set.error().message);
   return set;
+}
+
+}  // namespace
+
+Result<PublicKeySet> PublicKeySet::LoadPemBundleFile(const std::string& path) {
+  return LoadKeySetFile(path, &PublicKeySet::FromPemBundle);
 }
 
 namespace {
@@ -403,10 +399,7 @@ Result<PublicKeySet> PublicKeySet::FromJwks(std::string_view json) {
 }
 
 Result<PublicKeySet> PublicKeySet::LoadJwksFile(const std::string& path) {
-  BERTH_ASSIGN_OR_RETURN(std::string json, ReadSmallFile(path));
-  auto set = FromJwks(json);
-  if (!set) return Invalid(path + ": " + set.error().message);
-  return set;
+  return LoadKeySetFile(path, &PublicKeySet::FromJwks);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -700,7 +693,7 @@ Status GenerateSigningKeyFiles(const std::string& key_path, const std::string& c
                                      : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
   if (!pkey) return MakeError(ErrorCode::kIo, "key generation failed: " + OpensslError());
 
-  std::unique_ptr<X509, X509Free> cert(X509_new());
+  X509Ptr cert(X509_new());
   if (!cert) return MakeError(ErrorCode::kIo, "out of memory");
   X509_set_version(cert.get(), 2);
   BnPtr serial(BN_new());

@@ -69,12 +69,7 @@ Result<JwtClaims> VerifyJwt(std::string_view token, const PublicKeySet& keys,
 // Public keys that may sign tokens. Copies share the (immutable) keys.
 class PublicKeySet {
  public:
-  PublicKeySet();
-  ~PublicKeySet();
-  PublicKeySet(PublicKeySet&&) noexcept;
-  PublicKeySet& operator=(PublicKeySet&&) noexcept;
-  PublicKeySet(const PublicKeySet&);
-  PublicKeySet& operator=(const PublicKeySet&);
+  PublicKeySet();  // empty; copies and moves are the implicit ones (the keys are shared)
 
   // PEM X.509 certificates (Distribution's `rootcertbundle`); bare "PUBLIC KEY" blocks are also
   // taken. Errors: kInvalidArgument when there is no usable key or a block does not parse.

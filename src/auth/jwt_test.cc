@@ -12,6 +12,7 @@
 
 #include "auth/encoding.h"
 #include "auth/test_util.h"
+#include "common/random_testing.h"
 
 namespace berth::auth {
 namespace {
@@ -331,10 +332,9 @@ TEST_F(Jwt, MalformedTokensAreRefusedWithoutCrashing) {
   }
   // Random junk of every shape.
   std::mt19937 rng(42);
-  const std::string alphabet = "abcXYZ019-_.=+/ {}\"";
+  constexpr std::string_view kAlphabet = "abcXYZ019-_.=+/ {}\"";
   for (int i = 0; i < 2000; ++i) {
-    std::string junk(rng() % 200, ' ');
-    for (char& ch : junk) ch = alphabet[rng() % alphabet.size()];
+    std::string junk = RandomString(rng, kAlphabet, 200);
     EXPECT_FALSE(VerifyJwt(junk, keys, options_));
   }
   // Deeply nested payload under a valid signature.

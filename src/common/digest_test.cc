@@ -5,6 +5,8 @@
 #include <random>
 #include <vector>
 
+#include "common/random_testing.h"
+
 namespace berth {
 namespace {
 
@@ -78,10 +80,11 @@ TEST(Digest, ParseValid) {
 }
 
 TEST(Digest, ParseInvalidIsDigestInvalid) {
-  for (const std::string& bad : std::vector<std::string>{"", "sha256", "sha256:", ":abc", "sha256:totallywrong",
-                          "sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
-                          "sha256:" + std::string(64, 'A'), "md5:" + std::string(32, 'a'),
-                          "sha512:" + std::string(64, 'a'), std::string("sha256:\0", 8)}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "sha256", "sha256:", ":abc", "sha256:totallywrong",
+                                "sha256:" + std::string(63, 'a'), "sha256:" + std::string(65, 'a'),
+                                "sha256:" + std::string(64, 'A'), "md5:" + std::string(32, 'a'),
+                                "sha512:" + std::string(64, 'a'), std::string("sha256:\0", 8)}) {
     auto d = Digest::Parse(bad);
     ASSERT_FALSE(d.has_value()) << bad;
     EXPECT_EQ(d.error().code, ErrorCode::kDigestInvalid) << bad;
@@ -101,10 +104,9 @@ TEST(Digest, IncrementalEqualsOneShot) {
 
 TEST(DigestFuzz, RandomInputNeverCrashes) {
   std::mt19937 rng(42);
-  const std::string alphabet = "sha256512:0123456789abcdefABCDEF+._-\xff";
+  constexpr std::string_view kAlphabet = "sha256512:0123456789abcdefABCDEF+._-\xff";
   for (int i = 0; i < 20000; ++i) {
-    std::string s(rng() % 140, ' ');
-    for (auto& c : s) c = alphabet[rng() % alphabet.size()];
+    std::string s = RandomString(rng, kAlphabet, 140);
     if (rng() % 3 == 0) s = "sha256:" + s;
     auto d = Digest::Parse(s);
     if (d) {

@@ -7,7 +7,11 @@ namespace {
 
 // Pins the wire table to the distribution-spec (and Distribution's extras).
 TEST(ErrorTable, WireCodesAndStatuses) {
-  struct Row { ErrorCode code; const char* wire; int status; };
+  struct Row {
+    ErrorCode code;
+    const char* wire;
+    int status;
+  };
   const Row rows[] = {
       {ErrorCode::kBlobUnknown, "BLOB_UNKNOWN", 404},
       {ErrorCode::kBlobUploadInvalid, "BLOB_UPLOAD_INVALID", 400},

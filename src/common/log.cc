@@ -97,22 +97,10 @@ bool IsBareTextChar(char c) {
 }
 
 std::string_view LevelName(spdlog::level::level_enum level) {
-  switch (level) {
-    case spdlog::level::trace:
-      return "trace";
-    case spdlog::level::debug:
-      return "debug";
-    case spdlog::level::info:
-      return "info";
-    case spdlog::level::warn:
-      return "warning";
-    case spdlog::level::err:
-      return "error";
-    case spdlog::level::critical:
-      return "fatal";
-    default:
-      return "info";
-  }
+  // Logrus's names, indexed by spdlog's levels (trace .. critical).
+  constexpr std::string_view kNames[] = {"trace", "debug", "info", "warning", "error", "fatal"};
+  const auto i = static_cast<size_t>(level);
+  return i < std::size(kNames) ? kNames[i] : "info";
 }
 
 std::string Timestamp(spdlog::log_clock::time_point t) {

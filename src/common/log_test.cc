@@ -112,12 +112,11 @@ TEST_F(LogTest, LevelFiltersAndNamesAreLogrus) {
 }
 
 TEST(LogEscape, TextValueQuotesOnlyWhenNeeded) {
-  EXPECT_EQ(TextValue("registry"), "registry");
-  EXPECT_EQ(TextValue("10.0.0.1:5000"), "10.0.0.1:5000");
-  EXPECT_EQ(TextValue(""), "\"\"");
-  EXPECT_EQ(TextValue("a b"), "\"a b\"");
-  EXPECT_EQ(TextValue("a\r\nb"), "\"a\\r\\nb\"");
-  EXPECT_EQ(TextValue("\x1b"), "\"\\x1b\"");
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"registry", "registry"}, {"10.0.0.1:5000", "10.0.0.1:5000"}, {"", "\"\""},
+      {"a b", "\"a b\""},       {"a\r\nb", "\"a\\r\\nb\""},         {"\x1b", "\"\\x1b\""},
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(TextValue(in), want) << in;
   EXPECT_EQ(JsonString("\x01\"\\\xc0\xaf"), "\"\\u0001\\\"\\\\\\ufffd\\ufffd\"");
 }
 

@@ -5,20 +5,22 @@
 #include <random>
 #include <vector>
 
+#include "common/random_testing.h"
+
 namespace berth {
 namespace {
 
 TEST(Names, ValidRepositoryNames) {
-  for (const char* n : {"a", "library/busybox", "team/app", "a/b/c/d", "my-app", "my__app", "my.app",
-                        "a--b", "0", "x9/y_z"}) {
+  for (const char* n : {"a", "library/busybox", "team/app", "a/b/c/d", "my-app", "my__app",
+                        "my.app", "a--b", "0", "x9/y_z"}) {
     EXPECT_TRUE(ValidateRepositoryName(n).has_value()) << n;
   }
 }
 
 TEST(Names, InvalidRepositoryNamesAreNameInvalid) {
-  for (const std::string& n : std::vector<std::string>{"", "Upper", "a//b", "/a", "a/", "..", "a/../b", "app/../system/core", ".a",
-                        "a.", "a___b", "a_-b", "a b", "a%2fb", "-a", "a/-b",
-                        std::string(256, 'a')}) {
+  for (const std::string& n : std::vector<std::string>{
+           "", "Upper", "a//b", "/a", "a/", "..", "a/../b", "app/../system/core", ".a", "a.",
+           "a___b", "a_-b", "a b", "a%2fb", "-a", "a/-b", std::string(256, 'a')}) {
     auto st = ValidateRepositoryName(n);
     ASSERT_FALSE(st.has_value()) << n;
     EXPECT_EQ(st.error().code, ErrorCode::kNameInvalid) << n;
@@ -30,7 +32,8 @@ TEST(Names, Tags) {
   EXPECT_TRUE(ValidateTag("v1.2.3-rc_1").has_value());
   EXPECT_TRUE(ValidateTag("_x").has_value());
   EXPECT_TRUE(ValidateTag(std::string(128, 'a')).has_value());
-  for (const std::string& t : std::vector<std::string>{"", ".x", "-x", "a/b", "a:b", std::string(129, 'a'), "a b"}) {
+  for (const std::string& t :
+       std::vector<std::string>{"", ".x", "-x", "a/b", "a:b", std::string(129, 'a'), "a b"}) {
     auto st = ValidateTag(t);
     ASSERT_FALSE(st.has_value()) << t;
     EXPECT_EQ(st.error().code, ErrorCode::kTagInvalid);
@@ -51,10 +54,9 @@ TEST(Names, References) {
 
 TEST(NamesFuzz, RandomNamesNeverCrash) {
   std::mt19937 rng(7);
-  const std::string alphabet = "abcXYZ019._-/:% \x01";
+  constexpr std::string_view kAlphabet = "abcXYZ019._-/:% \x01";
   for (int i = 0; i < 20000; ++i) {
-    std::string s(rng() % 40, ' ');
-    for (auto& c : s) c = alphabet[rng() % alphabet.size()];
+    std::string s = RandomString(rng, kAlphabet, 40);
     auto st = ValidateRepositoryName(s);
     if (!st) {
       EXPECT_EQ(st.error().code, ErrorCode::kNameInvalid);
@@ -71,8 +73,8 @@ TEST(NamesFuzz, RandomNamesNeverCrash) {
 }  // namespace berth
 
 TEST(HostPort, AcceptsNamesAddressesAndPorts) {
-  for (const char* ok : {"localhost", "127.0.0.1:5000", "registry.example.com", "[::1]:443", "[::1]",
-                         "a-b.c:1", "x:65535"}) {
+  for (const char* ok : {"localhost", "127.0.0.1:5000", "registry.example.com", "[::1]:443",
+                         "[::1]", "a-b.c:1", "x:65535"}) {
     EXPECT_TRUE(berth::IsValidHostPort(ok)) << ok;
   }
 }

@@ -267,33 +267,27 @@ bool IsIndex(std::string_view s, size_t* index) {
 // matched ignoring case and new ones are lower case (as Distribution's map overrides do); sequence
 // elements are addressed by index, one past the end appends.
 bool OverrideFree(YAML::Node node, std::span<const std::string> parts, const YAML::Node& value) {
-  YAML::Node child;
-  if (node.IsSequence()) {
-    size_t index = 0;
-    if (!IsIndex(parts[0], &index) || index > node.size()) return false;
-    if (index == node.size()) node.push_back(YAML::Node(YAML::NodeType::Null));
+  // Sets node[k] (an index or a key), or descends into it, making it a mapping if it is neither a
+  // mapping nor a list.
+  auto step = [&](const auto& k) {
     if (parts.size() == 1) {
-      node[index] = value;
+      node[k] = value;
       return true;
     }
-    child = node[index];
+    YAML::Node child = node[k];
     if (!child.IsMap() && !child.IsSequence()) {
-      node[index] = YAML::Node(YAML::NodeType::Map);
-      child = node[index];
+      node[k] = YAML::Node(YAML::NodeType::Map);
+      child = node[k];
     }
-  } else {
-    std::string key = FindKeyIgnoreCase(node, parts[0]).value_or(ToLower(parts[0]));
-    if (parts.size() == 1) {
-      node[key] = value;
-      return true;
-    }
-    child = node[key];
-    if (!child.IsMap() && !child.IsSequence()) {
-      node[key] = YAML::Node(YAML::NodeType::Map);
-      child = node[key];
-    }
+    return OverrideFree(child, parts.subspan(1), value);
+  };
+  if (!node.IsSequence()) {
+    return step(FindKeyIgnoreCase(node, parts[0]).value_or(ToLower(parts[0])));
   }
-  return OverrideFree(child, parts.subspan(1), value);
+  size_t index = 0;
+  if (!IsIndex(parts[0], &index) || index > node.size()) return false;
+  if (index == node.size()) node.push_back(YAML::Node(YAML::NodeType::Null));
+  return step(index);
 }
 
 // Sets the value named by `parts` below `node`, a mapping described by `schema`. Returns false when
@@ -446,16 +440,9 @@ void CollectWarnings(const YAML::Node& node, const Schema& schema, const std::st
 // Typed accessors. A missing key and an explicit null both mean "not set".
 
 const char* Describe(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return "a mapping";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a single value";
-    default:
-      return "nothing";
-  }
+  if (n.IsMap()) return "a mapping";
+  if (n.IsSequence()) return "a list";
+  return n.IsScalar() ? "a single value" : "nothing";
 }
 
 bool IsSet(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }

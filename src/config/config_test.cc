@@ -661,24 +661,24 @@ TEST(ConfigBerth, BadTunablesNameTheKey) {
   auto berth = [](const std::string& section, const std::string& kv) {
     return "version: 0.1\nberth:\n  " + section + ":\n    " + kv + "\n";
   };
-  EXPECT_THAT(LoadError(berth("storage", "manifestcachesize: lots")),
-              StartsWith("berth.storage.manifestcachesize: not a size"));
-  EXPECT_THAT(LoadError(berth("storage", "maxblobsize: 0")),
-              StartsWith("berth.storage.maxblobsize: must be positive"));
-  EXPECT_THAT(LoadError(berth("storage", "maxblobsize: 1.2.3GB")),
-              StartsWith("berth.storage.maxblobsize"));
-  EXPECT_THAT(LoadError(berth("storage", "maxblobsize: 99999999999TB")),
-              StartsWith("berth.storage.maxblobsize: too large"));
-  EXPECT_THAT(LoadError(berth("http", "headertimeout: 0s")),
-              StartsWith("berth.http.headertimeout: must be positive"));
-  EXPECT_THAT(LoadError(berth("http", "threads: 100000")),
-              StartsWith("berth.http.threads: out of range"));
-  EXPECT_THAT(LoadError(berth("http", "maxheadersize: 10")),
-              StartsWith("berth.http.maxheadersize: out of range"));
-  EXPECT_THAT(LoadError(berth("http", "transfer:\n      largebuffer: 1")),
-              StartsWith("berth.http.transfer.largebuffer: out of range"));
-  EXPECT_THAT(LoadError(berth("http", "transfer:\n      sendfile: maybe")),
-              StartsWith("berth.http.transfer.sendfile: not a boolean"));
+  const struct {
+    const char* section;
+    const char* kv;
+    const char* error_prefix;
+  } cases[] = {
+      {"storage", "manifestcachesize: lots", "berth.storage.manifestcachesize: not a size"},
+      {"storage", "maxblobsize: 0", "berth.storage.maxblobsize: must be positive"},
+      {"storage", "maxblobsize: 1.2.3GB", "berth.storage.maxblobsize"},
+      {"storage", "maxblobsize: 99999999999TB", "berth.storage.maxblobsize: too large"},
+      {"http", "headertimeout: 0s", "berth.http.headertimeout: must be positive"},
+      {"http", "threads: 100000", "berth.http.threads: out of range"},
+      {"http", "maxheadersize: 10", "berth.http.maxheadersize: out of range"},
+      {"http", "transfer:\n      largebuffer: 1", "berth.http.transfer.largebuffer: out of range"},
+      {"http", "transfer:\n      sendfile: maybe", "berth.http.transfer.sendfile: not a boolean"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(LoadError(berth(c.section, c.kv)), StartsWith(c.error_prefix)) << c.kv;
+  }
   EXPECT_THAT(MustLoad(berth("storage", "listingtll: 1s")).warnings,
               Contains("unknown configuration key berth.storage.listingtll"));
 }

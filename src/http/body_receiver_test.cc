@@ -11,16 +11,14 @@ TEST(Server, BufferBodyWithinLimitReachesHandler) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   std::string body(1000, 'b');
-  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + body));
-  auto r = c.Read();
+  auto r = c.Exchange("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + body);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->body, "got 1000:" + body.substr(0, 20));
   // Chunked within the limit too, on the same connection.
-  ASSERT_TRUE(
-      c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-             "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
-  r = c.Read();
+  r = c.Exchange(
+      "PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "got 11:hello world");
 }
@@ -29,24 +27,20 @@ TEST(Server, BufferBodyOverLimitGetsTooLargeResponse) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   // Announced too large: answered from the head, the body is never read.
-  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000000\r\n\r\nxxxx"));
-  auto r = c.Read();
+  auto r = ExpectAnswerThenClose(
+      c, "PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000000\r\n\r\nxxxx", 413);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
   EXPECT_EQ(r->Header("Connection"), "close");
-  EXPECT_TRUE(c.WaitClosed());
 }
 
 TEST(Server, ChunkedBodyGrowingPastLimitGetsTooLargeResponse) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
   std::string chunk(600, 'c');
-  ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
-                     chunk + "\r\n258\r\n" + chunk + "\r\n"));
-  auto r = c.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
-  EXPECT_TRUE(c.WaitClosed());
+  ExpectAnswerThenClose(c,
+                        "PUT /m HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
+                            chunk + "\r\n258\r\n" + chunk + "\r\n",
+                        413);
 }
 
 TEST(Server, StreamBodyWithContentLengthReachesSinkExactly) {
@@ -130,8 +124,7 @@ TEST(Server, RequestPipelinedAfterALargeBodyIsAnswered) {
                   "\r\n\r\n" + body;
     wire += "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
     Client c(ts.port());
-    ASSERT_TRUE(c.Send(wire));
-    auto r = c.Read();
+    auto r = c.Exchange(wire);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 201) << chunked;
     auto h = c.Read();
@@ -154,18 +147,23 @@ TEST(Server, StreamBodyWithoutBodyFinishesAtOnce) {
   EXPECT_EQ(log->writes, 0);
 }
 
+// Sends `head` (which asks for 100-continue), expects the interim 100, then sends `body` and
+// returns the final answer.
+std::optional<Reply> ContinueThenSend(Client& c, std::string_view head, std::string_view body) {
+  auto interim = c.Exchange(head);
+  EXPECT_TRUE(interim && interim->status == 100);
+  if (!interim || interim->status != 100) return std::nullopt;
+  return c.Exchange(body);
+}
+
 TEST(Server, ExpectContinueGets100BeforeBody) {
   auto log = std::make_shared<SinkLog>();
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
-  auto r = c.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 100);
-  ASSERT_TRUE(c.Send("abcde"));
-  r = c.Read();
+  auto r = ContinueThenSend(
+      c, "PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+      "abcde");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   std::lock_guard lock(log->mu);
@@ -175,13 +173,8 @@ TEST(Server, ExpectContinueGets100BeforeBody) {
 TEST(Server, ExpectContinueForBufferedBody) {
   TestServer ts(BufferingHandler);
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-Continue\r\n\r\n"));
-  auto r = c.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 100);
-  ASSERT_TRUE(c.Send("xyz"));
-  r = c.Read();
+  auto r = ContinueThenSend(
+      c, "PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-Continue\r\n\r\n", "xyz");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "got 3:xyz");
 }
@@ -193,28 +186,21 @@ TEST(Server, ExpectContinueAnsweredAtOnceGetsNo100AndCloses) {
   });
   {
     Client c(ts.port());
-    ASSERT_TRUE(
-        c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
-    auto r = c.Read();
+    auto r = ExpectAnswerThenClose(
+        c, "PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", 401);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 401);
     EXPECT_EQ(r->Header("Connection"), "close");
-    EXPECT_TRUE(c.WaitClosed());
   }
   Client c(ts.port());
-  ASSERT_TRUE(c.Send(
-      "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
-  auto r = c.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 413);
-  EXPECT_TRUE(c.WaitClosed());
+  ExpectAnswerThenClose(
+      c, "PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n",
+      413);
 }
 
 TEST(Server, RespondDiscardsSmallBodyAndKeepsAlive) {
   TestServer ts(EchoHandler);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789"));
-  auto r = c.Read();
+  auto r = c.Exchange("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n0123456789");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "hello world");
   EXPECT_TRUE(r->Header("Connection").empty());
@@ -222,8 +208,7 @@ TEST(Server, RespondDiscardsSmallBodyAndKeepsAlive) {
       c.Send("POST /hello HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
              "chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
   ASSERT_TRUE(c.Read());
-  ASSERT_TRUE(c.Send("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n"));
-  r = c.Read();
+  r = c.Exchange("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "GET /echo q=");
 }
@@ -233,9 +218,8 @@ TEST(Server, RespondClosesInsteadOfReadingLargeBody) {
   o.discard_limit = 100;
   TestServer ts(EchoHandler, o);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
-                     std::string(1000, 'z')));
-  auto r = c.Read();
+  auto r = c.Exchange("POST /hello HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" +
+                      std::string(1000, 'z'));
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Connection"), "close");
   EXPECT_TRUE(c.WaitClosed());
@@ -296,13 +280,12 @@ TEST(Server, SinkWriteErrorStopsReadingAndCloses) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log, 100)); });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" +
-                     std::string(200000, 'q')));
-  auto r = c.Read();
+  auto r = ExpectAnswerThenClose(
+      c,
+      "PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" + std::string(200000, 'q'),
+      500);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 500);
   EXPECT_EQ(r->Header("Connection"), "close");
-  EXPECT_TRUE(c.WaitClosed());
   std::lock_guard lock(log->mu);
   EXPECT_EQ(log->finishes, 1);
   EXPECT_EQ(log->writes, 1);
@@ -315,12 +298,9 @@ TEST(Server, MalformedChunkedBodyFinishesSinkWithError) {
   TestServer ts(
       [&](Request&) { return Dispatch::StreamBody(std::make_unique<RecordingSink>(log)); });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send(
-      "PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n"));
-  auto r = c.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  EXPECT_TRUE(c.WaitClosed());
+  ExpectAnswerThenClose(
+      c, "PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+      400);
   std::lock_guard lock(log->mu);
   EXPECT_EQ(log->finishes, 1);
   EXPECT_TRUE(log->finish_error);

@@ -16,14 +16,12 @@ TEST(Server, StreamedResponseArrivesIntact) {
     return Dispatch::Respond(std::move(r));
   });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto r = c.Read();
+  auto r = c.Exchange("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), kSize);
   EXPECT_TRUE(MatchesPattern(r->body));
   // Keep-alive survives a streamed response.
-  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
-  r = c.Read();
+  r = c.Exchange("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body.size(), kSize);
 }
@@ -37,13 +35,10 @@ TEST(Server, SendfileResponseArrivesIntact) {
   TestServer ts(ServeFile(file, kSize - 1000, &reads, 1000), o);
   Client c(ts.port());
   for (int round = 0; round < 2; ++round) {
-    ASSERT_TRUE(c.Send("GET /file HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto r = c.Read();
+    auto r = c.Exchange("GET /file HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->body.size(), kSize - 1000);
-    bool same = true;
-    for (size_t i = 0; i < r->body.size() && same; ++i) same = r->body[i] == PatternByte(i + 1000);
-    EXPECT_TRUE(same);
+    EXPECT_TRUE(MatchesPattern(r->body, 1000));
   }
   EXPECT_EQ(reads.load(), 0);  // sendfile, not Read
 }
@@ -68,10 +63,7 @@ TEST(Server, MappedResponseArrivesIntact) {
       auto r = c->Read();
       ASSERT_TRUE(r);
       ASSERT_EQ(r->body.size(), kSize - kFrom);
-      bool same = true;
-      for (size_t i = 0; i < r->body.size() && same; ++i)
-        same = r->body[i] == PatternByte(i + kFrom);
-      EXPECT_TRUE(same);
+      EXPECT_TRUE(MatchesPattern(r->body, kFrom));
     }
   }
   EXPECT_EQ(reads.load(), 0);  // mapped, not Read
@@ -94,8 +86,7 @@ TEST(Server, MappedFileShorterThanItsLengthClosesTheConnectionOnly) {
   ASSERT_TRUE(c.Send("GET /short HTTP/1.1\r\nHost: x\r\n\r\n"));
   EXPECT_FALSE(c.Read());
   Client d(ts.port());
-  ASSERT_TRUE(d.Send("GET /whole HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto r = d.Read();
+  auto r = d.Exchange("GET /whole HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->body.size(), kSize);
   EXPECT_TRUE(MatchesPattern(r->body));
@@ -159,22 +150,19 @@ TEST(Server, LargeBuffersComeFromABudget) {
   EXPECT_EQ(seen.at("/a").first.load(), size_t{1} << 20);
 
   Client b(ts.port());
-  ASSERT_TRUE(b.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto rb = b.Read();
+  auto rb = b.Exchange("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(rb);
   EXPECT_EQ(rb->body.size(), size_t{4} << 20);
   EXPECT_EQ(seen.at("/b").first.load(), size_t{64} << 10);  // budget spent: small buffer
 
-  ASSERT_TRUE(b.Send("GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto rt = b.Read();
+  auto rt = b.Exchange("GET /tiny HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(rt);
   EXPECT_EQ(seen.at("/tiny").first.load(), 1000u);  // never more than the body
 
   auto ra = a.Read();  // drains /a; its lease goes back
   ASSERT_TRUE(ra);
   EXPECT_EQ(ra->body.size(), size_t{64} << 20);
-  ASSERT_TRUE(b.Send("GET /c HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto rc = b.Read();
+  auto rc = b.Exchange("GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(rc);
   EXPECT_EQ(seen.at("/c").first.load(), size_t{1} << 20);
 }

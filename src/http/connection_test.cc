@@ -11,8 +11,7 @@ TEST(Server, SimpleGetReturnsBody) {
   TestServer ts(EchoHandler);
   Client c(ts.port());
   ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto r = c.Read();
+  auto r = c.Exchange("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->body, "hello world");
@@ -26,8 +25,7 @@ TEST(Server, KeepAliveServesSeveralRequestsOnOneConnection) {
   Client c(ts.port());
   for (int i = 0; i < 20; ++i) {
     std::string target = "/echo?i=" + std::to_string(i);
-    ASSERT_TRUE(c.Send("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"));
-    auto r = c.Read();
+    auto r = c.Exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
     ASSERT_TRUE(r) << i;
     EXPECT_EQ(r->body, "GET " + target + " q=i=" + std::to_string(i));
     EXPECT_TRUE(r->Header("Connection").empty());
@@ -51,27 +49,24 @@ TEST(Server, PipelinedRequestsAreAnsweredInOrder) {
 TEST(Server, ConnectionCloseIsHonoured) {
   TestServer ts(EchoHandler);
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-  auto r = c.Read();
+  auto r =
+      ExpectAnswerThenClose(c, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Connection"), "close");
-  EXPECT_TRUE(c.WaitClosed());
 }
 
 TEST(Server, Http10ClosesUnlessKeepAliveIsAsked) {
   TestServer ts(EchoHandler);
   {
     Client c(ts.port());
-    ASSERT_TRUE(c.Send("GET /hello HTTP/1.0\r\n\r\n"));
-    auto r = c.Read();
+    auto r = c.Exchange("GET /hello HTTP/1.0\r\n\r\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->body, "hello world");
     EXPECT_TRUE(c.WaitClosed());
   }
   Client c(ts.port());
   for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(c.Send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
-    auto r = c.Read();
+    auto r = c.Exchange("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->Header("Connection"), "keep-alive");
   }
@@ -84,8 +79,7 @@ TEST(Server, HandlerConnectionCloseClosesAfterResponse) {
     return Dispatch::Respond(std::move(r));
   });
   Client c(ts.port());
-  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto r = c.Read();
+  auto r = c.Exchange("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Connection"), 1);
   EXPECT_TRUE(c.WaitClosed());
@@ -109,20 +103,24 @@ TEST(Server, HeadHasContentLengthAndNoBody) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Header("Content-Length"), "123456789");
   // Nothing may follow the heads: the next response must parse right after them.
-  ASSERT_TRUE(c.Send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n"));
-  r = c.Read();
+  r = c.Exchange("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "0123456789");
 }
 
-TEST(Server, HandlerContentLengthIsNeverDuplicated) {
-  TestServer ts([](Request&) {
-    Response r = Text(200, "abc");
-    r.headers.Add("Content-Length", "3");
-    r.headers.Add("content-length", "999");
+// The response to `GET /` from a handler that answers 200 `body` with `extra` headers added.
+std::optional<Reply> AnswerWithHeaders(
+    const std::string& body, const std::vector<std::pair<std::string, std::string>>& extra) {
+  TestServer ts([&](Request&) {
+    Response r = Text(200, body);
+    for (const auto& [name, value] : extra) r.headers.Add(name, value);
     return Dispatch::Respond(std::move(r));
   });
-  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  return RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+}
+
+TEST(Server, HandlerContentLengthIsNeverDuplicated) {
+  auto r = AnswerWithHeaders("abc", {{"Content-Length", "3"}, {"content-length", "999"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Content-Length"), 1);
   EXPECT_EQ(r->Header("Content-Length"), "3");
@@ -188,13 +186,7 @@ TEST(Server, HandlerExceptionBecomes500) {
 }
 
 TEST(Server, ResponseHeaderWithLineBreakIsDropped) {
-  TestServer ts([](Request&) {
-    Response r = Text(200, "ok");
-    r.headers.Add("X-Evil", "a\r\nSet-Cookie: pwned");
-    r.headers.Add("X-Good", "fine");
-    return Dispatch::Respond(std::move(r));
-  });
-  auto r = RoundTrip(ts.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto r = AnswerWithHeaders("ok", {{"X-Evil", "a\r\nSet-Cookie: pwned"}, {"X-Good", "fine"}});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->Count("Set-Cookie"), 0);
   EXPECT_EQ(r->Count("X-Evil"), 0);

@@ -51,12 +51,9 @@ TEST(Server, ShutdownDrainsInFlightRequestButClosesIdleOnes) {
   });
   EXPECT_TRUE(idle.WaitClosed(1000ms));
   EXPECT_FALSE(done.load());
-  ASSERT_TRUE(busy.Send("67890"));
-  auto r = busy.Read();
+  auto r = ExpectAnswerThenClose(busy, "67890", 201);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 201);
   EXPECT_EQ(r->Header("Connection"), "close");
-  EXPECT_TRUE(busy.WaitClosed());
   stopper.join();
   EXPECT_LT(Clock::now() - started, 2500ms);
   // No new connections after shutdown.

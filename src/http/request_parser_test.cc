@@ -22,10 +22,9 @@ TEST(Server, RequestFieldsReachTheHandler) {
     return Dispatch::Respond(Text(204, ""));
   });
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("DELETE /v2/a/b/manifests/x?n=1&last=z HTTP/1.1\r\nHost: h\r\n"
-             "X-Thing: one\r\nx-thing: two\r\n\r\n"));
-  auto r = c.Read();
+  auto r = c.Exchange(
+      "DELETE /v2/a/b/manifests/x?n=1&last=z HTTP/1.1\r\nHost: h\r\n"
+      "X-Thing: one\r\nx-thing: two\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 204);
   EXPECT_EQ(r->Count("Content-Length"), 0);
@@ -69,9 +68,8 @@ TEST(Server, HeadJustUnderTheLimitIsServed) {
   o.max_header_bytes = 8 * 1024;
   TestServer ts(EchoHandler, o);
   Client c(ts.port());
-  ASSERT_TRUE(
-      c.Send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(7000, 'a') + "\r\n\r\n"));
-  auto r = c.Read();
+  auto r =
+      c.Exchange("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(7000, 'a') + "\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
 }
@@ -84,8 +82,7 @@ TEST(Server, GarbageRequestLineGets400) {
         "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
     Client c(ts.port());
-    ASSERT_TRUE(c.Send(garbage));
-    auto r = c.Read();
+    auto r = c.Exchange(garbage);
     ASSERT_TRUE(r) << garbage;
     EXPECT_EQ(r->status, 400) << garbage;
     EXPECT_TRUE(c.WaitClosed()) << garbage;
@@ -96,86 +93,84 @@ TEST(Server, UnsupportedTransferCodingIsRefused) {
   TestServer ts(EchoHandler);
   {
     Client c(ts.port());
-    ASSERT_TRUE(c.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"));
-    auto r = c.Read();
+    auto r = c.Exchange("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 501);
   }
   Client c(ts.port());
   // Not ending in chunked: without the check the body would be parsed as the next request.
-  ASSERT_TRUE(
-      c.Send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\nGET /x "
-             "HTTP/1.1\r\nHost: x\r\n\r\n"));
-  auto r = c.Read();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 400);
-  EXPECT_TRUE(c.WaitClosed());
+  ExpectAnswerThenClose(
+      c,
+      "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\nGET /x "
+      "HTTP/1.1\r\nHost: x\r\n\r\n",
+      400);
 }
 
 // Sends `request` on a fresh connection and expects the server's own 400, then a close.
 void ExpectRefused(uint16_t port, std::string_view request, std::string_view reason) {
   Client c(port);
-  ASSERT_TRUE(c.Send(request));
-  auto r = c.Read();
+  auto r = c.Exchange(request);
   ASSERT_TRUE(r) << request;
   EXPECT_EQ(r->status, 400) << request;
   EXPECT_NE(r->body.find(reason), std::string::npos) << request << " -> " << r->body;
   EXPECT_TRUE(c.WaitClosed()) << request;
 }
 
-// `inner`, counting its calls: a refused head never reaches the handler.
-Handler Counting(std::atomic<int>& calls, Handler inner) {
-  return [&calls, inner = std::move(inner)](Request& req) {
-    ++calls;
-    return inner(req);
-  };
+void ExpectEachRefused(uint16_t port, const std::vector<std::string>& requests,
+                       std::string_view reason) {
+  for (const std::string& request : requests) ExpectRefused(port, request, reason);
 }
 
-TEST(RequestHead, ContentLengthAbove2To63Minus1Is400) {
+// A test server whose handler counts its calls: a refused head never reaches the handler.
+struct CountingServer {
+  explicit CountingServer(Handler inner)
+      : ts([this, inner = std::move(inner)](Request& req) {
+          ++calls;
+          return inner(req);
+        }) {}
+  uint16_t port() { return ts.port(); }
   std::atomic<int> calls{0};
-  TestServer ts(Counting(calls, EchoHandler));
-  ExpectRefused(ts.port(),
-                "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775808\r\n\r\n",
-                "content-length too large");
-  ExpectRefused(ts.port(),
-                "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n",
-                "content-length too large");
-  EXPECT_EQ(calls.load(), 0);
+  TestServer ts;
+};
+
+TEST(RequestHead, ContentLengthAbove2To63Minus1Is400) {
+  CountingServer ts(EchoHandler);
+  ExpectEachRefused(
+      ts.port(),
+      {"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775808\r\n\r\n",
+       "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 18446744073709551615\r\n\r\n"},
+      "content-length too large");
+  EXPECT_EQ(ts.calls.load(), 0);
   // 2^63-1 itself is a valid length: the handler sees it (and the server will not read it all).
   auto r = RoundTrip(
       ts.port(), "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 9223372036854775807\r\n\r\n");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
-  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(ts.calls.load(), 1);
 }
 
 TEST(RequestHead, RepeatedContentLengthIs400EvenWhenTheValuesAgree) {
   TestServer ts(EchoHandler);
-  ExpectRefused(
+  ExpectEachRefused(
       ts.port(),
-      "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+      {"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+       "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc"},
       "repeated content-length");
-  ExpectRefused(ts.port(), "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\n\r\nabc",
-                "repeated content-length");
 }
 
 TEST(RequestHead, ContentLengthWithTransferEncodingIs400) {
   TestServer ts(EchoHandler);
-  ExpectRefused(
+  ExpectEachRefused(
       ts.port(),
-      "PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-      "bad request");
-  ExpectRefused(
-      ts.port(),
-      "PUT /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+      {"PUT /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+       "PUT /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"},
       "bad request");
 }
 
 TEST(RequestHead, Http11WithoutHostIs400) {
-  std::atomic<int> calls{0};
-  TestServer ts(Counting(calls, EchoHandler));
+  CountingServer ts(EchoHandler);
   ExpectRefused(ts.port(), "GET /hello HTTP/1.1\r\n\r\n", "missing host header");
-  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(ts.calls.load(), 0);
   // HTTP/1.0 has no such rule.
   auto r = RoundTrip(ts.port(), "GET /hello HTTP/1.0\r\n\r\n");
   ASSERT_TRUE(r);
@@ -184,10 +179,10 @@ TEST(RequestHead, Http11WithoutHostIs400) {
 
 TEST(RequestHead, TwoHostHeadersAre400) {
   TestServer ts(EchoHandler);
-  ExpectRefused(ts.port(), "GET /hello HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
-                "more than one host header");
-  ExpectRefused(ts.port(), "GET /hello HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n",
-                "more than one host header");
+  ExpectEachRefused(ts.port(),
+                    {"GET /hello HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                     "GET /hello HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n"},
+                    "more than one host header");
 }
 
 TEST(RequestHead, HostThatIsNotAnAuthorityIs400) {
@@ -205,12 +200,11 @@ TEST(RequestHead, HostThatIsNotAnAuthorityIs400) {
 }
 
 TEST(RequestHead, ChunkedBodyOnHttp10Is400AndCloses) {
-  std::atomic<int> calls{0};
-  TestServer ts(Counting(calls, BufferingHandler));
+  CountingServer ts(BufferingHandler);
   ExpectRefused(ts.port(),
                 "PUT /m HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
                 "chunked body on HTTP/1.0");
-  EXPECT_EQ(calls.load(), 0);
+  EXPECT_EQ(ts.calls.load(), 0);
 }
 
 }  // namespace

@@ -118,6 +118,12 @@ class Client {
     return true;
   }
 
+  // Sends `request` and reads one response; nullopt when either fails.
+  std::optional<Reply> Exchange(std::string_view request, bool head_request = false) {
+    if (!Send(request)) return std::nullopt;
+    return Read(head_request);
+  }
+
   // One response; `head_request` means no body follows whatever the headers say.
   std::optional<Reply> Read(bool head_request = false) {
     size_t end;
@@ -217,11 +223,21 @@ bool Eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::mill
   return pred();
 }
 
+// Sends `request` over `c`, expects an answer with `status` and then the connection closed by the
+// server; returns the answer.
+inline std::optional<Reply> ExpectAnswerThenClose(Client& c, std::string_view request, int status) {
+  auto r = c.Exchange(request);
+  EXPECT_TRUE(r) << request;
+  if (!r) return r;
+  EXPECT_EQ(r->status, status) << request;
+  EXPECT_TRUE(c.WaitClosed()) << request;
+  return r;
+}
+
 // One request on a fresh connection, and its reply.
 inline std::optional<Reply> RoundTrip(uint16_t port, std::string_view request) {
   Client c(port);
-  if (!c.Send(request)) return std::nullopt;
-  return c.Read();
+  return c.Exchange(request);
 }
 
 inline ServerOptions TestOptions() {
@@ -276,9 +292,10 @@ class PatternSource : public BodySource {
   std::atomic<int>* reads_;
 };
 
-inline bool MatchesPattern(const std::string& s) {
+// Whether `s` is the pattern starting at byte `from` of it.
+inline bool MatchesPattern(const std::string& s, uint64_t from = 0) {
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != PatternByte(i)) return false;
+    if (s[i] != PatternByte(from + i)) return false;
   }
   return true;
 }

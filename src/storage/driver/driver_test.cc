@@ -228,9 +228,7 @@ TEST(DriverWrapper, DecoratorSeesOnlyWhatItOverridesAndTheRestForwards) {
   StorageDriverPtr d = deco;
   EXPECT_EQ(d->Name(), "inmemory");
   ASSERT_OK(d->PutContent("/a/b", "hello"));
-  auto got = d->GetContent("/a/b");
-  ASSERT_OK(got);
-  EXPECT_EQ(*got, "hello");
+  EXPECT_CONTENT(*d, "/a/b", "hello");
   auto w = d->NewWriter("/a/w", false);
   ASSERT_OK(w);
   ASSERT_OK((*w)->Write("xy", 2));

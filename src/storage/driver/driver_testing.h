@@ -34,6 +34,16 @@
     }                                                                                  \
   } while (0)
 
+// EXPECT_CONTENT(driver, path, want): GetContent(path) succeeds and gives `want`.
+#define EXPECT_CONTENT(driver, path, want)       \
+  do {                                           \
+    auto berth_got_ = (driver).GetContent(path); \
+    EXPECT_OK(berth_got_);                       \
+    if (berth_got_) {                            \
+      EXPECT_EQ(*berth_got_, want) << (path);    \
+    }                                            \
+  } while (0)
+
 namespace berth::storage::driver::testing {
 
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.

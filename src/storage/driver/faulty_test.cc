@@ -67,9 +67,7 @@ TEST(FaultyDriver, WriteBudgetSimulatesDiskFullMidWrite) {
   EXPECT_EQ((*w)->Size(), 10u);  // the leading part of the crossing write landed
   EXPECT_CODE((*w)->Write("z", 1), ErrorCode::kIo);
   w->reset();
-  auto got = d->GetContent("/_uploads/u/data");
-  ASSERT_OK(got);
-  EXPECT_EQ(*got, "123456abcd");
+  EXPECT_CONTENT(*d, "/_uploads/u/data", "123456abcd");
 
   // Writers on other paths are not limited.
   auto other = d->NewWriter("/elsewhere", false);

@@ -116,6 +116,28 @@ SystemTime ToSystemTime(const struct timespec& ts) {
 
 // Removes `name` (relative to parent_fd, or absolute with AT_FDCWD) and everything below it.
 // Entries already gone are fine: concurrent deletes of overlapping trees must both succeed.
+Status RemoveTreeAt(int parent_fd, const std::string& name, const std::string& os_path);
+
+// Removes every entry of `dir` and closes it. `os_path` names the directory in errors; `base`
+// prefixes each entry's path in the errors of its removal.
+Status EmptyDirectory(DIR* dir, const std::string& os_path, const std::string& base) {
+  // Collect first: removing entries while readdir walks the same directory is unspecified.
+  std::vector<std::string> children;
+  errno = 0;
+  while (struct dirent* entry = ::readdir(dir)) {
+    std::string_view child = entry->d_name;
+    if (child != "." && child != "..") children.emplace_back(child);
+  }
+  const int err = errno;
+  Status st = Ok();
+  if (err != 0) st = IoError("readdir", os_path, err);
+  for (size_t i = 0; st && i < children.size(); ++i) {
+    st = RemoveTreeAt(::dirfd(dir), children[i], base + "/" + children[i]);
+  }
+  ::closedir(dir);
+  return st;
+}
+
 Status RemoveTreeAt(int parent_fd, const std::string& name, const std::string& os_path) {
   if (::unlinkat(parent_fd, name.c_str(), 0) == 0) return Ok();
   int err = errno;
@@ -139,26 +161,7 @@ Status RemoveTreeAt(int parent_fd, const std::string& name, const std::string& o
       ::close(fd);
       return IoError("opendir", os_path, err);
     }
-    // Collect first: removing entries while readdir walks the same directory is unspecified.
-    std::vector<std::string> children;
-    errno = 0;
-    while (struct dirent* entry = ::readdir(dir)) {
-      std::string_view child = entry->d_name;
-      if (child != "." && child != "..") children.emplace_back(child);
-    }
-    err = errno;
-    if (err != 0) {
-      ::closedir(dir);
-      return IoError("readdir", os_path, err);
-    }
-    for (const std::string& child : children) {
-      Status st = RemoveTreeAt(::dirfd(dir), child, os_path + "/" + child);
-      if (!st) {
-        ::closedir(dir);
-        return st;
-      }
-    }
-    ::closedir(dir);
+    BERTH_RETURN_IF_ERROR(EmptyDirectory(dir, os_path, os_path));
     if (::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR) == 0) return Ok();
     err = errno;
     if (err == ENOENT) return Ok();
@@ -583,27 +586,7 @@ class FilesystemDriver : public StorageDriver {
     DIR* dir = ::fdopendir(fd.fd);
     if (dir == nullptr) return IoError("opendir", full, errno);
     fd.Release();
-    std::vector<std::string> children;
-    errno = 0;
-    while (struct dirent* entry = ::readdir(dir)) {
-      std::string_view name = entry->d_name;
-      if (name != "." && name != "..") children.emplace_back(name);
-    }
-    int err = errno;
-    if (err != 0) {
-      ::closedir(dir);
-      return IoError("readdir", full, err);
-    }
-    std::string base = root_.empty() ? std::string() : full;
-    for (const std::string& child : children) {
-      Status st = RemoveTreeAt(::dirfd(dir), child, base + "/" + child);
-      if (!st) {
-        ::closedir(dir);
-        return st;
-      }
-    }
-    ::closedir(dir);
-    return Ok();
+    return EmptyDirectory(dir, full, root_.empty() ? std::string() : full);
   }
 
   const std::string root_;

@@ -98,6 +98,25 @@ class FilesystemDriverTest : public ::testing::Test {
   StorageDriverPtr d_;
 };
 
+// The reservation tests: skipped where the filesystem under $TMPDIR cannot fallocate.
+class FilesystemReserveTest : public FilesystemDriverTest {
+ protected:
+  void SetUp() override {
+    FilesystemDriverTest::SetUp();
+    if (!CanPreallocate()) GTEST_SKIP() << "the filesystem under $TMPDIR cannot fallocate";
+  }
+
+  // A new writer at `path` that has been told `bytes` are coming (nullptr, with a failure, if
+  // none).
+  FileWriterPtr ReservingWriter(const std::string& path, uint64_t bytes) {
+    auto w = d_->NewWriter(path, false);
+    EXPECT_TRUE(w.has_value()) << path;
+    if (!w) return nullptr;
+    (*w)->Reserve(bytes);
+    return std::move(*w);
+  }
+};
+
 constexpr char kHex[] = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 TEST_F(FilesystemDriverTest, LinkFileHoldsExactlyTheDigest) {
@@ -148,8 +167,7 @@ TEST_F(FilesystemDriverTest, ReserveAllocatesAheadWithoutChangingTheSize) {
   EXPECT_EQ(ReadRaw(root_ + path), "head" + more + "!");
 }
 
-TEST_F(FilesystemDriverTest, ReservationStaysWithinAWindowOfTheBytesReceived) {
-  if (!CanPreallocate()) GTEST_SKIP() << "the filesystem under $TMPDIR cannot fallocate";
+TEST_F(FilesystemReserveTest, ReservationStaysWithinAWindowOfTheBytesReceived) {
   const std::string path = "/up/window";
   auto w = d_->NewWriter(path, false);
   ASSERT_OK(w);
@@ -167,30 +185,26 @@ TEST_F(FilesystemDriverTest, ReservationStaysWithinAWindowOfTheBytesReceived) {
   EXPECT_GE(Allocated(root_ + path), (*w)->Size() + (uint64_t{16} << 20));
 }
 
-TEST_F(FilesystemDriverTest, DestroyedWriterGivesBackTheReservation) {
-  if (!CanPreallocate()) GTEST_SKIP() << "the filesystem under $TMPDIR cannot fallocate";
+TEST_F(FilesystemReserveTest, DestroyedWriterGivesBackTheReservation) {
   const std::string path = "/up/abandoned";
   {
-    auto w = d_->NewWriter(path, false);
-    ASSERT_OK(w);
-    (*w)->Reserve(uint64_t{200} << 20);
-    ASSERT_OK((*w)->Write("12345", 5));
+    FileWriterPtr w = ReservingWriter(path, uint64_t{200} << 20);
+    ASSERT_TRUE(w);
+    ASSERT_OK(w->Write("12345", 5));
   }  // the client hung up: the writer is destroyed uncommitted
   EXPECT_EQ(RawSize(root_ + path), 5u);
   EXPECT_LE(Allocated(root_ + path), kSlack);
 }
 
-TEST_F(FilesystemDriverTest, HangUpMidWayKeepsOnlyTheDataAndStaysResumable) {
-  if (!CanPreallocate()) GTEST_SKIP() << "the filesystem under $TMPDIR cannot fallocate";
+TEST_F(FilesystemReserveTest, HangUpMidWayKeepsOnlyTheDataAndStaysResumable) {
   const std::string path = "/up/halfway";
   const uint64_t sent = uint64_t{40} << 20;
   {
-    auto w = d_->NewWriter(path, false);
-    ASSERT_OK(w);
-    (*w)->Reserve(uint64_t{1} << 30);
+    FileWriterPtr w = ReservingWriter(path, uint64_t{1} << 30);
+    ASSERT_TRUE(w);
     std::string chunk(1 << 20, 'h');
     for (uint64_t done = 0; done < sent; done += chunk.size()) {
-      ASSERT_OK((*w)->Write(chunk.data(), chunk.size()));
+      ASSERT_OK(w->Write(chunk.data(), chunk.size()));
     }
     EXPECT_GT(Allocated(root_ + path), sent + (uint64_t{8} << 20));  // it was reserving ahead
   }
@@ -201,21 +215,18 @@ TEST_F(FilesystemDriverTest, HangUpMidWayKeepsOnlyTheDataAndStaysResumable) {
   EXPECT_EQ((*resumed)->Size(), sent);
 }
 
-TEST_F(FilesystemDriverTest, CommitGivesBackTheReservation) {
-  if (!CanPreallocate()) GTEST_SKIP() << "the filesystem under $TMPDIR cannot fallocate";
+TEST_F(FilesystemReserveTest, CommitGivesBackTheReservation) {
   const std::string path = "/up/committed";
-  auto w = d_->NewWriter(path, false);
-  ASSERT_OK(w);
-  (*w)->Reserve(uint64_t{100} << 20);
+  FileWriterPtr w = ReservingWriter(path, uint64_t{100} << 20);
+  ASSERT_TRUE(w);
   std::string data(3 << 20, 'd');
-  ASSERT_OK((*w)->Write(data.data(), data.size()));
-  ASSERT_OK((*w)->Commit());
+  ASSERT_OK(w->Write(data.data(), data.size()));
+  ASSERT_OK(w->Commit());
   EXPECT_EQ(RawSize(root_ + path), data.size());
   EXPECT_LE(Allocated(root_ + path), data.size() + kSlack);
 }
 
-TEST_F(FilesystemDriverTest, AppendTakesBackAReservationLeftByAKilledWriter) {
-  if (!CanPreallocate()) GTEST_SKIP() << "the filesystem under $TMPDIR cannot fallocate";
+TEST_F(FilesystemReserveTest, AppendTakesBackAReservationLeftByAKilledWriter) {
   const std::string path = "/up/killed";
   ASSERT_OK(d_->PutContent(path, "12345"));
   // What a writer killed with the process leaves: blocks reserved past the end.
@@ -237,9 +248,7 @@ TEST_F(FilesystemDriverTest, ReadsLayoutWrittenByAnotherRegistry) {
   std::string tag = "/docker/registry/v2/repositories/team/app/_manifests/tags/latest/current/link";
   WriteRaw(root_ + blob, "");
   WriteRaw(root_ + tag, std::string("sha256:") + kHex);
-  auto got = d_->GetContent(tag);
-  ASSERT_OK(got);
-  EXPECT_EQ(*got, std::string("sha256:") + kHex);
+  EXPECT_CONTENT(*d_, tag, std::string("sha256:") + kHex);
   auto info = d_->Stat(blob);
   ASSERT_OK(info);
   EXPECT_EQ(info->size, 0u);
@@ -480,9 +489,8 @@ TEST_F(FilesystemDriverTest, PurgeTemporariesRemovesOnlyStaleOnes) {
                                                       "old-but-not-temporary"}));
   EXPECT_FALSE(std::filesystem::exists(root_ + "/.berth-tmp-11bb"));
   EXPECT_EQ(ReadRaw(tmp_.path() + "/outside"), "keep");
-  auto link = d_->GetContent("/docker/registry/v2/repositories/a/_manifests/tags/t/current/link");
-  ASSERT_OK(link);
-  EXPECT_EQ(*link, "sha256:x");
+  EXPECT_CONTENT(*d_, "/docker/registry/v2/repositories/a/_manifests/tags/t/current/link",
+                 "sha256:x");
   // Nothing stale is left: a second pass removes nothing.
   auto again = d_->PurgeTemporaries(SystemTime(now - std::chrono::hours(1)));
   ASSERT_OK(again);

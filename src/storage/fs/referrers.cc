@@ -7,6 +7,9 @@
 
 namespace berth::storage::fs {
 
+FsReferrerService::FsReferrerService(driver::StorageDriverPtr driver, ManifestService& manifests)
+    : driver_(std::move(driver)), manifests_(manifests) {}
+
 Result<std::vector<Referrer>> FsReferrerService::List(std::string_view repo,
                                                       const Digest& subject) {
   std::vector<Referrer> out;

@@ -10,8 +10,7 @@ namespace berth::storage::fs {
 class FsReferrerService : public ReferrerService {
  public:
   // `manifests` (reads each referrer's content) must outlive this.
-  FsReferrerService(driver::StorageDriverPtr driver, ManifestService& manifests)
-      : driver_(std::move(driver)), manifests_(manifests) {}
+  FsReferrerService(driver::StorageDriverPtr driver, ManifestService& manifests);
 
   Result<std::vector<Referrer>> List(std::string_view repo, const Digest& subject) override;
 
