@@ -157,9 +157,13 @@ Schema BuildSchema() {
                                 Leaf("idletimeout"), Leaf("bodyidletimeout"), Leaf("writetimeout"),
                                 Section("transfer", {Leaf("largebuffer"), Leaf("largebufferbudget"),
                                                      Leaf("smallbuffer"), Leaf("sendfile"),
-                                                     Leaf("mapfiles")})})}),
+                                                     Leaf("mapfiles")})}),
+               Section("proxy", {Leaf("maxcachesize"), List("upstreams")})}),
+      Section("proxy", {Leaf("remoteurl"), Leaf("username"), Leaf("password"), Leaf("ttl")}),
   };
-  for (std::string_view s : kRawSections) root.push_back(Unused(Opaque(std::string(s))));
+  for (std::string_view s : kRawSections) {
+    if (s != "proxy") root.push_back(Unused(Opaque(std::string(s))));
+  }
   return Section("", std::move(root));
 }
 
@@ -933,6 +937,10 @@ void DecodeBerth(const YAML::Node& root, BerthConfig& b) {
   CheckRange<uint64_t>(b.large_buffer_budget, 0, uint64_t{64} << 30, tp + "largebufferbudget");
   b.sendfile = GetBool(t, "sendfile", tp + "sendfile");
   b.map_files = GetBool(t, "mapfiles", tp + "mapfiles");
+
+  YAML::Node px = GetSection(n, "proxy", "berth.proxy");
+  b.proxy_max_cache_bytes = GetBytes(px, "maxcachesize", "berth.proxy.maxcachesize");
+  if (px.IsDefined()) b.proxy_yaml = YAML::Dump(px);
 }
 
 void CheckVersion(const YAML::Node& root) {
