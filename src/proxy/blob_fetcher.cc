@@ -237,15 +237,26 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
   f->Set(State::kDone);
 }
 
+namespace {
+
+// Waits until the fetch has the upstream's answer (its size) or failed.
+Status WaitStarted(BlobFetcher::Fetch& f, std::unique_lock<std::mutex>& lk,
+                   std::chrono::milliseconds timeout) {
+  if (!f.cv.wait_for(lk, timeout, [&] { return f.state != State::kStarting; })) {
+    return MakeError(ErrorCode::kUnavailable,
+                     "blob " + f.digest.str() + ": the upstream did not answer in time");
+  }
+  if (f.state == State::kFailed) return std::unexpected(f.error);
+  return Ok();
+}
+
+}  // namespace
+
 Result<storage::BlobInfo> BlobFetcher::Stat(const Match& m, std::string_view repo,
                                             const Digest& d) {
   auto f = Join(m, repo, d);
   std::unique_lock lk(f->mu);
-  if (!f->cv.wait_for(lk, stall_timeout_, [&] { return f->state != State::kStarting; })) {
-    return MakeError(ErrorCode::kUnavailable,
-                     "blob " + d.str() + ": the upstream did not answer in time");
-  }
-  if (f->state == State::kFailed) return std::unexpected(f->error);
+  BERTH_RETURN_IF_ERROR(WaitStarted(*f, lk, stall_timeout_));
   return storage::BlobInfo{d, f->size};
 }
 
@@ -254,11 +265,7 @@ Result<storage::driver::ReaderPtr> BlobFetcher::Open(const Match& m, std::string
   auto f = Join(m, repo, d);
   {
     std::unique_lock lk(f->mu);
-    if (!f->cv.wait_for(lk, stall_timeout_, [&] { return f->state != State::kStarting; })) {
-      return MakeError(ErrorCode::kUnavailable,
-                       "blob " + d.str() + ": the upstream did not answer in time");
-    }
-    if (f->state == State::kFailed) return std::unexpected(f->error);
+    BERTH_RETURN_IF_ERROR(WaitStarted(*f, lk, stall_timeout_));
     if (offset > f->size) {
       return MakeError(ErrorCode::kInvalidOffset, "offset past the end of blob " + d.str());
     }
