@@ -382,13 +382,14 @@ push_fixture() {
 # start_dockerd: a private dockerd exactly as CLIENTS.md says (own data root under $T/dockerd, vfs,
 # never a bridge network, no iptables), exported as DOCKER_HOST with DOCKER_CONFIG=$T/dockercfg;
 # every container is removed on exit. Sets D (its directory). Ends the test when it does not answer.
+# Extra arguments go to dockerd (e.g. --registry-mirror URL).
 start_dockerd() {
   D=$T/dockerd
   mkdir -p "$D" "$T/dockercfg"
   spawn dockerd dockerd --data-root "$D/root" --exec-root "$D/exec" --pidfile "$D/pid" \
     -H "unix://$D/sock" --storage-driver vfs --iptables=false --ip6tables=false \
     --ip-forward=false --ip-masq=false --bridge=none --userland-proxy=false \
-    --default-ulimit nofile=20000:20000 --default-ulimit nproc=20000:20000
+    --default-ulimit nofile=20000:20000 --default-ulimit nproc=20000:20000 "$@"
   export DOCKER_HOST=unix://$D/sock DOCKER_CONFIG=$T/dockercfg DOCKER_BUILDKIT=0 DOCKER_CLI_HINTS=false
   on_exit 'ids=$(timeout 30 docker ps -aq); [ -n "$ids" ] && timeout 60 docker rm -f $ids'
   if wait_for 60 run_to 10 docker version; then

@@ -23,6 +23,7 @@
 #include "notify/runtime.h"
 #include "observe/observability.h"
 #include "policy/setup.h"
+#include "proxy/proxy.h"
 #include "storage/driver/driver.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
@@ -53,6 +54,7 @@ struct App::Impl {
   std::unique_ptr<api::Api> api;
   std::unique_ptr<http::Server> server;
   storage::driver::StorageDriverPtr driver;
+  std::shared_ptr<proxy::Proxy> proxy;  // the pull-through cache, when configured
   const Clock* clock = &SystemClock();
   // Background work (upload purging, stale temporaries; GC, retention, ... next). Jobs are added in
   // AddJobs; embedders and tests may add more through App::scheduler().
@@ -295,10 +297,12 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (cfg.berth.manifest_cache_bytes) so_storage.manifest_cache_bytes = *cfg.berth.manifest_cache_bytes;
   if (cfg.berth.listing_ttl && cfg.berth.listing_ttl->count() > 0) im.listing_ttl = *cfg.berth.listing_ttl;
   im.registry = storage::NewRegistry(im.driver, so_storage);  // reconciled by the "listing-reconcile" job
+  im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
+  BERTH_ASSIGN_OR_RETURN(im.proxy, proxy::Install(cfg, driver, &im.registry, im.clock,
+                                                  im.scheduler.get()));
   BERTH_ASSIGN_OR_RETURN(im.registry, policy::Decorate(cfg, std::move(im.registry)));
   if (tenancy) im.registry = meta::WithQuotas(std::move(im.registry), tenancy->store_ptr());
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
-  im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
   BERTH_ASSIGN_OR_RETURN(im.gc, gc::Install(cfg, driver, *im.clock, im.registry, *im.scheduler));
   im.registry = im.gc.registry;
   BERTH_RETURN_IF_ERROR(im.AddJobs());
@@ -361,7 +365,10 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   api::Api* api = im.api.get();
   im.server = std::make_unique<http::Server>(
       std::move(so),
-      im.observe->WrapHandler([api](http::Request& req) { return api->Handle(req); }));
+      im.observe->WrapHandler([api, proxy = im.proxy](http::Request& req) {
+        if (proxy) proxy->Rewrite(req);  // containerd's ?ns= into the mirror's repositories
+        return api->Handle(req);
+      }));
   return app;
 }
 

@@ -16,7 +16,8 @@ TEST(Challenge, ParsesBearerWithQuotedParameters) {
 }
 
 TEST(Challenge, ParsesSeveralChallengesEscapesAndTokens) {
-  auto cs = ParseChallenges(R"(Basic realm="a \"quoted\" realm", Bearer realm=x,error=invalid_token)");
+  auto cs =
+      ParseChallenges(R"(Basic realm="a \"quoted\" realm", Bearer realm=x,error=invalid_token)");
   ASSERT_EQ(cs.size(), 2u);
   EXPECT_EQ(cs[0].scheme, "basic");
   EXPECT_EQ(cs[0].Param("realm"), "a \"quoted\" realm");

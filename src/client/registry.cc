@@ -118,10 +118,17 @@ Error RegistryClient::ErrorFromResponse(Response& res, ErrorCode not_found) {
     code = ErrorCode::kTooManyRequests;
   } else if (message.empty() || code == ErrorCode::kUnavailable || code == ErrorCode::kUnknown) {
     switch (res.status) {
-      case 401: code = ErrorCode::kUnauthorized; break;
-      case 403: code = ErrorCode::kDenied; break;
-      case 404: code = not_found; break;
-      default: code = ErrorCode::kUnavailable;
+      case 401:
+        code = ErrorCode::kUnauthorized;
+        break;
+      case 403:
+        code = ErrorCode::kDenied;
+        break;
+      case 404:
+        code = not_found;
+        break;
+      default:
+        code = ErrorCode::kUnavailable;
     }
   }
   if (message.size() > 512) message.resize(512);
@@ -183,7 +190,8 @@ Result<std::string> RegistryClient::FetchToken(std::string_view scope) {
   Request req;
   req.url = target;
   if (!options_.username.empty()) {
-    req.headers.Add("Authorization", "Basic " + Base64(options_.username + ":" + options_.password));
+    req.headers.Add("Authorization",
+                    "Basic " + Base64(options_.username + ":" + options_.password));
   }
   tokens_->requests.fetch_add(1);
   BERTH_ASSIGN_OR_RETURN(ResponsePtr res, http_.Send(std::move(req)));
@@ -231,11 +239,13 @@ Result<std::string> RegistryClient::AuthorizationFor(std::string_view scope, boo
   }
   switch (scheme) {
     case Scheme::kUnknown:
-    case Scheme::kNone: return std::string();
+    case Scheme::kNone:
+      return std::string();
     case Scheme::kBasic:
       if (options_.username.empty()) return std::string();
       return "Basic " + Base64(options_.username + ":" + options_.password);
-    case Scheme::kBearer: break;
+    case Scheme::kBearer:
+      break;
   }
   if (!refresh) {
     std::lock_guard lk(tokens_->mu);
@@ -309,10 +319,10 @@ Result<RemoteManifest> RegistryClient::GetManifest(std::string_view repo,
     return std::unexpected(ErrorFromResponse(*res, ErrorCode::kManifestUnknown));
   }
   if (res->content_length && *res->content_length > options_.max_manifest_bytes) {
-    return MakeError(ErrorCode::kManifestInvalid,
-                     "upstream manifest " + std::string(repo) + ":" + std::string(reference) +
-                         " is larger than " + std::to_string(options_.max_manifest_bytes) +
-                         " bytes");
+    return MakeError(ErrorCode::kManifestInvalid, "upstream manifest " + std::string(repo) + ":" +
+                                                      std::string(reference) + " is larger than " +
+                                                      std::to_string(options_.max_manifest_bytes) +
+                                                      " bytes");
   }
   RemoteManifest m;
   m.media_type = std::string(res->headers.Get("Content-Type"));
@@ -321,9 +331,9 @@ Result<RemoteManifest> RegistryClient::GetManifest(std::string_view repo,
   if (auto by_digest = Digest::Parse(reference)) {
     m.digest = Digest::Of(m.bytes, by_digest->algorithm());
     if (m.digest != *by_digest) {
-      return MakeError(ErrorCode::kDigestInvalid,
-                       "upstream " + url() + " sent manifest content with digest " +
-                           m.digest.str() + " for " + by_digest->str());
+      return MakeError(ErrorCode::kDigestInvalid, "upstream " + url() +
+                                                      " sent manifest content with digest " +
+                                                      m.digest.str() + " for " + by_digest->str());
     }
   } else {
     m.digest = Digest::Of(m.bytes);

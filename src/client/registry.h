@@ -11,10 +11,10 @@
 //
 // Authentication, as docker does it: the first request learns the scheme from the registry's
 // challenge on GET /v2/ (Ping). Anonymous when there is none; Basic with the configured username
-// and password; Bearer: a token is fetched from the challenge's realm (GET realm?service=..&scope=..
-// with Basic credentials when configured, anonymous otherwise), cached per scope until its
-// expires_in (less a margin), and a request answered 401 with a fresh challenge gets a new token
-// and is retried once (when its body can be replayed).
+// and password; Bearer: a token is fetched from the challenge's realm (GET
+// realm?service=..&scope=.. with Basic credentials when configured, anonymous otherwise), cached
+// per scope until its expires_in (less a margin), and a request answered 401 with a fresh challenge
+// gets a new token and is retried once (when its body can be replayed).
 //
 // Errors: the upstream's OCI error envelope is mapped back to the code it names (BLOB_UNKNOWN,
 // MANIFEST_UNKNOWN, NAME_UNKNOWN, DENIED, ...), with the message prefixed by the upstream URL; a

@@ -178,14 +178,18 @@ Schema BuildSchema() {
                Section("notifications", {Leaf("directory"), Leaf("maxqueuesize"),
                                          Leaf("deadletterafter"), Leaf("maxbackoff")}),
                Section("audit", {Leaf("enabled"), Leaf("path"), Leaf("maxsize"),
-                                 Leaf("maxbackups")})}),
+                                 Leaf("maxbackups")}),
+               Section("proxy", {Leaf("maxcachesize"), List("upstreams")})}),
+      Section("proxy", {Leaf("remoteurl"), Leaf("username"), Leaf("password"), Leaf("ttl")}),
   };
   // health: decoded by health/config.cc from raw_sections["health"].
   root.push_back(Section("health", {Section("storagedriver", {Leaf("enabled"), Leaf("interval"),
                                                               Leaf("threshold")}),
                                     Opaque("file"), Opaque("http"), Opaque("tcp")}));
   for (std::string_view s : kRawSections) {
-    if (s != "notifications" && s != "health") root.push_back(Unused(Opaque(std::string(s))));
+    if (s != "notifications" && s != "health" && s != "proxy") {
+      root.push_back(Unused(Opaque(std::string(s))));
+    }
   }
   // Decoded by notify/config.cc from raw_sections["notifications"].
   root.push_back(Section(
@@ -970,6 +974,10 @@ void DecodeBerth(const YAML::Node& root, BerthConfig& b) {
   CheckRange<uint64_t>(b.large_buffer_budget, 0, uint64_t{64} << 30, tp + "largebufferbudget");
   b.sendfile = GetBool(t, "sendfile", tp + "sendfile");
   b.map_files = GetBool(t, "mapfiles", tp + "mapfiles");
+
+  YAML::Node px = GetSection(n, "proxy", "berth.proxy");
+  b.proxy_max_cache_bytes = GetBytes(px, "maxcachesize", "berth.proxy.maxcachesize");
+  if (px.IsDefined()) b.proxy_yaml = YAML::Dump(px);
 }
 
 void CheckVersion(const YAML::Node& root) {

@@ -144,6 +144,9 @@ struct BerthConfig {
   std::optional<uint64_t> small_buffer;                        // transfer.smallbuffer
   std::optional<bool> sendfile;                                // transfer.sendfile
   std::optional<bool> map_files;                               // transfer.mapfiles
+  // berth.proxy: maxcachesize here; the rest (upstreams) as YAML text, decoded by proxy/config.cc
+  std::optional<uint64_t> proxy_max_cache_bytes;
+  std::string proxy_yaml;
 };
 
 struct Config {

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Pull-through cache: pull times through Berth's cache against the alternatives.
+
+Starts an upstream registry on loopback (Berth by default, or Debian's docker-registry with
+--upstream distribution) holding one image with a --layer-mib layer, then measures (median of
+--runs):
+
+  direct_s       pull (manifest + blobs) straight from the upstream
+  cold_s         pull through a Berth mirror with an empty cache (a fresh mirror per run)
+  warm_s         pull through that mirror once cached
+  normal_s       pull from a plain Berth that holds the image (the upstream when it is Berth)
+  cold_ratio     cold_s / direct_s      (the issue asks for at most 1.2)
+  warm_ratio     warm_s / normal_s      (the issue asks for about 1)
+
+  python3 bench/proxy.py --berth build/berth [--upstream distribution] [--layer-mib 256]
+
+Prints one JSON object; --out also writes it to a file. Each pull reads every body to the end
+(no hashing: only the transfer is timed; the first pull of each kind is verified by digest).
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def start(cmd, config_text, workdir, name):
+    cfg = os.path.join(workdir, name + ".yml")
+    with open(cfg, "w") as f:
+        f.write(config_text)
+    log = open(os.path.join(workdir, name + ".log"), "w+")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+    p = subprocess.Popen(cmd + ["serve", cfg], stdout=log, stderr=subprocess.STDOUT, env=env)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        log.seek(0)
+        m = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read())
+        if m and m.group(1) != "0":
+            return p, int(m.group(1))
+        if p.poll() is not None:
+            break
+        time.sleep(0.05)
+    log.seek(0)
+    sys.exit(f"{name} did not start:\n{log.read()[-2000:]}")
+
+
+def config(root, extra=""):
+    return (f"version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {root}\n"
+            f"http:\n  addr: 127.0.0.1:0\n{extra}")
+
+
+def request(port, method, path, body=None, headers=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    return r, data
+
+
+def push(port, repo, layer_mib):
+    config_blob = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
+    layer = os.urandom(1 << 20) * layer_mib  # repeated random MiB: cheap to make
+    descs = []
+    for blob, mt in ((config_blob, "application/vnd.oci.image.config.v1+json"),
+                     (layer, "application/vnd.oci.image.layer.v1.tar")):
+        d = "sha256:" + hashlib.sha256(blob).hexdigest()
+        r, _ = request(port, "POST", f"/v2/{repo}/blobs/uploads/")
+        loc = r.getheader("Location")
+        loc = re.sub(r"^https?://[^/]+", "", loc)
+        sep = "&" if "?" in loc else "?"
+        r, body = request(port, "PUT", f"{loc}{sep}digest={d}", body=blob,
+                          headers={"Content-Type": "application/octet-stream"})
+        assert r.status == 201, (r.status, body)
+        descs.append({"mediaType": mt, "digest": d, "size": len(blob)})
+    manifest = json.dumps({"schemaVersion": 2,
+                           "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": descs[0], "layers": [descs[1]]}).encode()
+    r, body = request(port, "PUT", f"/v2/{repo}/manifests/latest", body=manifest,
+                      headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert r.status == 201, (r.status, body)
+    return [d["digest"] for d in descs]
+
+
+def pull(port, repo, verify=False):
+    t0 = time.perf_counter()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    c.request("GET", f"/v2/{repo}/manifests/latest",
+              headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    r = c.getresponse()
+    m = json.loads(r.read())
+    assert r.status == 200, r.status
+    for desc in [m["config"]] + m["layers"]:
+        c.request("GET", f"/v2/{repo}/blobs/{desc['digest']}")
+        r = c.getresponse()
+        assert r.status == 200, (r.status, desc)
+        h = hashlib.sha256() if verify else None
+        n = 0
+        while True:
+            chunk = r.read(1 << 20)
+            if not chunk:
+                break
+            n += len(chunk)
+            if h:
+                h.update(chunk)
+        assert n == desc["size"], (n, desc)
+        if h:
+            assert "sha256:" + h.hexdigest() == desc["digest"], desc
+    c.close()
+    return time.perf_counter() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--berth", default="build/berth")
+    ap.add_argument("--upstream", choices=["berth", "distribution"], default="berth")
+    ap.add_argument("--distribution", default="/usr/bin/docker-registry")
+    ap.add_argument("--layer-mib", type=int, default=256)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--out")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="berth-proxy-bench-")
+    procs = []
+    try:
+        up_cmd = [a.berth] if a.upstream == "berth" else [a.distribution]
+        up, up_port = start(up_cmd, config(os.path.join(work, "up")), work, "upstream")
+        procs.append(up)
+        push(up_port, "library/bench", a.layer_mib)
+        plain = up_port
+        if a.upstream != "berth":
+            p, plain = start([a.berth], config(os.path.join(work, "plain")), work, "plain")
+            procs.append(p)
+            push(plain, "library/bench", a.layer_mib)
+        pull(up_port, "library/bench", verify=True)
+        direct = [pull(up_port, "library/bench") for _ in range(a.runs)]
+        normal = [pull(plain, "library/bench") for _ in range(a.runs)]
+        cold, warm = [], []
+        for i in range(a.runs):
+            root = os.path.join(work, f"mirror{i}")
+            p, port = start([a.berth],
+                            config(root, f"proxy:\n  remoteurl: http://127.0.0.1:{up_port}\n"),
+                            work, f"mirror{i}")
+            cold.append(pull(port, "library/bench", verify=(i == 0)))
+            warm.append(pull(port, "library/bench"))
+            p.terminate()
+            p.wait(timeout=30)
+            shutil.rmtree(root, ignore_errors=True)
+        med = statistics.median
+        out = {
+            "upstream": a.upstream,
+            "layer_mib": a.layer_mib,
+            "runs": a.runs,
+            "direct_s": round(med(direct), 4),
+            "cold_s": round(med(cold), 4),
+            "warm_s": round(med(warm), 4),
+            "normal_s": round(med(normal), 4),
+        }
+        out["cold_ratio"] = round(out["cold_s"] / out["direct_s"], 3)
+        out["warm_ratio"] = round(out["warm_s"] / out["normal_s"], 3)
+        print(json.dumps(out))
+        if a.out:
+            with open(a.out, "w") as f:
+                json.dump(out, f)
+    finally:
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+#pragma once
+// Single-flight blob fetches for the pull-through cache.
+//
+// The first request for an uncached blob starts one fetch on a thread of its own: it streams the
+// upstream's bytes into an ordinary upload session of the local repository (the local stores'
+// upload machinery: hashed as they arrive, verified and published atomically by Commit, which also
+// links the blob into the repository). Every request for the same digest while the fetch runs
+// joins it instead of fetching again, and reads the bytes as they land by tailing the session's
+// data file (storage/paths.h's UploadData) up to what has been written; once the fetch commits,
+// readers continue from the published blob. So:
+//   - one upstream GET per digest however many clients wait (the 21 requests registry:2 made for
+//     20 clients become one);
+//   - clients get bytes as they arrive, not after the whole blob is stored;
+//   - a client that leaves only drops its reader: the fetch goes on for the others and the cache;
+//   - a fetch that breaks (upstream gone, short body, digest mismatch) cancels the session, so
+//     nothing is cached; its readers get an error; the next request starts a new fetch.
+//
+// Thread-safety: all methods are thread-safe. Readers block on a condition variable (on the HTTP
+// server's blocking pool, never an event loop) with a bound (`stall_timeout`) on waiting for bytes.
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "proxy/upstreams.h"
+#include "storage/registry.h"
+
+namespace berth::proxy {
+
+class BlobFetcher {
+ public:
+  // `local` is the wrapped (cache) namespace; `driver` the driver under it (to tail session data).
+  BlobFetcher(storage::Namespace& local, storage::driver::StorageDriverPtr driver,
+              std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(120'000));
+  // Stops running fetches (they cancel their sessions) and joins their threads.
+  ~BlobFetcher();
+  BlobFetcher(const BlobFetcher&) = delete;
+  BlobFetcher& operator=(const BlobFetcher&) = delete;
+
+  // Joins or starts the fetch of `d` into `repo` from `m`, and waits for the upstream's answer:
+  // the blob's size, or the upstream's error (BLOB_UNKNOWN, UNAVAILABLE...).
+  Result<storage::BlobInfo> Stat(const Match& m, std::string_view repo, const Digest& d);
+  // As Stat, then a reader from `offset` that follows the fetch (or the published blob).
+  Result<storage::driver::ReaderPtr> Open(const Match& m, std::string_view repo, const Digest& d,
+                                          uint64_t offset);
+
+  // Fetches currently running (tests).
+  size_t running() const;
+
+  struct Fetch;  // blob_fetcher.cc
+
+ private:
+  std::shared_ptr<Fetch> Join(const Match& m, std::string_view repo, const Digest& d);
+  void Run(std::shared_ptr<Fetch> f, Match m);
+
+  storage::Namespace& local_;
+  storage::driver::StorageDriverPtr driver_;
+  std::chrono::milliseconds stall_timeout_;
+  mutable std::mutex mu_;
+  std::condition_variable idle_;
+  // By repository and digest (a fetch links into its repository, and the upstream repository it
+  // reads from is the one that answers for the client's access). Guarded by mu_.
+  std::map<std::string, std::shared_ptr<Fetch>> running_;
+  size_t threads_ = 0;     // fetch threads alive (detached; the destructor waits). Guarded by mu_.
+  bool stopping_ = false;  // Guarded by mu_.
+};
+
+}  // namespace berth::proxy

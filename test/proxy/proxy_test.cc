@@ -1,0 +1,307 @@
+// The pull-through cache against real upstreams on loopback: another in-process Berth (plain, and
+// with the built-in token service), driven over sockets like a client would.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "auth/htpasswd.h"
+#include "auth/jwt.h"
+#include "storage/driver/faulty.h"
+#include "storage/driver/filesystem.h"
+#include "test/api/api_test_util.h"
+#include "test/api/counting_stores.h"
+#include "test/support/temp_dir.h"
+
+namespace berth::testing {
+namespace {
+
+constexpr char kOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
+constexpr char kOciConfig[] = "application/vnd.oci.image.config.v1+json";
+constexpr char kOciLayer[] = "application/vnd.oci.image.layer.v1.tar+gzip";
+
+struct Image {
+  std::string config, layer, manifest, digest;
+  std::string config_digest, layer_digest;
+};
+
+// Pushes an image with a `layer_size`-byte layer to `repo`:`tag` of the server `c` talks to.
+Image PushBigImage(HttpClient& c, const std::string& repo, const std::string& tag,
+                   uint64_t layer_size, int seed, const HeaderList& auth = {}) {
+  Image im;
+  im.config = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"seed\":" + std::to_string(seed) + "}";
+  im.layer = PatternBytes(layer_size, static_cast<uint64_t>(seed));
+  for (auto* blob : {&im.config, &im.layer}) {
+    Response start = c.Request("POST", "/v2/" + repo + "/blobs/uploads/", "", auth);
+    EXPECT_EQ(start.status, 202) << Describe(start);
+    std::string digest = Sha256(*blob);
+    HeaderList h = auth;
+    h.emplace_back("Content-Type", "application/octet-stream");
+    Response put =
+        c.Request("PUT", WithQuery(PathOf(start.Header("Location")), "digest=" + digest), *blob, h);
+    EXPECT_EQ(put.status, 201) << Describe(put);
+  }
+  im.config_digest = Sha256(im.config);
+  im.layer_digest = Sha256(im.layer);
+  nlohmann::json m = {{"schemaVersion", 2},
+                      {"mediaType", kOciManifest},
+                      {"config", DescriptorOf(kOciConfig, im.config)},
+                      {"layers", nlohmann::json::array({DescriptorOf(kOciLayer, im.layer)})}};
+  im.manifest = m.dump();
+  HeaderList h = auth;
+  h.emplace_back("Content-Type", kOciManifest);
+  Response put = c.Request("PUT", "/v2/" + repo + "/manifests/" + tag, im.manifest, h);
+  EXPECT_EQ(put.status, 201) << Describe(put);
+  im.digest = put.Header("Docker-Content-Digest");
+  return im;
+}
+
+// Pulls `repo`:`ref` like a client: manifest, then each blob; checks every byte by digest.
+::testing::AssertionResult Pull(HttpClient& c, const std::string& repo, const std::string& ref,
+                                const Image& want) {
+  Response m =
+      c.Request("GET", "/v2/" + repo + "/manifests/" + ref, "", {{"Accept", kOciManifest}});
+  if (m.status != 200) return ::testing::AssertionFailure() << "manifest: " << Describe(m);
+  if (m.body != want.manifest) return ::testing::AssertionFailure() << "manifest bytes differ";
+  if (m.Header("Docker-Content-Digest") != want.digest) {
+    return ::testing::AssertionFailure() << "manifest digest " << m.Header("Docker-Content-Digest");
+  }
+  for (const std::string* d : {&want.config_digest, &want.layer_digest}) {
+    Response b = c.Request("GET", "/v2/" + repo + "/blobs/" + *d);
+    if (b.status != 200)
+      return ::testing::AssertionFailure() << "blob " << *d << ": " << Describe(b);
+    if (Sha256(b.body) != *d) return ::testing::AssertionFailure() << "blob " << *d << " corrupt";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+std::string Mirror(const TestServer& upstream) {
+  return "proxy:\n  remoteurl: http://" + upstream.hostport() + "\n";
+}
+
+// An upstream whose storage calls are counted (Blobs.Open = one blob GET served).
+struct CountedUpstream {
+  CallCounts counts;
+  std::unique_ptr<TestServer> server;
+  explicit CountedUpstream(TestServerOptions o = {}) {
+    o.deps.decorate_storage = [this](storage::NamespacePtr inner) {
+      return NewCountingNamespace(std::move(inner), counts);
+    };
+    server = StartServer(o);
+  }
+};
+
+TEST(Proxy, TwentyClientsPullingOneColdImageFetchEachBlobOnce) {
+  CountedUpstream up;
+  HttpClient uc(up.server->port());
+  Image im = PushBigImage(uc, "library/busybox", "latest", 24 << 20, 7);
+  auto proxy = StartServer(WithYaml(Mirror(*up.server)));
+  up.counts.Reset();
+
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  std::vector<std::string> failures(20);
+  for (int i = 0; i < 20; ++i) {
+    clients.emplace_back([&, i] {
+      HttpClient c(proxy->port(), std::chrono::seconds(60));
+      auto r = Pull(c, "library/busybox", "latest", im);
+      if (r) {
+        ++ok;
+      } else {
+        failures[i] = r.message();
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  for (const auto& f : failures) EXPECT_EQ(f, "");
+  EXPECT_EQ(ok.load(), 20);
+  // Each blob left the upstream exactly once (every GET is one Blobs.Open there).
+  EXPECT_EQ(up.counts.Get("Blobs.Open"), 2) << "upstream blob GETs";
+  // And the cache serves the next pull without the upstream's blobs.
+  HttpClient again(proxy->port());
+  EXPECT_TRUE(Pull(again, "library/busybox", "latest", im));
+  EXPECT_EQ(up.counts.Get("Blobs.Open"), 2);
+}
+
+TEST(Proxy, CachedImagePullsWithTheUpstreamDown) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 1 << 20, 3);
+  auto proxy = StartServer(WithYaml(Mirror(*up)));
+  HttpClient c(proxy->port());
+  ASSERT_TRUE(Pull(c, "library/app", "v1", im));
+  up->Stop();
+  up.reset();
+  // By tag (stale within the limit, logged) and by digest (cached for good).
+  EXPECT_TRUE(Pull(c, "library/app", "v1", im));
+  EXPECT_TRUE(Pull(c, "library/app", im.digest, im));
+  // What was never cached is a clean 503, not a hang or a 500.
+  Response miss = c.Request("GET", "/v2/library/app/manifests/other");
+  EXPECT_EQ(miss.status, 503) << Describe(miss);
+  EXPECT_EQ(ErrorCode(miss), "UNAVAILABLE");
+}
+
+TEST(Proxy, UpstreamBreakingMidBlobCachesNothingAndTheNextPullCompletes) {
+  storage::driver::FaultPlan plan;
+  TempDir dir;
+  auto base = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(base);
+  // Blob bodies through BodySource::Read (not file mappings), so the fault reaches them.
+  TestServerOptions o = WithYaml("berth:\n  http:\n    transfer:\n      mapfiles: false\n");
+  o.root = dir.path();
+  o.deps.driver = storage::driver::NewFaultyDriver(*base, &plan);
+  auto up = StartServer(o);
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/big", "latest", 16 << 20, 5);
+  auto proxy = StartServer(WithYaml(Mirror(*up)));
+  HttpClient c(proxy->port(), std::chrono::seconds(30));
+  // The upstream's third read of the layer's data fails: its response stops mid-body.
+  plan.Add({.op = storage::driver::FaultOp::kRead, .path_contains = "", .nth = 3});
+  Response broken = c.Request("GET", "/v2/library/big/blobs/" + im.layer_digest);
+  EXPECT_TRUE(broken.status == 0 || broken.status >= 500 || broken.body.size() < im.layer.size())
+      << Describe(broken);
+  // Nothing of it is in the cache: no blob data, no upload session left behind.
+  std::string hex = im.layer_digest.substr(7);
+  std::filesystem::path data = std::filesystem::path(proxy->root()) /
+                               "docker/registry/v2/blobs/sha256" / hex.substr(0, 2) / hex / "data";
+  std::filesystem::path uploads =
+      std::filesystem::path(proxy->root()) / "docker/registry/v2/repositories/library/big/_uploads";
+  // The fetch ends on its own thread just after the client saw the break: wait for it (bounded).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && std::filesystem::exists(uploads) &&
+         !std::filesystem::is_empty(uploads)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_FALSE(std::filesystem::exists(data));
+  EXPECT_TRUE(!std::filesystem::exists(uploads) || std::filesystem::is_empty(uploads));
+  plan.Clear();
+  HttpClient fresh(proxy->port(), std::chrono::seconds(30));
+  EXPECT_TRUE(Pull(fresh, "library/big", "latest", im));
+  EXPECT_TRUE(std::filesystem::exists(data));
+}
+
+TEST(Proxy, PrefixedUpstreamsBesideLocalRepositoriesAndContainerdNs) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/busybox", "latest", 100'000, 2);
+  auto proxy =
+      StartServer(WithYaml("berth:\n  proxy:\n    upstreams:\n      - prefix: hub/\n"
+                           "        url: http://" +
+                           up->hostport() + "\n        ns: docker.io\n"));
+  HttpClient c(proxy->port());
+  EXPECT_TRUE(Pull(c, "hub/library/busybox", "latest", im));
+  // containerd: the upstream's own name with ?ns=docker.io.
+  Response m = c.Request("GET", "/v2/library/busybox/manifests/latest?ns=docker.io", "",
+                         {{"Accept", kOciManifest}});
+  EXPECT_EQ(m.status, 200) << Describe(m);
+  EXPECT_EQ(m.body, im.manifest);
+  // Pushing into the mirrored namespace is refused clearly; local repositories take pushes.
+  Response push = c.Request("POST", "/v2/hub/library/busybox/blobs/uploads/");
+  EXPECT_EQ(push.status, 405) << Describe(push);
+  EXPECT_EQ(ErrorCode(push), "UNSUPPORTED");
+  EXPECT_NE(push.body.find("pull-through cache"), std::string::npos);
+  Response put = c.Request("PUT", "/v2/hub/library/busybox/manifests/x", im.manifest,
+                           {{"Content-Type", kOciManifest}});
+  EXPECT_EQ(put.status, 405) << Describe(put);
+  Image mine = PushBigImage(c, "team/app", "v1", 1000, 9);
+  EXPECT_TRUE(Pull(c, "team/app", "v1", mine));
+  // A local blob is not exposed under a mirrored name the upstream does not have it in.
+  Response leak = c.Request("GET", "/v2/hub/library/busybox/blobs/" + mine.layer_digest);
+  EXPECT_EQ(leak.status, 404) << Describe(leak);
+  // Tags come from the upstream.
+  Response tags = c.Request("GET", "/v2/hub/library/busybox/tags/list");
+  EXPECT_EQ(tags.status, 200);
+  EXPECT_NE(tags.body.find("latest"), std::string::npos);
+}
+
+TEST(Proxy, TagsAreRevalidatedAfterTheirTtlOnly) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image v1 = PushBigImage(uc, "library/app", "latest", 1000, 1);
+  std::string cfg =
+      "berth:\n  proxy:\n    upstreams:\n      - prefix: slow/\n        url: http://" +
+      up->hostport() + "\n        tagttl: 1h\n      - prefix: fast/\n        url: http://" +
+      up->hostport() + "\n        tagttl: 0s\n";
+  auto proxy = StartServer(WithYaml(cfg));
+  HttpClient c(proxy->port());
+  ASSERT_TRUE(Pull(c, "slow/library/app", "latest", v1));
+  ASSERT_TRUE(Pull(c, "fast/library/app", "latest", v1));
+  Image v2 = PushBigImage(uc, "library/app", "latest", 1000, 2);
+  EXPECT_TRUE(Pull(c, "slow/library/app", "latest", v1));  // within its TTL
+  EXPECT_TRUE(Pull(c, "fast/library/app", "latest", v2));  // revalidated, moved
+}
+
+constexpr std::string_view kPolicy = R"({
+  "roles": {"admin": [{"repositories": "*", "actions": ["pull", "push", "delete"]}]},
+  "users": {"alice": ["admin"]},
+  "public": ["library/*"]
+})";
+
+TEST(Proxy, BearerTokenUpstreamsAnonymousAndWithCredentials) {
+  TempDir dir;
+  ASSERT_TRUE(auth::GenerateSigningKeyFiles(dir.path() + "/key.pem", dir.path() + "/cert.pem"));
+  {
+    auto hash = auth::BcryptHash("a-pass", 4);
+    ASSERT_TRUE(hash);
+    WriteFile(dir.Path("htpasswd"), "alice:" + *hash + "\n");
+    WriteFile(dir.Path("policy.json"), kPolicy);
+  }
+  auto up = StartServer(
+      WithYaml("auth:\n  token:\n    realm: /auth/token\n    service: berth\n    issuer: berth\n"
+               "    builtin:\n      signingkey: " +
+               dir.path() + "/key.pem\n      htpasswd: " + dir.path() +
+               "/htpasswd\n      policy: " + dir.path() + "/policy.json\n"));
+  HttpClient uc(up->port());
+  // Push as alice with a token.
+  Response tok = uc.Request(
+      "GET",
+      "/auth/token?service=berth&scope=" + QueryEscape("repository:team/private:pull,push") +
+          "&scope=" + QueryEscape("repository:library/pub:pull,push"),
+      "", {{"Authorization", "Basic YWxpY2U6YS1wYXNz"}});
+  ASSERT_EQ(tok.status, 200) << Describe(tok);
+  HeaderList bearer = {{"Authorization", "Bearer " + (*JsonBody(tok))["token"].get<std::string>()}};
+  Image pub = PushBigImage(uc, "library/pub", "v1", 5000, 1, bearer);
+  Image priv = PushBigImage(uc, "team/private", "v1", 5000, 2, bearer);
+
+  auto anon = StartServer(WithYaml(Mirror(*up)));
+  HttpClient a(anon->port());
+  EXPECT_TRUE(Pull(a, "library/pub", "v1", pub));
+  Response denied = a.Request("GET", "/v2/team/private/manifests/v1");
+  EXPECT_EQ(denied.status / 100, 4) << Describe(denied);
+
+  auto withcreds = StartServer(WithYaml(Mirror(*up) + "  username: alice\n  password: a-pass\n"));
+  HttpClient w(withcreds->port());
+  EXPECT_TRUE(Pull(w, "team/private", "v1", priv));
+  EXPECT_TRUE(Pull(w, "library/pub", "v1", pub));
+}
+
+}  // namespace
+}  // namespace berth::testing
+
+namespace berth::testing {
+namespace {
+
+TEST(Proxy, BasicAuthUpstream) {
+  TempDir dir;
+  auto hash = auth::BcryptHash("s3cret", 4);
+  ASSERT_TRUE(hash);
+  WriteFile(dir.Path("htpasswd"), "bob:" + *hash + "\n");
+  auto up = StartServer(
+      WithYaml("auth:\n  htpasswd:\n    realm: up\n    path: " + dir.Path("htpasswd") + "\n"));
+  HttpClient uc(up->port());
+  HeaderList basic = {{"Authorization", "Basic Ym9iOnMzY3JldA=="}};  // bob:s3cret
+  Image im = PushBigImage(uc, "library/app", "v1", 4000, 4, basic);
+  auto good = StartServer(WithYaml(Mirror(*up) + "  username: bob\n  password: s3cret\n"));
+  HttpClient g(good->port());
+  EXPECT_TRUE(Pull(g, "library/app", "v1", im));
+  auto bad = StartServer(WithYaml(Mirror(*up) + "  username: bob\n  password: wrong\n"));
+  HttpClient b(bad->port());
+  Response r = b.Request("GET", "/v2/library/app/manifests/v1");
+  EXPECT_EQ(r.status / 100, 4) << Describe(r);
+  EXPECT_NE(r.body.find("upstream"), std::string::npos) << r.body;
+}
+
+}  // namespace
+}  // namespace berth::testing
