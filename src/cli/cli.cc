@@ -183,6 +183,7 @@ int Main(int argc, char** argv) {
   CommandResult result;
   // One line per command group (src/cli/commands.h).
   AddCoreCommands(cli, result);
+  AddTransferCommands(cli, result);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
