@@ -184,6 +184,7 @@ int Main(int argc, char** argv) {
   // One line per command group (src/cli/commands.h).
   AddCoreCommands(cli, result);
   AddTransferCommands(cli, result);
+  AddReplicateCommands(cli, result);
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -25,6 +25,7 @@ Result<config::LoadResult> LoadCommandConfig(const std::string& arg);
 
 // Registrars (one line each; keep alphabetical).
 void AddCoreCommands(CLI::App& cli, CommandResult& result);  // serve, config check, version, htpasswd
+void AddReplicateCommands(CLI::App& cli, CommandResult& result);  // copy, sync
 void AddTransferCommands(CLI::App& cli, CommandResult& result);  // export, import, backup, restore
 
 }  // namespace berth::cli
