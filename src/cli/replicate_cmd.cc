@@ -62,6 +62,7 @@ struct Args {
   std::string src, dst, src_creds, dst_creds, repo = "*", tag;
   bool dry_run = false, insecure = false;
   int retries = 5;
+  uint64_t chunk_bytes = 16 << 20;
 };
 
 void Summary(const char* verb, const replicate::CopyStats& s, bool dry_run) {
@@ -90,6 +91,7 @@ int Copy(const Args& a) {
   replicate::CopyOptions o;
   o.dry_run = a.dry_run;
   o.attempts = a.retries;
+  o.chunk_bytes = a.chunk_bytes;
   o.progress = &progress;
   replicate::Copier copier(**s, **d, o);
   // A digest source keeps its digest at the destination unless a tag was asked for.
@@ -115,6 +117,7 @@ int Sync(const Args& a) {
   replicate::CopyOptions o;
   o.dry_run = a.dry_run;
   o.attempts = a.retries;
+  o.chunk_bytes = a.chunk_bytes;
   o.progress = &progress;
   replicate::Copier copier(**s, **d, o);
   auto st = copier.Sync({a.repo, a.tag});
@@ -132,6 +135,9 @@ void CommonFlags(CLI::App* cmd, Args& a) {
   cmd->add_option("--dest-creds", a.dst_creds, "USER:PASSWORD for the destination");
   cmd->add_flag("--dry-run", a.dry_run, "show what would be copied");
   cmd->add_flag("--insecure", a.insecure, "do not verify TLS certificates");
+  cmd->add_option("--chunk-size", a.chunk_bytes,
+                  "blobs larger than this go up in PATCH chunks of this many bytes")
+      ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 32));
   cmd->add_option("--retries", a.retries,
                   "attempts per request while a side is down (back-off doubles from 0.5 s)")
       ->check(CLI::Range(1, 20));

@@ -50,7 +50,8 @@ D=$REG
 check "sync --dry-run" "$B" sync --dry-run "http://$A" "http://$D"
 check_contains "dry run lists 3 images" "$CHECK_OUT" "3 image(s) to copy"
 check_eq "dry run pushed nothing" "$(curl -sS -m 10 "http://$D/v2/_catalog" | jq -c .repositories)" "[]"
-check "sync A -> docker-registry" "$B" sync "http://$A" "http://$D"
+# 1 MiB chunks: the 1 MiB busybox layer and the 4 MiB layers3 layer go up in PATCH chunks.
+check "sync A -> docker-registry (chunked uploads)" "$B" sync --chunk-size 1048576 "http://$A" "http://$D"
 check_contains "sync summary" "$CHECK_OUT" "3 image(s) copied"
 for t in "${TAGS[@]}"; do
   check_eq "docker-registry: $t has the source digest" "$(remote_digest "$D/$t")" "${WANT[$t]}"
