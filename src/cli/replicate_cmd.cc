@@ -5,9 +5,9 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/transfer_progress.h"
 #include "client/registry.h"
 #include "replicate/copier.h"
-#include "transfer/progress.h"
 
 namespace berth::cli {
 namespace {
@@ -68,8 +68,8 @@ struct Args {
 void Summary(const char* verb, const replicate::CopyStats& s, bool dry_run) {
   std::cout << verb << ": " << s.tags << " image(s) " << (dry_run ? "to copy" : "copied") << ", "
             << s.tags_up_to_date << " up to date; " << s.manifests << " manifest(s), "
-            << s.blobs_copied << " blob(s) uploaded (" << transfer::HumanBytes(s.bytes) << "), "
-            << s.blobs_mounted << " mounted, " << s.blobs_present << " already there; "
+            << s.blobs_copied << " blob(s) uploaded (" << cli::Progress::FormatBytes(s.bytes)
+            << "), " << s.blobs_mounted << " mounted, " << s.blobs_present << " already there; "
             << s.failures.size() << " failure(s)\n";
   for (const auto& f : s.failures) std::cerr << "failed: " << f << "\n";
 }
@@ -87,7 +87,7 @@ int Copy(const Args& a) {
     std::cerr << "berth copy: " << (!s ? s.error().message : d.error().message) << "\n";
     return 2;
   }
-  transfer::ConsoleProgress progress(stderr, "copy");
+  TransferProgress progress("copy");
   replicate::CopyOptions o;
   o.dry_run = a.dry_run;
   o.attempts = a.retries;
@@ -113,7 +113,7 @@ int Sync(const Args& a) {
     std::cerr << "berth sync: " << (!s ? s.error().message : d.error().message) << "\n";
     return 2;
   }
-  transfer::ConsoleProgress progress(stderr, "sync");
+  TransferProgress progress("sync");
   replicate::CopyOptions o;
   o.dry_run = a.dry_run;
   o.attempts = a.retries;

@@ -6,13 +6,13 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/transfer_progress.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
 #include "transfer/backup.h"
 #include "transfer/export.h"
 #include "transfer/import.h"
 #include "transfer/layout_files.h"
-#include "transfer/progress.h"
 
 namespace berth::cli {
 namespace {
@@ -63,7 +63,7 @@ int Export(const ExportArgs& a) {
   }
   auto out = transfer::OpenLayoutWriter(a.out);
   if (!out) return Fail("export", out.error());
-  transfer::ConsoleProgress progress(stderr, "export");
+  TransferProgress progress("export");
   Result<transfer::ExportStats> stats;
   if (a.format == "docker-archive") {
     transfer::DockerArchiveOptions o;
@@ -79,8 +79,9 @@ int Export(const ExportArgs& a) {
   if (!stats) return Fail("export", stats.error());
   PrintSkipped(*stats);
   std::cout << "exported " << stats->tags << " tag(s), " << stats->manifests << " manifest(s), "
-            << stats->blobs_written << " blob(s) (" << transfer::HumanBytes(stats->bytes_written)
-            << ") to " << a.out << " as " << a.format << "\n";
+            << stats->blobs_written << " blob(s) ("
+            << cli::Progress::FormatBytes(stats->bytes_written) << ") to " << a.out << " as "
+            << a.format << "\n";
   return 0;
 }
 
@@ -89,13 +90,13 @@ int Import(const std::string& in_path, const std::string& repo, const std::strin
   if (!in) return Fail("import", in.error());
   auto st = OpenStorage(config);
   if (!st) return Fail("import", st.error());
-  transfer::ConsoleProgress progress(stderr, "import");
+  TransferProgress progress("import");
   auto stats = transfer::ImportLayout(**in, *st->ns, {repo, &progress});
   progress.Finish();
   if (!stats) return Fail("import", stats.error());
   std::cout << "imported " << stats->tags << " tag(s), " << stats->manifests
             << " manifest(s); blobs: " << stats->blobs_uploaded << " uploaded ("
-            << transfer::HumanBytes(stats->bytes_uploaded) << "), " << stats->blobs_linked
+            << cli::Progress::FormatBytes(stats->bytes_uploaded) << "), " << stats->blobs_linked
             << " linked, " << stats->blobs_present << " already present; every digest verified\n";
   return 0;
 }
@@ -103,7 +104,7 @@ int Import(const std::string& in_path, const std::string& repo, const std::strin
 int BackupCmd(const std::string& config, const std::string& dest) {
   auto st = OpenStorage(config);
   if (!st) return Fail("backup", st.error());
-  transfer::ConsoleProgress progress(stderr, "backup");
+  TransferProgress progress("backup");
   auto stats = transfer::Backup(*st->ns, *st->driver, dest, &progress);
   progress.Finish();
   if (!stats) return Fail("backup", stats.error());
@@ -111,7 +112,7 @@ int BackupCmd(const std::string& config, const std::string& dest) {
   // Tests and scripts read the counts from this line.
   std::cout << "backup: " << stats->tags << " tag(s), " << stats->manifests << " manifest(s); "
             << stats->blobs_written << " new blob(s) copied ("
-            << transfer::HumanBytes(stats->bytes_written) << "), " << stats->blobs_present
+            << cli::Progress::FormatBytes(stats->bytes_written) << "), " << stats->blobs_present
             << " already in " << dest << "\n";
   return 0;
 }
@@ -119,12 +120,12 @@ int BackupCmd(const std::string& config, const std::string& dest) {
 int VerifyCmd(const std::string& dest) {
   auto in = transfer::OpenLayoutReader(dest);
   if (!in) return Fail("backup verify", in.error());
-  transfer::ConsoleProgress progress(stderr, "verify");
+  TransferProgress progress("verify");
   auto stats = transfer::VerifyLayout(**in, &progress);
   progress.Finish();
   if (!stats) return Fail("backup verify", stats.error());
   std::cout << "verified " << stats->blobs << " blob file(s) ("
-            << transfer::HumanBytes(stats->bytes) << "), " << stats->entries
+            << cli::Progress::FormatBytes(stats->bytes) << "), " << stats->entries
             << " index entries reaching " << stats->manifests << " manifest(s): ok\n";
   return 0;
 }
@@ -134,13 +135,13 @@ int RestoreCmd(const std::string& src, const std::string& config) {
   if (!in) return Fail("restore", in.error());
   auto st = OpenStorage(config);
   if (!st) return Fail("restore", st.error());
-  transfer::ConsoleProgress progress(stderr, "restore");
+  TransferProgress progress("restore");
   auto stats = transfer::Restore(**in, *st->ns, *st->driver, &progress);
   progress.Finish();
   if (!stats) return Fail("restore", stats.error());
   std::cout << "restored " << stats->tags << " tag(s), " << stats->manifests << " manifest(s), "
-            << stats->blobs_uploaded << " blob(s) (" << transfer::HumanBytes(stats->bytes_uploaded)
-            << "); every digest verified\n";
+            << stats->blobs_uploaded << " blob(s) ("
+            << cli::Progress::FormatBytes(stats->bytes_uploaded) << "); every digest verified\n";
   return 0;
 }
 
