@@ -318,9 +318,11 @@ int Main(int argc, char** argv) {
   AddCoreCommands(cli, result);
   AddGcCommands(cli, result);
   AddNotificationsCommands(cli, result);
+  AddReplicateCommands(cli, result);
   AddRetentionCommands(cli, result);
   AddStatusCommands(cli, result);
   AddTenancyCommands(cli, result);
+  AddTransferCommands(cli, result);
   std::vector<char*> args(argv, argv + argc);
   // registry:2's image runs `registry serve FILE` when given only a config file: so does Berth.
   static char serve_word[] = "serve";

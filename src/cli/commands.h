@@ -36,5 +36,7 @@ void AddRetentionCommands(CLI::App& cli, CommandResult& result);  // retention r
 void AddTenancyCommands(CLI::App& cli, CommandResult& result);
 void AddGcCommands(CLI::App& cli, CommandResult& result);    // garbage-collect
 void AddNotificationsCommands(CLI::App& cli, CommandResult& result);  // notifications list|replay
+void AddReplicateCommands(CLI::App& cli, CommandResult& result);  // copy, sync
+void AddTransferCommands(CLI::App& cli, CommandResult& result);  // export, import, backup, restore
 
 }  // namespace berth::cli

@@ -1,0 +1,168 @@
+// `berth copy SRC DST` and `berth sync SRC-URL DST-URL`: one-off copies between any two registries
+// (Berth or not) through replicate::Copier, copying only what the destination lacks.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/transfer_progress.h"
+#include "client/registry.h"
+#include "replicate/copier.h"
+
+namespace berth::cli {
+namespace {
+
+struct ImageRef {
+  std::string registry;  // scheme://host[:port]
+  std::string repo;
+  std::string ref;  // tag or digest
+};
+
+// "http://127.0.0.1:5000/team/app:1" or ".../team/app@sha256:..." (no tag: "latest").
+Result<ImageRef> ParseImageRef(const std::string& s) {
+  BERTH_ASSIGN_OR_RETURN(client::Url u, client::Url::Parse(s));
+  std::string path = u.target;
+  if (path.find('?') != std::string::npos || path.size() < 2) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "\"" + s + "\" names no repository (want URL/REPO[:TAG])");
+  }
+  path = path.substr(1);
+  ImageRef r{u.Origin(), "", "latest"};
+  if (auto at = path.find('@'); at != std::string::npos) {
+    r.ref = path.substr(at + 1);
+    path = path.substr(0, at);
+    BERTH_RETURN_IF_ERROR(Digest::Parse(r.ref));
+  } else if (auto colon = path.rfind(':');
+             colon != std::string::npos && path.find('/', colon) == std::string::npos) {
+    r.ref = path.substr(colon + 1);
+    path = path.substr(0, colon);
+    BERTH_RETURN_IF_ERROR(ValidateTag(r.ref));
+  }
+  BERTH_RETURN_IF_ERROR(ValidateRepositoryName(path));
+  r.repo = path;
+  return r;
+}
+
+Result<client::RegistryClientPtr> Connect(const std::string& url, const std::string& creds,
+                                          bool tls_verify) {
+  client::RegistryOptions o;
+  o.url = url;
+  if (!creds.empty()) {
+    auto colon = creds.find(':');
+    if (colon == std::string::npos)
+      return MakeError(ErrorCode::kInvalidArgument, "credentials must be USER:PASSWORD");
+    o.username = creds.substr(0, colon);
+    o.password = creds.substr(colon + 1);
+  }
+  o.http.tls_verify = tls_verify;
+  return client::RegistryClient::Create(o);
+}
+
+struct Args {
+  std::string src, dst, src_creds, dst_creds, repo = "*", tag;
+  bool dry_run = false, insecure = false;
+  int retries = 5;
+  uint64_t chunk_bytes = 16 << 20;
+};
+
+void Summary(const char* verb, const replicate::CopyStats& s, bool dry_run) {
+  std::cout << verb << ": " << s.tags << " image(s) " << (dry_run ? "to copy" : "copied") << ", "
+            << s.tags_up_to_date << " up to date; " << s.manifests << " manifest(s), "
+            << s.blobs_copied << " blob(s) uploaded (" << cli::Progress::FormatBytes(s.bytes)
+            << "), " << s.blobs_mounted << " mounted, " << s.blobs_present << " already there; "
+            << s.failures.size() << " failure(s)\n";
+  for (const auto& f : s.failures) std::cerr << "failed: " << f << "\n";
+}
+
+int Copy(const Args& a) {
+  auto src = ParseImageRef(a.src);
+  auto dst = ParseImageRef(a.dst);
+  if (!src || !dst) {
+    std::cerr << "berth copy: " << (!src ? src.error().message : dst.error().message) << "\n";
+    return 2;
+  }
+  auto s = Connect(src->registry, a.src_creds, !a.insecure);
+  auto d = Connect(dst->registry, a.dst_creds, !a.insecure);
+  if (!s || !d) {
+    std::cerr << "berth copy: " << (!s ? s.error().message : d.error().message) << "\n";
+    return 2;
+  }
+  TransferProgress progress("copy");
+  replicate::CopyOptions o;
+  o.dry_run = a.dry_run;
+  o.attempts = a.retries;
+  o.chunk_bytes = a.chunk_bytes;
+  o.progress = &progress;
+  replicate::Copier copier(**s, **d, o);
+  // A digest source keeps its digest at the destination unless a tag was asked for.
+  const bool dst_tagged = a.dst.find('@') == std::string::npos;
+  auto st = copier.CopyImage(src->repo, src->ref, dst->repo, dst_tagged ? dst->ref : "");
+  progress.Finish();
+  if (!st) {
+    std::cerr << "berth copy: " << st.error().message << "\n";
+    return 1;
+  }
+  Summary("copy", copier.stats(), a.dry_run);
+  return 0;
+}
+
+int Sync(const Args& a) {
+  auto s = Connect(a.src, a.src_creds, !a.insecure);
+  auto d = Connect(a.dst, a.dst_creds, !a.insecure);
+  if (!s || !d) {
+    std::cerr << "berth sync: " << (!s ? s.error().message : d.error().message) << "\n";
+    return 2;
+  }
+  TransferProgress progress("sync");
+  replicate::CopyOptions o;
+  o.dry_run = a.dry_run;
+  o.attempts = a.retries;
+  o.chunk_bytes = a.chunk_bytes;
+  o.progress = &progress;
+  replicate::Copier copier(**s, **d, o);
+  auto st = copier.Sync({a.repo, a.tag});
+  progress.Finish();
+  if (!st) {
+    std::cerr << "berth sync: " << st.error().message << "\n";
+    return 1;
+  }
+  Summary("sync", copier.stats(), a.dry_run);
+  return copier.stats().failures.empty() ? 0 : 1;
+}
+
+void CommonFlags(CLI::App* cmd, Args& a) {
+  cmd->add_option("--src-creds", a.src_creds, "USER:PASSWORD for the source");
+  cmd->add_option("--dest-creds", a.dst_creds, "USER:PASSWORD for the destination");
+  cmd->add_flag("--dry-run", a.dry_run, "show what would be copied");
+  cmd->add_flag("--insecure", a.insecure, "do not verify TLS certificates");
+  cmd->add_option("--chunk-size", a.chunk_bytes,
+                  "blobs larger than this go up in PATCH chunks of this many bytes")
+      ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 32));
+  cmd->add_option("--retries", a.retries,
+                  "attempts per request while a side is down (back-off doubles from 0.5 s)")
+      ->check(CLI::Range(1, 20));
+}
+
+}  // namespace
+
+void AddReplicateCommands(CLI::App& cli, CommandResult& result) {
+  auto ca = std::make_shared<Args>();
+  auto* copy = cli.add_subcommand(
+      "copy", "Copy one image between registries: copy http://SRC/REPO:TAG http://DST/REPO:TAG");
+  copy->add_option("src", ca->src, "source image URL")->required();
+  copy->add_option("dst", ca->dst, "destination image URL")->required();
+  CommonFlags(copy, *ca);
+  copy->callback([&result, ca] { result.code = Copy(*ca); });
+
+  auto sa = std::make_shared<Args>();
+  auto* sync = cli.add_subcommand(
+      "sync", "Copy every matching tag between registries: sync SRC-URL DST-URL");
+  sync->add_option("src", sa->src, "source registry URL (http://host:port)")->required();
+  sync->add_option("dst", sa->dst, "destination registry URL")->required();
+  sync->add_option("--repo", sa->repo, "repository glob (default: every repository)");
+  sync->add_option("--tag", sa->tag, "tag regular expression (whole tag; default: every tag)");
+  CommonFlags(sync, *sa);
+  sync->callback([&result, sa] { result.code = Sync(*sa); });
+}
+
+}  // namespace berth::cli
