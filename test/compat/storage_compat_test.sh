@@ -31,20 +31,6 @@ snapshot() {
   done
 }
 
-# pull_all DIR: copy every tag back (--all) into OCI layouts; skopeo verifies every blob digest.
-pull_all() {
-  local dir=$1 repo tag ok=0 bad=0
-  for repo in $(http_get "/v2/_catalog?n=1000" | jq -r '.repositories[]'); do
-    for tag in $(run_to "${SKOPEO[@]}" list-tags --tls-verify=false "docker://$REG/$repo" | jq -r '.Tags[]'); do
-      mkdir -p "$dir/$repo"
-      if run_to "${SKOPEO[@]}" copy -q --all --src-tls-verify=false "docker://$REG/$repo:$tag" \
-           "oci:$dir/$repo:$tag" >"$T/pull.out" 2>&1; then ok=$((ok + 1))
-      else bad=$((bad + 1)); echo "pull $repo:$tag failed:"; sed 's/^/    | /' "$T/pull.out"; fi
-    done
-  done
-  echo "$ok pulled, $bad failed"
-  [ "$bad" = 0 ] && [ "$ok" -gt 0 ]
-}
 
 # ---------------------------------------------------------------- WRITER pushes
 start_server "$WRITER" writer "$T/cfg/config.yml"

@@ -410,6 +410,21 @@ class FilesystemDriver : public StorageDriver {
     // The temp file goes in the target's directory; for "/" that would be outside the root.
     if (path == "/") return IoError("write", FullPath(path), EISDIR);
     std::string full = FullPath(path);
+    // A concurrent delete of the directory (a tag or repository removed while it is rewritten)
+    // takes the temp file with it: write it again into a new directory.
+    for (int round = 0;; ++round) {
+      int err = 0;
+      BERTH_RETURN_IF_ERROR(WriteAndRename(full, content, &err));
+      if (err == 0) break;
+      if (err != ENOENT || round + 1 >= kRaceRetries) return space_->Failed("rename", full, err);
+    }
+    space_->Succeeded();
+    return Ok();
+  }
+
+  // Writes `content` to a temp file beside `full` and renames it into place. A failed rename is
+  // reported through `*rename_err` (the temp file removed); other failures are errors.
+  Status WriteAndRename(const std::string& full, std::string_view content, int* rename_err) {
     std::string dir = ParentOf(full);
     std::string tmp;
     FdGuard fd;
@@ -434,12 +449,11 @@ class FilesystemDriver : public StorageDriver {
       ::unlink(tmp.c_str());
       return space_->Failed("write", full + " (via " + tmp + ")", err);
     }
+    *rename_err = 0;
     if (::rename(tmp.c_str(), full.c_str()) != 0) {
-      err = errno;
+      *rename_err = errno;
       ::unlink(tmp.c_str());
-      return space_->Failed("rename", full, err);
     }
-    space_->Succeeded();
     return Ok();
   }
 
