@@ -298,13 +298,15 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (cfg.berth.listing_ttl && cfg.berth.listing_ttl->count() > 0) im.listing_ttl = *cfg.berth.listing_ttl;
   im.registry = storage::NewRegistry(im.driver, so_storage);  // reconciled by the "listing-reconcile" job
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
-  BERTH_ASSIGN_OR_RETURN(im.proxy, proxy::Install(cfg, driver, &im.registry, im.clock,
-                                                  im.scheduler.get()));
   BERTH_ASSIGN_OR_RETURN(im.registry, policy::Decorate(cfg, std::move(im.registry)));
   if (tenancy) im.registry = meta::WithQuotas(std::move(im.registry), tenancy->store_ptr());
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   BERTH_ASSIGN_OR_RETURN(im.gc, gc::Install(cfg, driver, *im.clock, im.registry, *im.scheduler));
   im.registry = im.gc.registry;
+  // Outermost, so that a push into a mirrored repository is refused (405 UNSUPPORTED) before any
+  // other layer looks at it; what the cache stores passes through the layers below (leases).
+  BERTH_ASSIGN_OR_RETURN(im.proxy, proxy::Install(cfg, driver, &im.registry, im.clock,
+                                                  im.scheduler.get()));
   BERTH_RETURN_IF_ERROR(im.AddJobs());
   BERTH_RETURN_IF_ERROR(im.observe->Attach(*im.scheduler, driver, im.root, cfg.storage.readonly));
   ao.delete_enabled = cfg.storage.delete_enabled;

@@ -93,6 +93,12 @@ TEST_F(Delivery, EventsArriveInOrderSignedWithStableIds) {
     ids.insert(Id(got[i]));
   }
   EXPECT_EQ(ids.size(), 5u);
+  // The count is taken after the receiver answered: wait for it, bounded.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (s->Stats().endpoints[0].deliveries_total < 5 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   EXPECT_EQ(s->Stats().endpoints[0].deliveries_total, 5u);
 }
 
