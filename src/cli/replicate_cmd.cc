@@ -74,6 +74,16 @@ void Summary(const char* verb, const replicate::CopyStats& s, bool dry_run) {
   for (const auto& f : s.failures) std::cerr << "failed: " << f << "\n";
 }
 
+// The copier's options from the command line (shared by copy and sync).
+replicate::CopyOptions CopyOptionsOf(const Args& a, TransferProgress& progress) {
+  replicate::CopyOptions o;
+  o.dry_run = a.dry_run;
+  o.attempts = a.retries;
+  o.chunk_bytes = a.chunk_bytes;
+  o.progress = &progress;
+  return o;
+}
+
 int Copy(const Args& a) {
   auto src = ParseImageRef(a.src);
   auto dst = ParseImageRef(a.dst);
@@ -88,12 +98,7 @@ int Copy(const Args& a) {
     return 2;
   }
   TransferProgress progress("copy");
-  replicate::CopyOptions o;
-  o.dry_run = a.dry_run;
-  o.attempts = a.retries;
-  o.chunk_bytes = a.chunk_bytes;
-  o.progress = &progress;
-  replicate::Copier copier(**s, **d, o);
+  replicate::Copier copier(**s, **d, CopyOptionsOf(a, progress));
   // A digest source keeps its digest at the destination unless a tag was asked for.
   const bool dst_tagged = a.dst.find('@') == std::string::npos;
   auto st = copier.CopyImage(src->repo, src->ref, dst->repo, dst_tagged ? dst->ref : "");
@@ -114,12 +119,7 @@ int Sync(const Args& a) {
     return 2;
   }
   TransferProgress progress("sync");
-  replicate::CopyOptions o;
-  o.dry_run = a.dry_run;
-  o.attempts = a.retries;
-  o.chunk_bytes = a.chunk_bytes;
-  o.progress = &progress;
-  replicate::Copier copier(**s, **d, o);
+  replicate::Copier copier(**s, **d, CopyOptionsOf(a, progress));
   auto st = copier.Sync({a.repo, a.tag});
   progress.Finish();
   if (!st) {
