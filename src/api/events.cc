@@ -2,27 +2,18 @@
 #include "api/events.h"
 
 #include "api/internal.h"
+#include "common/enum_names.h"
 #include "common/strings.h"
 #include "storage/manifest.h"
 
 namespace berth::api {
 
+constexpr std::array<std::string_view, 6> kActionNames = {"push",  "pull",  "delete",
+                                                          "mount", "login", "denied"};
+static_assert(kActionNames.size() == static_cast<size_t>(EventAction::kDenied) + 1);
+
 std::string_view ActionName(EventAction action) {
-  switch (action) {
-    case EventAction::kPush:
-      return "push";
-    case EventAction::kPull:
-      return "pull";
-    case EventAction::kDelete:
-      return "delete";
-    case EventAction::kMount:
-      return "mount";
-    case EventAction::kLogin:
-      return "login";
-    case EventAction::kDenied:
-      return "denied";
-  }
-  return "unknown";
+  return EnumName(action, kActionNames, "unknown");
 }
 
 namespace internal {

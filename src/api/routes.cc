@@ -2,6 +2,7 @@
 #include <array>
 
 #include "api/internal.h"
+#include "common/enum_names.h"
 #include "common/names.h"
 
 namespace berth::api {
@@ -49,68 +50,37 @@ constexpr std::string_view kUpload = "v2/<name>/blobs/uploads/<id>";
 
 // Order matters where patterns overlap: the first pattern that matches wins
 // (`v2/a/blobs/uploads/` is an upload start, not blob "uploads" of repository "a").
-const std::array kRoutes = {
-    RouteSpec{RouteKind::kBase, "GET HEAD", "v2/", AuthenticateOnly, false, internal::HandleBase},
-    RouteSpec{RouteKind::kPing, "GET HEAD", "v1/_ping", AuthenticateOnly, false,
-              internal::HandlePing},
-    RouteSpec{RouteKind::kSearch, "GET HEAD", "v1/search", AuthenticateOnly, false,
-              internal::HandleSearch},
-    RouteSpec{RouteKind::kToken, "GET POST", "auth/token", NoAuthentication, false,
-              internal::HandleToken},
-    RouteSpec{RouteKind::kCatalog, "GET HEAD", "v2/_catalog", Catalog, false,
-              internal::HandleCatalog},
-    RouteSpec{RouteKind::kTags, "GET HEAD", "v2/<name>/tags/list", Pull, false,
-              internal::HandleTags},
-    RouteSpec{RouteKind::kManifest, "GET HEAD", kManifest, Pull, false,
-              internal::HandleGetManifest},
-    RouteSpec{RouteKind::kManifest, "PUT", kManifest, PullPush, true, internal::HandlePutManifest},
-    RouteSpec{RouteKind::kManifest, "DELETE", kManifest, Delete, true,
-              internal::HandleDeleteManifest},
-    RouteSpec{RouteKind::kReferrers, "GET HEAD", "v2/<name>/referrers/<digest>", Pull, false,
-              internal::HandleReferrers},
-    RouteSpec{RouteKind::kUploadStart, "POST", "v2/<name>/blobs/uploads/", UploadStart, true,
-              internal::HandleUploadStart},
-    RouteSpec{RouteKind::kUpload, "GET HEAD", kUpload, PullPush, false,
-              internal::HandleUploadStatus},
-    RouteSpec{RouteKind::kUpload, "PATCH PUT", kUpload, PullPush, true,
-              internal::HandleUploadWrite},
-    RouteSpec{RouteKind::kUpload, "DELETE", kUpload, PullPush, true, internal::HandleUploadCancel},
-    RouteSpec{RouteKind::kBlob, "GET HEAD", kBlob, Pull, false, internal::HandleGetBlob},
-    RouteSpec{RouteKind::kBlob, "DELETE", kBlob, Delete, true, internal::HandleDeleteBlob},
-};
+// clang-format off
+const std::array<RouteSpec, 16> kRoutes = {{
+    {RouteKind::kBase, "GET HEAD", "v2/", AuthenticateOnly, false, internal::HandleBase},
+    {RouteKind::kPing, "GET HEAD", "v1/_ping", AuthenticateOnly, false, internal::HandlePing},
+    {RouteKind::kSearch, "GET HEAD", "v1/search", AuthenticateOnly, false, internal::HandleSearch},
+    {RouteKind::kToken, "GET POST", "auth/token", NoAuthentication, false, internal::HandleToken},
+    {RouteKind::kCatalog, "GET HEAD", "v2/_catalog", Catalog, false, internal::HandleCatalog},
+    {RouteKind::kTags, "GET HEAD", "v2/<name>/tags/list", Pull, false, internal::HandleTags},
+    {RouteKind::kManifest, "GET HEAD", kManifest, Pull, false, internal::HandleGetManifest},
+    {RouteKind::kManifest, "PUT", kManifest, PullPush, true, internal::HandlePutManifest},
+    {RouteKind::kManifest, "DELETE", kManifest, Delete, true, internal::HandleDeleteManifest},
+    {RouteKind::kReferrers, "GET HEAD", "v2/<name>/referrers/<digest>", Pull, false, internal::HandleReferrers},
+    {RouteKind::kUploadStart, "POST", "v2/<name>/blobs/uploads/", UploadStart, true, internal::HandleUploadStart},
+    {RouteKind::kUpload, "GET HEAD", kUpload, PullPush, false, internal::HandleUploadStatus},
+    {RouteKind::kUpload, "PATCH PUT", kUpload, PullPush, true, internal::HandleUploadWrite},
+    {RouteKind::kUpload, "DELETE", kUpload, PullPush, true, internal::HandleUploadCancel},
+    {RouteKind::kBlob, "GET HEAD", kBlob, Pull, false, internal::HandleGetBlob},
+    {RouteKind::kBlob, "DELETE", kBlob, Delete, true, internal::HandleDeleteBlob},
+}};
+// clang-format on
 
 }  // namespace
 
 std::span<const RouteSpec> Routes() { return kRoutes; }
 
-std::string_view RouteLabel(RouteKind kind) {
-  switch (kind) {
-    case RouteKind::kBase:
-      return "base";
-    case RouteKind::kCatalog:
-      return "catalog";
-    case RouteKind::kTags:
-      return "tags";
-    case RouteKind::kManifest:
-      return "manifest";
-    case RouteKind::kBlob:
-      return "blob";
-    case RouteKind::kUploadStart:
-      return "blob_upload";
-    case RouteKind::kUpload:
-      return "blob_upload_chunk";
-    case RouteKind::kReferrers:
-      return "referrers";
-    case RouteKind::kSearch:
-      return "search";
-    case RouteKind::kPing:
-      return "ping";
-    case RouteKind::kToken:
-      return "token";
-    case RouteKind::kNotFound:
-      break;
-  }
-  return "not_found";
-}
+// Metrics labels, in RouteKind's order.
+constexpr std::array<std::string_view, 12> kRouteLabels = {
+    "base",      "catalog", "tags", "manifest", "blob",     "blob_upload", "blob_upload_chunk",
+    "referrers", "search",  "ping", "token",    "not_found"};
+static_assert(kRouteLabels.size() == static_cast<size_t>(RouteKind::kNotFound) + 1);
+
+std::string_view RouteLabel(RouteKind kind) { return EnumName(kind, kRouteLabels, "not_found"); }
 
 }  // namespace berth::api

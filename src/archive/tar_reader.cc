@@ -11,22 +11,20 @@
 #include <optional>
 #include <vector>
 
+#include "common/file_io.h"
+
 namespace berth::archive {
 namespace {
 
 constexpr size_t kBlock = 512;
 constexpr uint64_t kMaxExtendedHeader = 1 << 20;
 
-Error IoError(std::string_view op, const std::string& path) {
-  return Error{ErrorCode::kIo, std::string(op) + " " + path + ": " + std::strerror(errno), {}, 0};
-}
-
 Status PreadAll(int fd, char* buf, size_t n, uint64_t off, const std::string& path) {
   while (n > 0) {
     ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(off));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return std::unexpected(IoError("read", path));
+      return std::unexpected(ErrnoError("read", path));
     }
     if (r == 0)
       return MakeError(ErrorCode::kInvalidArgument, "not a tar archive: " + path + " is truncated");
@@ -77,7 +75,7 @@ class FileRangeReader : public MemberReader {
     do {
       r = ::pread(fd_, buf, want, static_cast<off_t>(off_));
     } while (r < 0 && errno == EINTR);
-    if (r < 0) return std::unexpected(IoError("read", path_));
+    if (r < 0) return std::unexpected(ErrnoError("read", path_));
     if (r == 0) return MakeError(ErrorCode::kInvalidArgument, "tar " + path_ + " is truncated");
     off_ += static_cast<uint64_t>(r);
     left_ -= static_cast<uint64_t>(r);
@@ -110,7 +108,7 @@ std::string NormaliseMemberName(std::string_view name) {
 
 Result<std::unique_ptr<TarReader>> TarReader::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(IoError("open", path));
+  if (fd < 0) return std::unexpected(ErrnoError("open", path));
   std::unique_ptr<TarReader> r(new TarReader(fd, path));
   BERTH_RETURN_IF_ERROR(r->Index());
   return r;
@@ -120,7 +118,7 @@ TarReader::~TarReader() { ::close(fd_); }
 
 Status TarReader::Index() {
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) return std::unexpected(IoError("stat", path_));
+  if (::fstat(fd_, &st) != 0) return std::unexpected(ErrnoError("stat", path_));
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   auto bad = [&](uint64_t at, std::string_view why) {
     return MakeError(ErrorCode::kInvalidArgument, "not a tar archive: " + path_ + " at offset " +

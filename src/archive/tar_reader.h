@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/noncopyable.h"
 
 namespace berth::archive {
 
@@ -32,12 +33,10 @@ class MemberReader {
 };
 using MemberReaderPtr = std::unique_ptr<MemberReader>;
 
-class TarReader {
+class TarReader : NonCopyable {
  public:
   static Result<std::unique_ptr<TarReader>> Open(const std::string& path);
   ~TarReader();
-  TarReader(const TarReader&) = delete;
-  TarReader& operator=(const TarReader&) = delete;
 
   struct Member {
     uint64_t offset = 0;  // of the data

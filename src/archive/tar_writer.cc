@@ -9,16 +9,14 @@
 #include <cstring>
 #include <vector>
 
+#include "common/file_io.h"
+
 namespace berth::archive {
 namespace {
 
 constexpr size_t kBlock = 512;
 // 2020-01-01T00:00:00Z: fixed, so the same content gives the same archive.
 constexpr uint64_t kMtime = 1577836800;
-
-Error IoError(std::string_view op, const std::string& path) {
-  return Error{ErrorCode::kIo, std::string(op) + " " + path + ": " + std::strerror(errno), {}, 0};
-}
 
 // Octal, zero-padded, NUL-terminated, in a field of `width` bytes.
 void PutOctal(char* field, size_t width, uint64_t v) {
@@ -33,7 +31,7 @@ void PutOctal(char* field, size_t width, uint64_t v) {
 
 Result<std::unique_ptr<TarWriter>> TarWriter::Create(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return std::unexpected(IoError("create", path));
+  if (fd < 0) return std::unexpected(ErrnoError("create", path));
   return std::unique_ptr<TarWriter>(new TarWriter(fd, path));
 }
 
@@ -42,16 +40,7 @@ TarWriter::~TarWriter() {
 }
 
 Status TarWriter::WriteAll(const char* data, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd_, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(IoError("write", path_));
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Ok();
+  return berth::WriteAll(fd_, std::string_view(data, n), path_);
 }
 
 Status TarWriter::WriteHeader(std::string_view name, char type, uint64_t size) {
@@ -145,10 +134,10 @@ Status TarWriter::Finish() {
   if (fd_ < 0) return MakeError(ErrorCode::kInvalidArgument, "tar " + path_ + " is finished");
   static const std::array<char, 2 * kBlock> zeros{};
   BERTH_RETURN_IF_ERROR(WriteAll(zeros.data(), zeros.size()));
-  if (::fsync(fd_) != 0) return std::unexpected(IoError("fsync", path_));
+  if (::fsync(fd_) != 0) return std::unexpected(ErrnoError("fsync", path_));
   int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) return std::unexpected(IoError("close", path_));
+  if (::close(fd) != 0) return std::unexpected(ErrnoError("close", path_));
   return Ok();
 }
 

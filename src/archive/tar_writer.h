@@ -15,16 +15,15 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/noncopyable.h"
 
 namespace berth::archive {
 
-class TarWriter {
+class TarWriter : NonCopyable {
  public:
   // Creates (truncates) `path`.
   static Result<std::unique_ptr<TarWriter>> Create(const std::string& path);
   ~TarWriter();
-  TarWriter(const TarWriter&) = delete;
-  TarWriter& operator=(const TarWriter&) = delete;
 
   Status AddDirectory(std::string_view name);
   Status AddFile(std::string_view name, std::string_view content);

@@ -449,23 +449,20 @@ Result<JwtClaims> CheckClaims(const Json& payload, const VerifyOptions& options)
       if (now >= t + leeway) return Refuse("token expired at " + std::to_string(t));
       c.expires_at = t;
   }
-  switch (NumericDate(payload, "nbf", &t)) {
-    case TimeField::kAbsent:
-      break;
-    case TimeField::kBad:
-      return Refuse("token nbf is not a number");
-    case TimeField::kOk:
-      if (t > now + leeway) return Refuse("token not valid before " + std::to_string(t));
-      c.not_before = t;
-  }
-  switch (NumericDate(payload, "iat", &t)) {
-    case TimeField::kAbsent:
-      break;
-    case TimeField::kBad:
-      return Refuse("token iat is not a number");
-    case TimeField::kOk:
-      if (t > now + leeway) return Refuse("token issued in the future (" + std::to_string(t) + ")");
-      c.issued_at = t;
+  // nbf and iat are optional, and neither may lie in the future.
+  struct OptionalTime {
+    const char* claim;
+    const char* refusal;  // followed by the claim's value
+    std::optional<int64_t> JwtClaims::*field;
+  };
+  for (const OptionalTime& o :
+       {OptionalTime{"nbf", "token not valid before ", &JwtClaims::not_before},
+        OptionalTime{"iat", "token issued in the future at ", &JwtClaims::issued_at}}) {
+    TimeField f = NumericDate(payload, o.claim, &t);
+    if (f == TimeField::kAbsent) continue;
+    if (f == TimeField::kBad) return Refuse(std::string("token ") + o.claim + " is not a number");
+    if (t > now + leeway) return Refuse(o.refusal + std::to_string(t));
+    c.*o.field = t;
   }
 
   auto access = payload.find("access");

@@ -6,16 +6,15 @@
 #include <string_view>
 
 #include "auth/jwt.h"
+#include "common/noncopyable.h"
 
 namespace berth::auth::testing {
 
 // A fresh directory under the system temp dir, removed on destruction.
-class TempDir {
+class TempDir : NonCopyable {
  public:
   TempDir();
   ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
   std::string Path(std::string_view name) const { return (dir_ / name).string(); }
 
  private:

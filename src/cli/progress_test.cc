@@ -19,6 +19,25 @@ struct FakeTime {
   }
 };
 
+// Output into `out`, time from `ft`; Tty() for a terminal of `width` columns (0: the default).
+class ProgressTest : public ::testing::Test {
+ protected:
+  Progress::Options Plain() {
+    Progress::Options o;
+    o.out = &out;
+    o.now = ft.clock();
+    return o;
+  }
+  Progress::Options Tty(int width = 0) {
+    Progress::Options o = Plain();
+    o.tty = true;
+    if (width > 0) o.width = width;
+    return o;
+  }
+  std::ostringstream out;
+  FakeTime ft;
+};
+
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -37,14 +56,10 @@ TEST(Progress, FormatsBytesAndDurations) {
   EXPECT_EQ(Progress::FormatDuration(seconds(3723)), "1:02:03");
 }
 
-TEST(Progress, PlainModePrintsOneLinePerTenthAndAFinalLine) {
-  std::ostringstream out;
-  FakeTime ft;
+TEST_F(ProgressTest, PlainModePrintsOneLinePerTenthAndAFinalLine) {
   {
-    Progress::Options o;
+    Progress::Options o = Plain();
     o.noun = "blobs";
-    o.out = &out;
-    o.now = ft.clock();
     Progress p("gc: sweep", 100, o);
     for (int i = 0; i < 100; ++i) {
       ft.t += milliseconds(100);
@@ -60,14 +75,10 @@ TEST(Progress, PlainModePrintsOneLinePerTenthAndAFinalLine) {
   EXPECT_EQ(out.str().find('\r'), std::string::npos) << "no terminal control in plain mode";
 }
 
-TEST(Progress, PlainModeWithUnknownTotalPrintsEveryInterval) {
-  std::ostringstream out;
-  FakeTime ft;
-  Progress::Options o;
+TEST_F(ProgressTest, PlainModeWithUnknownTotalPrintsEveryInterval) {
+  Progress::Options o = Plain();
   o.unit = Progress::Unit::kBytes;
-  o.out = &out;
   o.line_every = milliseconds(5000);
-  o.now = ft.clock();
   Progress p("export", 0, o);
   for (int i = 0; i < 12; ++i) {
     ft.t += seconds(1);
@@ -81,15 +92,9 @@ TEST(Progress, PlainModeWithUnknownTotalPrintsEveryInterval) {
   EXPECT_EQ(lines[2], "export: 12.0 MiB in 0:12");
 }
 
-TEST(Progress, TerminalModeRedrawsInPlaceAtMostEveryInterval) {
-  std::ostringstream out;
-  FakeTime ft;
-  Progress::Options o;
-  o.out = &out;
-  o.tty = true;
-  o.width = 60;
+TEST_F(ProgressTest, TerminalModeRedrawsInPlaceAtMostEveryInterval) {
+  Progress::Options o = Tty(60);
   o.redraw = milliseconds(100);
-  o.now = ft.clock();
   Progress p("copy", 1000, o);
   for (int i = 0; i < 1000; ++i) {
     ft.t += milliseconds(1);
@@ -118,14 +123,8 @@ TEST(Progress, TerminalModeRedrawsInPlaceAtMostEveryInterval) {
   }
 }
 
-TEST(Progress, TerminalNotePrintsAboveTheBarAndRedrawsIt) {
-  std::ostringstream out;
-  FakeTime ft;
-  Progress::Options o;
-  o.out = &out;
-  o.tty = true;
-  o.now = ft.clock();
-  Progress p("gc", 4, o);
+TEST_F(ProgressTest, TerminalNotePrintsAboveTheBarAndRedrawsIt) {
+  Progress p("gc", 4, Tty());
   p.Add(1);
   p.Note("skipped team/app:old");
   std::string s = out.str();
@@ -134,27 +133,17 @@ TEST(Progress, TerminalNotePrintsAboveTheBarAndRedrawsIt) {
   EXPECT_NE(s.find("25%", note), std::string::npos) << "bar redrawn after the note: " << s;
 }
 
-TEST(Progress, NarrowTerminalDropsTheBarNotTheNumbers) {
-  std::ostringstream out;
-  FakeTime ft;
-  Progress::Options o;
-  o.out = &out;
-  o.tty = true;
-  o.width = 30;
-  o.now = ft.clock();
-  Progress p("replicate", 10, o);
+TEST_F(ProgressTest, NarrowTerminalDropsTheBarNotTheNumbers) {
+  Progress p("replicate", 10, Tty(30));
   p.Add(5);
   std::string s = out.str();
   EXPECT_EQ(s.find(" ["), std::string::npos) << s;
   EXPECT_NE(s.find("50%"), std::string::npos) << s;
 }
 
-TEST(Progress, FinishIsIdempotentAndTheDestructorFinishes) {
-  std::ostringstream out;
+TEST_F(ProgressTest, FinishIsIdempotentAndTheDestructorFinishes) {
   {
-    Progress::Options o;
-    o.out = &out;
-    Progress p("x", 2, o);
+    Progress p("x", 2, Plain());
     p.Add(2);
     p.Finish("done");
     p.Finish("again");
@@ -169,11 +158,8 @@ TEST(Progress, FinishIsIdempotentAndTheDestructorFinishes) {
   EXPECT_EQ(out2.str(), "y: 0 in 0:00\n");
 }
 
-TEST(Progress, ConcurrentAddsAreAllCounted) {
-  std::ostringstream out;
-  Progress::Options o;
-  o.out = &out;
-  Progress p("par", 0, o);
+TEST_F(ProgressTest, ConcurrentAddsAreAllCounted) {
+  Progress p("par", 0, Plain());
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t) {
     ts.emplace_back([&] {

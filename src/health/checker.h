@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/noncopyable.h"
 #include "health/checks.h"
 #include "health/config.h"
 
@@ -34,12 +35,10 @@ struct CheckState {
   std::string message;  // the last failure ("" after a success)
 };
 
-class Checker {
+class Checker : NonCopyable {
  public:
   Checker();
   ~Checker();
-  Checker(const Checker&) = delete;
-  Checker& operator=(const Checker&) = delete;
 
   // Call before AddJobs. Names are unique (a later Add with the same name replaces nothing and is
   // ignored).

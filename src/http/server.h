@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/noncopyable.h"
 #include "http/message.h"
 
 namespace berth::http {
@@ -75,12 +76,10 @@ struct ServerOptions {
   std::function<void(const std::string& error)> on_reload;
 };
 
-class Server {
+class Server : NonCopyable {
  public:
   Server(ServerOptions options, Handler handler);
   ~Server();
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
 
   // Binds, listens and starts the threads. Errors: kIo (address in use, bad address, TLS files,
   // unknown cipher suite).

@@ -234,6 +234,16 @@ inline std::optional<Reply> ExpectAnswerThenClose(Client& c, std::string_view re
   return r;
 }
 
+// Sends `request` over `c` and expects EchoHandler's answer ("hello world"); returns the answer.
+inline std::optional<Reply> ExpectHello(Client& c, std::string_view request) {
+  auto r = c.Exchange(request);
+  EXPECT_TRUE(r) << request;
+  if (r) {
+    EXPECT_EQ(r->body, "hello world") << request;
+  }
+  return r;
+}
+
 // One request on a fresh connection, and its reply.
 inline std::optional<Reply> RoundTrip(uint16_t port, std::string_view request) {
   Client c(port);
@@ -298,6 +308,16 @@ inline bool MatchesPattern(const std::string& s, uint64_t from = 0) {
     if (s[i] != PatternByte(from + i)) return false;
   }
   return true;
+}
+
+// The reply arrived and holds exactly `size` bytes of the pattern, starting at offset `from`.
+inline ::testing::AssertionResult CarriesPattern(const std::optional<Reply>& r, uint64_t size,
+                                                 uint64_t from = 0) {
+  if (!r) return ::testing::AssertionFailure() << "no reply";
+  if (r->body.size() != size)
+    return ::testing::AssertionFailure() << "body of " << r->body.size() << " bytes, want " << size;
+  if (!MatchesPattern(r->body, from)) return ::testing::AssertionFailure() << "body differs";
+  return ::testing::AssertionSuccess();
 }
 
 // What a RecordingSink saw; shared with the test thread.

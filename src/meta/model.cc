@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "auth/token_service.h"
+#include "common/enum_names.h"
 #include "common/names.h"
 #include "common/strings.h"
 
@@ -17,21 +18,11 @@ bool IsAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); 
 
 }  // namespace
 
-std::string_view RoleName(Role r) {
-  switch (r) {
-    case Role::kRead:
-      return "read";
-    case Role::kWrite:
-      return "write";
-    case Role::kDelete:
-      return "delete";
-    case Role::kAdmin:
-      return "admin";
-    case Role::kNone:
-      break;
-  }
-  return "none";
-}
+constexpr std::array<std::string_view, 5> kRoleNames = {"none", "read", "write", "delete",
+                                                        "admin"};
+static_assert(kRoleNames.size() == static_cast<size_t>(Role::kAdmin) + 1);
+
+std::string_view RoleName(Role r) { return EnumName(r, kRoleNames, "none"); }
 
 Result<Role> ParseRole(std::string_view s) {
   for (Role r : {Role::kRead, Role::kWrite, Role::kDelete, Role::kAdmin}) {

@@ -8,6 +8,7 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "common/enum_names.h"
 #include "metrics/text_format.h"
 
 namespace berth::metrics {
@@ -19,17 +20,10 @@ namespace {
   std::abort();
 }
 
-std::string_view TypeName(Type t) {
-  switch (t) {
-    case Type::kCounter:
-      return "counter";
-    case Type::kGauge:
-      return "gauge";
-    case Type::kHistogram:
-      return "histogram";
-  }
-  return "untyped";
-}
+constexpr std::array<std::string_view, 3> kTypeNames = {"counter", "gauge", "histogram"};
+static_assert(kTypeNames.size() == static_cast<size_t>(Type::kHistogram) + 1);
+
+std::string_view TypeName(Type t) { return EnumName(t, kTypeNames, "untyped"); }
 
 std::string Formatted(double v) {
   std::string s;

@@ -50,6 +50,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/noncopyable.h"
+
 namespace berth::metrics {
 
 enum class Type { kCounter, kGauge, kHistogram };
@@ -227,12 +229,10 @@ class Registration {
   uint64_t id_ = 0;
 };
 
-class Registry {
+class Registry : NonCopyable {
  public:
   Registry();
   ~Registry();
-  Registry(const Registry&) = delete;
-  Registry& operator=(const Registry&) = delete;
 
   CounterFamily& AddCounter(std::string name, std::string help,
                             std::vector<std::string> label_names = {},

@@ -9,12 +9,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/file_io.h"
+
 namespace berth::notify {
 namespace {
-
-Error IoError(const std::string& what, const std::string& path) {
-  return Error{ErrorCode::kIo, what + " " + path + ": " + std::strerror(errno), {}, 0};
-}
 
 }  // namespace
 
@@ -25,49 +23,30 @@ Status MakeDirs(const std::string& dir) {
   return Ok();
 }
 
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(IoError("cannot open directory", dir));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return std::unexpected(IoError("cannot fsync directory", dir));
-  return Ok();
-}
-
-Status WriteAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::unexpected(IoError("cannot write", path));
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return Ok();
-}
-
 Status WriteFileAtomic(const std::string& path, std::string_view content) {
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return std::unexpected(IoError("cannot create", tmp));
+  if (fd < 0) return std::unexpected(ErrnoError("cannot create", tmp));
   Status st = WriteAll(fd, content, tmp);
-  if (st && ::fdatasync(fd) != 0) st = std::unexpected(IoError("cannot fsync", tmp));
+  if (st && ::fdatasync(fd) != 0) st = std::unexpected(ErrnoError("cannot fsync", tmp));
   ::close(fd);
   if (!st) return st;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return std::unexpected(IoError("cannot rename " + tmp + " to", path));
+    return std::unexpected(ErrnoError("cannot rename " + tmp + " to", path));
   }
   return SyncDir(std::filesystem::path(path).parent_path().string());
 }
 
 Result<std::string> ReadWholeFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(IoError("cannot open", path));
+  if (fd < 0) return std::unexpected(ErrnoError("cannot open", path));
   std::string out;
   char buf[65536];
   while (true) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      Error e = IoError("cannot read", path);
+      Error e = ErrnoError("cannot read", path);
       ::close(fd);
       return std::unexpected(e);
     }

@@ -6,19 +6,16 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "common/file_io.h"  // WriteAll, SyncDir
 
 namespace berth::notify {
 
 // mkdir -p.
 Status MakeDirs(const std::string& dir);
-// fsync of a directory (after a rename or create in it).
-Status SyncDir(const std::string& dir);
 // Replaces `path` with `content` atomically: write path.tmp, fsync, rename, fsync the directory.
 Status WriteFileAtomic(const std::string& path, std::string_view content);
 // The whole file; kNotFound-like kIo when missing is reported as an empty optional by callers.
 Result<std::string> ReadWholeFile(const std::string& path);
-// Writes all of `data` at the file's current end (O_APPEND fd), retrying short writes and EINTR.
-Status WriteAll(int fd, std::string_view data, const std::string& path);
 // CRC-32 (IEEE) of `data`, continuing from `crc`.
 uint32_t Crc32(std::string_view data, uint32_t crc = 0);
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/file_io.h"
 #include "common/log.h"
 #include "notify/files.h"
 
@@ -47,15 +48,12 @@ std::string Encode(uint64_t seq, int64_t enqueued_ns, std::string_view payload) 
   return out;
 }
 
-Error IoError(const std::string& what, const std::string& path) {
-  return Error{ErrorCode::kIo, what + " " + path + ": " + std::strerror(errno), {}, 0};
-}
 
 Status PReadAll(int fd, char* buf, size_t n, uint64_t offset, const std::string& path) {
   while (n > 0) {
     ssize_t r = ::pread(fd, buf, n, static_cast<off_t>(offset));
     if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return std::unexpected(IoError("cannot read", path));
+    if (r <= 0) return std::unexpected(ErrnoError("cannot read", path));
     buf += r;
     n -= static_cast<size_t>(r);
     offset += static_cast<uint64_t>(r);
@@ -134,7 +132,7 @@ Status Queue::Recover() {
   acked_ = ReadAcked(dir_);
   std::string log_path = dir_ + "/queue.log";
   fd_ = ::open(log_path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd_ < 0) return std::unexpected(IoError("cannot open", log_path));
+  if (fd_ < 0) return std::unexpected(ErrnoError("cannot open", log_path));
   BERTH_ASSIGN_OR_RETURN(std::string data, ReadWholeFile(log_path));
   uint64_t max_seq = 0;
   uint64_t off = Scan(data, acked_, max_seq, [&](uint64_t seq, int64_t ns, uint64_t o, uint32_t len) {
@@ -145,7 +143,7 @@ Status Queue::Recover() {
     spdlog::warn("notification queue {}: cutting a torn or corrupt tail of {} bytes at offset {}",
                  dir_, data.size() - off, off);
     if (::ftruncate(fd_, static_cast<off_t>(off)) != 0 || ::fdatasync(fd_) != 0) {
-      return std::unexpected(IoError("cannot truncate", log_path));
+      return std::unexpected(ErrnoError("cannot truncate", log_path));
     }
   }
   end_ = off;
@@ -175,7 +173,7 @@ Result<uint64_t> Queue::Append(const std::vector<std::string>& payloads, SystemT
     next_seq_ -= payloads.size();
     return std::unexpected(st.error());
   }
-  if (::fdatasync(fd_) != 0) return std::unexpected(IoError("cannot fsync", path));
+  if (::fdatasync(fd_) != 0) return std::unexpected(ErrnoError("cannot fsync", path));
   end_ += buf.size();
   for (const Entry& e : added) pending_.push_back(e);
   pending_bytes_ += added_bytes;
@@ -237,7 +235,7 @@ Status Queue::MaybeCompactLocked() {
   if (!live.empty()) BERTH_RETURN_IF_ERROR(PReadAll(fd_, live.data(), live.size(), live_from, path));
   BERTH_RETURN_IF_ERROR(WriteFileAtomic(path, live));
   int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(IoError("cannot reopen", path));
+  if (fd < 0) return std::unexpected(ErrnoError("cannot reopen", path));
   ::close(fd_);
   fd_ = fd;
   for (Entry& e : pending_) e.offset -= live_from;

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/noncopyable.h"
 #include "common/time.h"
 
 namespace berth::metrics {
@@ -39,12 +40,10 @@ struct DebugServerOptions {
   SystemTime started_at;
 };
 
-class DebugServer {
+class DebugServer : NonCopyable {
  public:
   explicit DebugServer(DebugServerOptions options);
   ~DebugServer();
-  DebugServer(const DebugServer&) = delete;
-  DebugServer& operator=(const DebugServer&) = delete;
   // Errors: kIo (address in use, bad address).
   Status Start();
   uint16_t port() const;

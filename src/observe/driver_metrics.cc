@@ -14,23 +14,19 @@ constexpr std::array<std::string_view, kN> kActionNames = {
     "GetContent", "PutContent", "Reader", "Writer", "Stat",
     "List",       "Move",       "Delete", "Walk",   "RedirectURL"};
 
+// Labels for the errors a driver reports; anything else counts as "other".
+constexpr std::pair<ErrorCode, std::string_view> kCodeLabels[] = {
+    {ErrorCode::kNotFound, "not_found"},
+    {ErrorCode::kAlreadyExists, "already_exists"},
+    {ErrorCode::kInvalidOffset, "invalid_offset"},
+    {ErrorCode::kInvalidPath, "invalid_path"},
+    {ErrorCode::kIo, "io"},
+    {ErrorCode::kCancelled, "cancelled"}};
+
 std::string_view CodeLabel(ErrorCode c) {
-  switch (c) {
-    case ErrorCode::kNotFound:
-      return "not_found";
-    case ErrorCode::kAlreadyExists:
-      return "already_exists";
-    case ErrorCode::kInvalidOffset:
-      return "invalid_offset";
-    case ErrorCode::kInvalidPath:
-      return "invalid_path";
-    case ErrorCode::kIo:
-      return "io";
-    case ErrorCode::kCancelled:
-      return "cancelled";
-    default:
-      return "other";
-  }
+  for (const auto& [code, label] : kCodeLabels)
+    if (code == c) return label;
+  return "other";
 }
 
 class MetricsDriver final : public drv::DriverWrapper {

@@ -15,6 +15,7 @@
 
 #include "archive/tar_reader.h"
 #include "archive/tar_writer.h"
+#include "common/file_io.h"
 
 namespace berth::transfer {
 namespace fs = std::filesystem;
@@ -22,9 +23,6 @@ namespace {
 
 constexpr size_t kCopyBuffer = 1 << 20;
 
-Error IoError(std::string_view op, const std::string& path) {
-  return Error{ErrorCode::kIo, std::string(op) + " " + path + ": " + std::strerror(errno), {}, 0};
-}
 
 Status CheckName(std::string_view name) {
   if (name.empty() || name.front() == '/' || name.back() == '/') {
@@ -50,28 +48,6 @@ std::string TempSuffix() {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
   return ".tmp-" + std::to_string(::getpid()) + "-" + buf;
-}
-
-Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return std::unexpected(IoError("write", path));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Ok();
-}
-
-Status FsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(IoError("open", dir));
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return std::unexpected(IoError("fsync", dir));
-  return Ok();
 }
 
 Status Mismatch(const Digest& want, uint64_t want_size, const Digest& got, uint64_t got_size,
@@ -119,7 +95,7 @@ class DirWriter : public LayoutWriter {
   Status PutFile(std::string_view name, std::string_view bytes) override {
     BERTH_RETURN_IF_ERROR(CheckName(name));
     return Write(name, [&](int fd, const std::string& tmp) -> Status {
-      return WriteAll(fd, bytes.data(), bytes.size(), tmp);
+      return WriteAll(fd, bytes, tmp);
     });
   }
 
@@ -128,12 +104,12 @@ class DirWriter : public LayoutWriter {
     BERTH_RETURN_IF_ERROR(CheckName(name));
     return Write(name, [&](int fd, const std::string& tmp) -> Status {
       return CopyVerified(r, d, size, "blob",
-                          [&](const char* p, size_t n) { return WriteAll(fd, p, n, tmp); });
+                          [&](const char* p, size_t n) { return WriteAll(fd, std::string_view(p, n), tmp); });
     });
   }
 
   Status Commit() override {
-    for (const auto& dir : dirty_dirs_) BERTH_RETURN_IF_ERROR(FsyncDir(dir));
+    for (const auto& dir : dirty_dirs_) BERTH_RETURN_IF_ERROR(SyncDir(dir));
     dirty_dirs_.clear();
     return Ok();
   }
@@ -151,14 +127,14 @@ class DirWriter : public LayoutWriter {
     if (ec) return MakeError(ErrorCode::kIo, "create directory " + dir + ": " + ec.message());
     const std::string tmp = path + TempSuffix();
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) return std::unexpected(IoError("create", tmp));
+    if (fd < 0) return std::unexpected(ErrnoError("create", tmp));
     struct stat before {};
     Status st = fill(fd, tmp);
-    if (st && ::fsync(fd) != 0) st = std::unexpected(IoError("fsync", tmp));
+    if (st && ::fsync(fd) != 0) st = std::unexpected(ErrnoError("fsync", tmp));
     if (st && ::fstat(fd, &before) == 0) bytes_ += static_cast<uint64_t>(before.st_size);
-    if (::close(fd) != 0 && st) st = std::unexpected(IoError("close", tmp));
+    if (::close(fd) != 0 && st) st = std::unexpected(ErrnoError("close", tmp));
     if (st && ::rename(tmp.c_str(), path.c_str()) != 0)
-      st = std::unexpected(IoError("rename", tmp));
+      st = std::unexpected(ErrnoError("rename", tmp));
     if (!st) {
       ::unlink(tmp.c_str());
       return st;
@@ -220,10 +196,10 @@ class TarLayoutWriter : public LayoutWriter {
     if (poisoned_)
       return MakeError(ErrorCode::kIo, "archive " + out_ + " not finished after an error");
     BERTH_RETURN_IF_ERROR(w_->Finish());
-    if (::rename(tmp_.c_str(), out_.c_str()) != 0) return std::unexpected(IoError("rename", tmp_));
+    if (::rename(tmp_.c_str(), out_.c_str()) != 0) return std::unexpected(ErrnoError("rename", tmp_));
     committed_ = true;
     std::string dir = fs::path(out_).parent_path().string();
-    return FsyncDir(dir.empty() ? "." : dir);
+    return SyncDir(dir.empty() ? "." : dir);
   }
   uint64_t bytes_written() const override { return bytes_; }
 
@@ -255,7 +231,7 @@ class FdReader : public storage::driver::Reader {
     do {
       r = ::read(fd_, buf, cap);
     } while (r < 0 && errno == EINTR);
-    if (r < 0) return std::unexpected(IoError("read", path_));
+    if (r < 0) return std::unexpected(ErrnoError("read", path_));
     return static_cast<size_t>(r);
   }
 
@@ -316,7 +292,7 @@ class DirReader : public LayoutReader {
     if (fd < 0) {
       if (errno == ENOENT)
         return MakeError(ErrorCode::kNotFound, std::string(name) + " is not in " + root_);
-      return std::unexpected(IoError("open", p));
+      return std::unexpected(ErrnoError("open", p));
     }
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
