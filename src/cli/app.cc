@@ -293,10 +293,11 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (deps.clock) im.clock = deps.clock;
   storage::StackOptions so_storage;
   so_storage.clock = im.clock;
-  if (im.observe->recording()) so_storage.metrics = &im.observe->metrics();
+  im.observe->ConfigureStorage(so_storage);  // cache hit and miss counters
   if (cfg.berth.manifest_cache_bytes) so_storage.manifest_cache_bytes = *cfg.berth.manifest_cache_bytes;
   if (cfg.berth.listing_ttl && cfg.berth.listing_ttl->count() > 0) im.listing_ttl = *cfg.berth.listing_ttl;
   im.registry = storage::NewRegistry(im.driver, so_storage);  // reconciled by the "listing-reconcile" job
+  im.registry = im.observe->DecorateStorage(std::move(im.registry), driver);  // open uploads gauge
   im.scheduler = std::make_unique<jobs::Scheduler>(*im.clock);
   BERTH_ASSIGN_OR_RETURN(im.registry, policy::Decorate(cfg, std::move(im.registry)));
   if (tenancy) im.registry = meta::WithQuotas(std::move(im.registry), tenancy->store_ptr());
@@ -327,7 +328,8 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
                                cfg.berth.ratelimit_exempt},
         *im.clock);
   }
-  BERTH_ASSIGN_OR_RETURN(im.notify, notify::Attach(cfg, ao.event_sinks, *im.clock));
+  BERTH_ASSIGN_OR_RETURN(im.notify,
+                         notify::Attach(cfg, ao.event_sinks, *im.clock, &im.observe->metrics()));
   ao.unhealthy = im.observe->Unhealthy();
   ao.on_auth_failure = im.observe->AuthFailureHook();
   if (deps.adjust_api) deps.adjust_api(ao);

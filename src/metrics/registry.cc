@@ -165,11 +165,9 @@ static std::unique_ptr<void, void (*)(void*)> MakeSeries(Args&&... args) {
   return {new T(std::forward<Args>(args)...), [](void* p) { delete static_cast<T*>(p); }};
 }
 
-std::unique_ptr<void, void (*)(void*)> CounterFamily::NewSeries() const {
-  return MakeSeries<Counter>();
-}
-std::unique_ptr<void, void (*)(void*)> GaugeFamily::NewSeries() const {
-  return MakeSeries<Gauge>();
+template <typename T>
+std::unique_ptr<void, void (*)(void*)> ScalarFamily<T>::NewSeries() const {
+  return MakeSeries<T>();
 }
 std::unique_ptr<void, void (*)(void*)> HistogramFamily::NewSeries() const {
   return MakeSeries<Histogram>(std::span<const double>(bounds_));
@@ -187,21 +185,23 @@ HistogramFamily::HistogramFamily(std::string name, std::string help,
   }
 }
 
-void CounterFamily::Expose(std::string& out) const {
-  AppendHeader(out, name(), help(), "counter");
-  for (const auto& [values, p] : SortedSeries()) {
-    AppendSample(out, name(), label_names(), *values, {}, {},
-                 std::to_string(static_cast<const Counter*>(p)->Value()));
+namespace {
+// Counters are integers; gauges print as the shortest exact decimal.
+std::string ValueText(const Counter& c) { return std::to_string(c.Value()); }
+std::string ValueText(const Gauge& g) { return Formatted(g.Value()); }
+}  // namespace
+
+template <typename T>
+void ScalarFamily<T>::Expose(std::string& out) const {
+  AppendHeader(out, this->name(), this->help(), TypeName(this->type()));
+  for (const auto& [values, p] : this->SortedSeries()) {
+    AppendSample(out, this->name(), this->label_names(), *values, {}, {},
+                 ValueText(*static_cast<const T*>(p)));
   }
 }
 
-void GaugeFamily::Expose(std::string& out) const {
-  AppendHeader(out, name(), help(), "gauge");
-  for (const auto& [values, p] : SortedSeries()) {
-    AppendSample(out, name(), label_names(), *values, {}, {},
-                 Formatted(static_cast<const Gauge*>(p)->Value()));
-  }
-}
+template class ScalarFamily<Counter>;
+template class ScalarFamily<Gauge>;
 
 void HistogramFamily::Expose(std::string& out) const {
   AppendHeader(out, name(), help(), "histogram");

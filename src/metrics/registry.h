@@ -172,23 +172,18 @@ class Family : public FamilyBase {
   T& With(std::span<const std::string_view> values) { return *static_cast<T*>(Find(values)); }
 };
 
-class CounterFamily final : public Family<Counter> {
+// Counters and gauges: one number per series (defined for Counter and Gauge in registry.cc).
+template <typename T>
+class ScalarFamily final : public Family<T> {
  public:
-  using Family<Counter>::Family;
+  using Family<T>::Family;
   void Expose(std::string& out) const override;
 
  protected:
   std::unique_ptr<void, void (*)(void*)> NewSeries() const override;
 };
-
-class GaugeFamily final : public Family<Gauge> {
- public:
-  using Family<Gauge>::Family;
-  void Expose(std::string& out) const override;
-
- protected:
-  std::unique_ptr<void, void (*)(void*)> NewSeries() const override;
-};
+using CounterFamily = ScalarFamily<Counter>;
+using GaugeFamily = ScalarFamily<Gauge>;
 
 class HistogramFamily final : public Family<Histogram> {
  public:

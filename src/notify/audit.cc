@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/time.h"
 #include "notify/files.h"
+#include "notify/stop.h"
 
 namespace berth::notify {
 namespace {
@@ -21,6 +22,11 @@ namespace {
 constexpr size_t kMemoryLimit = 10000;
 
 bool ToStdout(const AuditConfig& c) { return c.path.empty() || c.path == "-"; }
+
+// One line: invalid UTF-8 from a client is replaced, never an exception.
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -50,7 +56,7 @@ void AuditLog::OpenFile() {
 }
 
 void AuditLog::Emit(const api::Event& e) noexcept {
-  try {
+  PushBuilt([&] {
     nlohmann::json j = {{"time", FormatRfc3339(e.time)},
                         {"action", std::string(api::ActionName(e.action))},
                         {"result", e.action == api::EventAction::kDenied ? "denied" : "success"},
@@ -67,21 +73,39 @@ void AuditLog::Emit(const api::Event& e) noexcept {
     if (e.size > 0) j["size"] = e.size;
     if (!e.reason.empty()) j["reason"] = e.reason;
     j["request"] = {{"id", e.request.id}, {"method", e.request.method}, {"host", e.request.host}};
-    Push(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  } catch (...) {
-    std::lock_guard lock(mu_);
-    ++dropped_;
-  }
+    return Dump(j);
+  });
 }
 
 void AuditLog::RecordReload(bool ok, const std::string& detail) noexcept {
-  try {
+  PushBuilt([&] {
     nlohmann::json j = {{"time", FormatRfc3339(std::chrono::system_clock::now())},
                         {"action", "config reload"},
                         {"result", ok ? "success" : "failure"}};
     if (!detail.empty()) j["reason"] = detail;
-    Push(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  } catch (...) {
+    return Dump(j);
+  });
+}
+
+void AuditLog::RecordChange(std::string_view actor, std::string_view action,
+                            std::string_view target, std::string_view detail) noexcept {
+  PushBuilt([&] {
+    nlohmann::json j = {{"time", FormatRfc3339(std::chrono::system_clock::now())},
+                        {"action", action},
+                        {"result", "success"}};
+    if (!actor.empty()) j["actor"] = {{"name", actor}};
+    if (!target.empty()) j["target"] = target;
+    if (!detail.empty()) j["detail"] = detail;
+    return Dump(j);
+  });
+}
+
+void AuditLog::PushBuilt(const std::function<std::string()>& build) noexcept {
+  try {
+    Push(build());
+  } catch (...) {  // out of memory building the line: counted like a line the writer lost
+    std::lock_guard lock(mu_);
+    ++dropped_;
   }
 }
 
@@ -110,12 +134,7 @@ void AuditLog::Reopen() {
 }
 
 void AuditLog::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (writer_.joinable()) writer_.join();
+  StopAndJoin(mu_, cv_, stop_, writer_);
   if (fd_ >= 0) {
     ::close(fd_);
     fd_ = -1;

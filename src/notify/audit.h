@@ -9,6 +9,12 @@
 //    "size":1234,"request":{"id":"...","method":"PUT","host":"registry.example"}}
 //
 // `result` is "success" or "denied" (with "reason"); an anonymous caller has no actor.name.
+// Changes to the tenancy model (notify/changes.h) are lines of their own, with the metadata
+// store's action word and no request:
+//
+//   {"time":"...","action":"user.add","result":"success","actor":{"name":"admin"},
+//    "target":"bob","detail":"..."}
+//
 // `reference` is the tag, else the digest. Every string is JSON-escaped, so a client-chosen user
 // agent or name cannot forge a line.
 //
@@ -21,9 +27,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "api/events.h"
@@ -39,6 +47,11 @@ class AuditLog : public api::EventSink {
   void Emit(const api::Event& event) noexcept override;
   // A configuration reload (`ok` false: it failed, `detail` says why).
   void RecordReload(bool ok, const std::string& detail) noexcept;
+  // A change to users, organisations, teams, grants, tokens, quotas or repository settings
+  // (`action` as the metadata store names it: "user.add", "grant.set", ...). Empty `actor`,
+  // `target` or `detail` are left out of the line.
+  void RecordChange(std::string_view actor, std::string_view action, std::string_view target,
+                    std::string_view detail) noexcept;
   // Waits until every line recorded before the call is written.
   void Flush();
   // Closes and reopens the file (after an external rotation).
@@ -49,6 +62,8 @@ class AuditLog : public api::EventSink {
  private:
   explicit AuditLog(AuditConfig cfg) : cfg_(std::move(cfg)) {}
   void Push(std::string line) noexcept;
+  // Pushes what `build` returns; a failure to build (out of memory) counts as a dropped line.
+  void PushBuilt(const std::function<std::string()>& build) noexcept;
   void WriterLoop();
   void Write(const std::string& data);
   void OpenFile();

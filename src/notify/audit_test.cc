@@ -6,6 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "notify/changes.h"
+#include "notify/runtime.h"
 #include "test/support/temp_dir.h"
 
 namespace berth::notify {
@@ -95,6 +97,62 @@ TEST(Audit, UnwritablePathFailsToOpenNamingTheKey) {
   auto log = AuditLog::Open({.enabled = true, .path = "/proc/no/such/audit.log"});
   ASSERT_FALSE(log);
   EXPECT_NE(log.error().message.find("berth.audit.path"), std::string::npos) << log.error().message;
+}
+
+TEST(Audit, TenancyChangesFromTheServerAndACliProcessReachTheTrail) {
+  berth::testing::TempDir dir;
+  const std::string path = dir.Path("audit.log");
+  auto loaded = config::Load(
+      "version: 0.1\nstorage: inmemory\nberth: {audit: {enabled: true, path: " + path + "}}\n", {});
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  // The server's: through the running audit log.
+  std::vector<api::EventSinkPtr> sinks;
+  auto rt = Attach(loaded->config, sinks);
+  ASSERT_TRUE(rt) << rt.error().message;
+  ChangeHook server = (*rt)->ChangeRecorder();
+  ASSERT_TRUE(server);
+  server("admin", "user.add", "bob", "");
+  (*rt)->audit->Flush();
+  // A CLI process's: its own writer on the same file, each line on disk when the hook returns.
+  auto cli = OpenChangeRecorder(loaded->config);
+  ASSERT_TRUE(cli) << cli.error().message;
+  ASSERT_TRUE(*cli);
+  (*cli)("", "grant.set", "acme/ci", "role=write \"quoted\"\n{\"action\":\"forged\"}");
+  auto lines = ReadLines(path);
+  ASSERT_EQ(lines.size(), 2u);  // the detail could not add a line
+  EXPECT_EQ(lines[0]["action"], "user.add");
+  EXPECT_EQ(lines[0]["result"], "success");
+  EXPECT_EQ(lines[0]["actor"]["name"], "admin");
+  EXPECT_EQ(lines[0]["target"], "bob");
+  EXPECT_FALSE(lines[0].contains("detail"));
+  EXPECT_EQ(lines[1]["action"], "grant.set");
+  EXPECT_FALSE(lines[1].contains("actor"));  // unknown actor: left out, not ""
+  EXPECT_EQ(lines[1]["target"], "acme/ci");
+  EXPECT_EQ(lines[1]["detail"], "role=write \"quoted\"\n{\"action\":\"forged\"}");
+}
+
+TEST(Audit, NoChangeRecorderWithoutAFileToWrite) {
+  auto off = config::Load("version: 0.1\nstorage: inmemory\n", {});
+  ASSERT_TRUE(off);
+  auto hook = OpenChangeRecorder(off->config);
+  ASSERT_TRUE(hook);
+  EXPECT_FALSE(*hook);
+  auto to_stdout =
+      config::Load("version: 0.1\nstorage: inmemory\nberth: {audit: {enabled: true}}\n", {});
+  ASSERT_TRUE(to_stdout);
+  hook = OpenChangeRecorder(to_stdout->config);
+  ASSERT_TRUE(hook);
+  EXPECT_FALSE(*hook);  // another process's standard output is out of reach
+  std::vector<api::EventSinkPtr> sinks;
+  auto rt = Attach(off->config, sinks);
+  ASSERT_TRUE(rt);
+  EXPECT_FALSE((*rt)->ChangeRecorder());
+  auto bad =
+      config::Load("version: 0.1\nstorage: inmemory\nberth: {audit: {enabled: maybe}}\n", {});
+  ASSERT_TRUE(bad);
+  auto refused = OpenChangeRecorder(bad->config);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("berth.audit.enabled"), std::string::npos);
 }
 
 }  // namespace

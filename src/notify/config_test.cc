@@ -87,27 +87,28 @@ TEST(NotifyConfig, UnknownEndpointKeysWarnWithTheirPath) {
 
 TEST(NotifyConfig, WrongValuesNameTheKey) {
   const std::string ep = "notifications:\n  endpoints:\n    - ";
-  EXPECT_THAT(DecodeError(ep + "{url: 'http://x/'}"),
-              HasSubstr("notifications.endpoints[0].name: required"));
-  EXPECT_THAT(DecodeError(ep + "{name: a}"), HasSubstr("notifications.endpoints[0].url: required"));
-  EXPECT_THAT(DecodeError(ep + "{name: a, url: 'ftp://x/'}"),
-              HasSubstr("notifications.endpoints[0].url"));
-  EXPECT_THAT(DecodeError(ep + "{name: a, url: 'http://u:p@x/'}"),
-              HasSubstr("notifications.endpoints[0].url"));
-  EXPECT_THAT(DecodeError(ep + "{name: a, url: 'http://x/', timeout: soon}"),
-              HasSubstr("notifications.endpoints[0].timeout: not a duration"));
-  EXPECT_THAT(DecodeError(ep + "{name: a, url: 'http://x/', secret: short}"),
-              HasSubstr("notifications.endpoints[0].secret: must be at least 16"));
-  EXPECT_THAT(DecodeError(ep + "{name: a, url: 'http://x/', format: xml}"),
-              HasSubstr("notifications.endpoints[0].format"));
-  EXPECT_THAT(DecodeError(ep + "{name: a, url: 'http://x/', ignore: {actions: [fly]}}"),
-              HasSubstr("notifications.endpoints[0].ignore.actions: unknown action"));
-  EXPECT_THAT(DecodeError(ep + "{name: a, url: 'http://x/'}\n    - {name: a, url: 'http://y/'}"),
-              HasSubstr("notifications.endpoints[1].name: \"a\" is used twice"));
-  EXPECT_THAT(DecodeError("storage: inmemory\n" + ep + "{name: a, url: 'http://x/'}"),
-              HasSubstr("berth.notifications.directory: required"));
-  EXPECT_THAT(DecodeError("berth: {notifications: {maxqueuesize: 1KiB}}"),
-              HasSubstr("berth.notifications.maxqueuesize: must be at least"));
+  const std::string e0 = "notifications.endpoints[0].";
+  // {configuration, what the error must say}
+  const std::pair<std::string, std::string> cases[] = {
+      {ep + "{url: 'http://x/'}", e0 + "name: required"},
+      {ep + "{name: a}", e0 + "url: required"},
+      {ep + "{name: a, url: 'ftp://x/'}", e0 + "url"},
+      {ep + "{name: a, url: 'http://u:p@x/'}", e0 + "url"},
+      {ep + "{name: a, url: 'http://x/', timeout: soon}", e0 + "timeout: not a duration"},
+      {ep + "{name: a, url: 'http://x/', secret: short}", e0 + "secret: must be at least 16"},
+      {ep + "{name: a, url: 'http://x/', format: xml}", e0 + "format"},
+      {ep + "{name: a, url: 'http://x/', ignore: {actions: [fly]}}",
+       e0 + "ignore.actions: unknown action"},
+      {ep + "{name: a, url: 'http://x/'}\n    - {name: a, url: 'http://y/'}",
+       "notifications.endpoints[1].name: \"a\" is used twice"},
+      {"storage: inmemory\n" + ep + "{name: a, url: 'http://x/'}",
+       "berth.notifications.directory: required"},
+      {"berth: {notifications: {maxqueuesize: 1KiB}}",
+       "berth.notifications.maxqueuesize: must be at least"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    EXPECT_THAT(DecodeError(yaml), HasSubstr(expected)) << yaml;
+  }
 }
 
 TEST(NotifyConfig, EndpointNamesCannotEscapeTheQueueDirectory) {

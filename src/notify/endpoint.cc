@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "notify/deadletter.h"
 #include "notify/envelope.h"
+#include "notify/stop.h"
 
 namespace berth::notify {
 
@@ -25,14 +26,7 @@ void Endpoint::Wake() {
   cv_.notify_all();
 }
 
-void Endpoint::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
-}
+void Endpoint::Stop() { StopAndJoin(mu_, cv_, stop_, thread_); }
 
 EndpointStats Endpoint::Stats() const {
   EndpointStats s;

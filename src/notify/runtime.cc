@@ -4,11 +4,13 @@
 
 #include "common/strings.h"
 #include "notify/audit.h"
+#include "notify/metrics.h"
 #include "notify/service.h"
 
 namespace berth::notify {
 
 Runtime::~Runtime() {
+  metrics.clear();  // no scrape reads a service while it stops
   if (notifications) notifications->Stop();
   if (audit) audit->Stop();
 }
@@ -21,6 +23,12 @@ std::function<void(const std::string&)> Runtime::OnReload() const {
   };
 }
 
+ChangeHook Runtime::ChangeRecorder() const {
+  if (!audit) return nullptr;
+  return [a = audit](std::string_view actor, std::string_view action, std::string_view target,
+                     std::string_view detail) { a->RecordChange(actor, action, target, detail); };
+}
+
 Status CheckConfig(const config::Config& cfg) {
   BERTH_RETURN_IF_ERROR(DecodeNotifications(cfg));
   BERTH_RETURN_IF_ERROR(DecodeAudit(cfg));
@@ -28,7 +36,8 @@ Status CheckConfig(const config::Config& cfg) {
 }
 
 Result<std::unique_ptr<Runtime>> Attach(const config::Config& cfg,
-                                        std::vector<api::EventSinkPtr>& sinks, const Clock& clock) {
+                                        std::vector<api::EventSinkPtr>& sinks, const Clock& clock,
+                                        metrics::Registry* metrics) {
   BERTH_ASSIGN_OR_RETURN(NotificationsConfig nc, DecodeNotifications(cfg));
   BERTH_ASSIGN_OR_RETURN(AuditConfig ac, DecodeAudit(cfg));
   auto rt = std::make_unique<Runtime>();
@@ -49,6 +58,7 @@ Result<std::unique_ptr<Runtime>> Attach(const config::Config& cfg,
     BERTH_ASSIGN_OR_RETURN(rt->notifications, NotificationService::Start(nc, std::move(so)));
     sinks.push_back(rt->notifications);
   }
+  if (metrics) rt->metrics = RegisterMetrics(*metrics, *rt);
   return rt;
 }
 

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "notify/deadletter.h"
+#include "notify/stop.h"
 
 namespace berth::notify {
 namespace {
@@ -81,13 +82,7 @@ void NotificationService::Flush() {
 }
 
 void NotificationService::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_ && !writer_.joinable()) return;
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (writer_.joinable()) writer_.join();
+  StopAndJoin(mu_, cv_, stop_, writer_);
   for (auto& e : endpoints_) e->Stop();
 }
 

@@ -2,10 +2,12 @@
 
 #include "common/log.h"
 #include "health/config.h"
+#include "jobs/scheduler.h"
 #include "metrics/process.h"
 #include "observe/debug_server.h"
 #include "observe/driver_metrics.h"
 #include "observe/request_metrics.h"
+#include "observe/upload_gauge.h"
 
 namespace berth::observe {
 
@@ -38,6 +40,34 @@ Observability::~Observability() { Shutdown(); }
 storage::driver::StorageDriverPtr Observability::DecorateDriver(
     storage::driver::StorageDriverPtr driver) {
   return recording_ ? WithDriverMetrics(std::move(driver), *metrics_) : driver;
+}
+
+void Observability::ConfigureStorage(storage::StackOptions& options) {
+  if (!recording_) return;
+  options.metrics = metrics_.get();
+  auto& f =
+      metrics_->AddCounter("berth_cache_requests_total",
+                           "Cache lookups by cache and result (hit or miss).", {"cache", "result"});
+  // The index names only these two listings: look the four series up once.
+  struct Series {
+    metrics::Counter *catalog_hit, *catalog_miss, *tags_hit, *tags_miss;
+  } c{&f.With({"catalog", "hit"}), &f.With({"catalog", "miss"}), &f.With({"tags", "hit"}),
+      &f.With({"tags", "miss"})};
+  options.on_listing_lookup = [c](std::string_view listing, bool hit) {
+    if (listing == "catalog") {
+      (hit ? c.catalog_hit : c.catalog_miss)->Inc();
+    } else {
+      (hit ? c.tags_hit : c.tags_miss)->Inc();
+    }
+  };
+}
+
+storage::NamespacePtr Observability::DecorateStorage(storage::NamespacePtr registry,
+                                                     storage::driver::StorageDriverPtr driver) {
+  if (!recording_) return registry;
+  uploads_ = std::make_shared<UploadCount>();
+  uploads_gauge_ = RegisterUploadGauge(*metrics_, uploads_);
+  return WithUploadCount(std::move(registry), uploads_, std::move(driver));
 }
 
 std::function<std::string()> Observability::Unhealthy() {
@@ -75,6 +105,15 @@ Status Observability::Attach(jobs::Scheduler& scheduler, storage::driver::Storag
                              const std::string& root, bool read_only) {
   driver_name_ = std::string(driver->Name());
   root_ = root;
+  if (uploads_) {
+    // Sessions left from before a restart; in the background, since it walks every repository.
+    BERTH_RETURN_IF_ERROR(scheduler.Add(
+        {.name = "upload-count"}, [count = uploads_, driver](const jobs::JobContext& ctx) {
+          if (auto st = count->Recount(*driver, [&] { return ctx.StopRequested(); }); !st) {
+            spdlog::warn("counting upload sessions failed: {}", st.error().ToString());
+          }
+        }));
+  }
   health::AddConfiguredChecks(checker_, health_, std::move(driver), root, read_only);
   return checker_.AddJobs(scheduler);
 }

@@ -22,6 +22,8 @@
 #include "http/message.h"
 #include "metrics/registry.h"
 #include "storage/driver/driver.h"
+#include "storage/factory.h"
+#include "storage/registry.h"
 
 namespace berth::jobs {
 class Scheduler;
@@ -31,6 +33,7 @@ namespace berth::observe {
 
 class DebugServer;
 class RequestMetrics;
+class UploadCount;
 
 class Observability {
  public:
@@ -44,6 +47,13 @@ class Observability {
 
   // The driver with call metrics when recording, else `driver` itself.
   storage::driver::StorageDriverPtr DecorateDriver(storage::driver::StorageDriverPtr driver);
+  // When recording: the storage stack's caches count hits and misses
+  // (berth_cache_requests_total{cache="manifest"|"catalog"|"tags"}).
+  void ConfigureStorage(storage::StackOptions& options);
+  // When recording: `registry` with the open-upload-sessions gauge (upload_gauge.h), counted
+  // through `driver` (undecorated), else `registry` itself.
+  storage::NamespacePtr DecorateStorage(storage::NamespacePtr registry,
+                                        storage::driver::StorageDriverPtr driver);
   // For ApiOptions::unhealthy: the failing checks as JSON, "" when healthy.
   std::function<std::string()> Unhealthy();
   // For ApiOptions::on_auth_failure: counts berth_auth_failures_total{reason} (null when not
@@ -55,7 +65,8 @@ class Observability {
   std::function<void(const http::AccessLogEntry&)> WrapAccessLog(
       std::function<void(const http::AccessLogEntry&)> log);
   // Adds the configured checks over `driver` (undecorated: probes do not count as traffic) and
-  // their jobs. `root`: the filesystem root directory, or "".
+  // their jobs, and the start-up count of upload sessions. `root`: the filesystem root directory,
+  // or "".
   Status Attach(jobs::Scheduler& scheduler, storage::driver::StorageDriverPtr driver,
                 const std::string& root, bool read_only);
   // Starts the debug server when http.debug.addr is set. Errors: kIo (address in use...).
@@ -74,6 +85,8 @@ class Observability {
   health::Checker checker_;
   std::vector<metrics::Registration> process_;
   std::shared_ptr<RequestMetrics> requests_;
+  std::shared_ptr<UploadCount> uploads_;  // when DecorateStorage installed the gauge
+  metrics::Registration uploads_gauge_;
   std::unique_ptr<DebugServer> debug_;
 };
 

@@ -41,6 +41,29 @@ double Sample(const std::string& scrape, const std::string& series) {
   return std::stod(scrape.substr(pos + series.size() + 2));
 }
 
+// Pushes a config blob ("{}") and a manifest naming it as repo:tag.
+void PushManifest(HttpClient& api, const std::string& repo, const std::string& tag) {
+  const std::string cdigest =
+      "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+  ASSERT_EQ(api.Request("POST", "/v2/" + repo + "/blobs/uploads/?digest=" + cdigest, "{}").status,
+            201);
+  std::string manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      cdigest + R"(","size":2},"layers":[]})";
+  ASSERT_EQ(api.Request("PUT", "/v2/" + repo + "/manifests/" + tag, manifest,
+                        {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}})
+                .status,
+            201);
+}
+
+// The path of an upload session's Location header.
+std::string UploadPath(const testing::Response& r) {
+  std::string loc = r.Header("Location");
+  size_t v2 = loc.find("/v2/");
+  return v2 == std::string::npos ? loc : loc.substr(v2);
+}
+
 TEST(Observe, MetricsOnTheDebugAddressOnlyCountRequestsByRoute) {
   auto srv = TestServer::Start({.yaml = kDebug});
   ASSERT_TRUE(srv);
@@ -51,7 +74,12 @@ TEST(Observe, MetricsOnTheDebugAddressOnlyCountRequestsByRoute) {
   EXPECT_EQ(api.Request("GET", "/v2/").status, 200);
   EXPECT_EQ(api.Request("GET", "/v2/no/such/manifests/latest").status, 404);
   EXPECT_EQ(api.Request("BREW", "/v2/").status, 405);
-  auto r = debug.Request("GET", "/metrics");
+  // A request is recorded when its response has been written, which the client may see first.
+  testing::Response r;
+  ASSERT_TRUE(Eventually([&] {
+    r = debug.Request("GET", "/metrics");
+    return Sample(r.body, R"(registry_http_in_flight_requests{handler="base"})") == 0;
+  })) << r.body;
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.Header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(
@@ -78,17 +106,7 @@ TEST(Observe, MetricsOnTheDebugAddressOnlyCountRequestsByRoute) {
                         "code=\"not_found\"}"),
             std::string::npos);
   // A manifest pushed and read twice: the second read comes from the manifest cache.
-  std::string config = "{}";
-  std::string cdigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
-  ASSERT_EQ(api.Request("POST", "/v2/m/blobs/uploads/?digest=" + cdigest, config).status, 201);
-  std::string manifest =
-      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
-      cdigest + R"(","size":2},"layers":[]})";
-  ASSERT_EQ(api.Request("PUT", "/v2/m/manifests/v1", manifest,
-                        {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}})
-                .status,
-            201);
+  PushManifest(api, "m", "v1");
   EXPECT_EQ(api.Request("GET", "/v2/m/manifests/v1").status, 200);
   EXPECT_EQ(api.Request("GET", "/v2/m/manifests/v1").status, 200);
   r = debug.Request("GET", "/metrics");
@@ -97,6 +115,91 @@ TEST(Observe, MetricsOnTheDebugAddressOnlyCountRequestsByRoute) {
   // Never on the public address.
   EXPECT_EQ(api.Request("GET", "/metrics").status, 404);
   EXPECT_EQ(api.Request("GET", "/debug/health").status, 404);
+}
+
+TEST(Observe, ListingIndexHitsAndMissesCounted) {
+  auto srv = TestServer::Start({.yaml = kDebug});
+  ASSERT_TRUE(srv);
+  HttpClient api(srv->port()), debug(srv->debug_port());
+  PushManifest(api, "l", "v1");
+  EXPECT_EQ(api.Request("GET", "/v2/_catalog").status, 200);
+  EXPECT_EQ(api.Request("GET", "/v2/l/tags/list").status, 200);  // loaded from storage
+  EXPECT_EQ(api.Request("GET", "/v2/l/tags/list").status, 200);  // from memory
+  EXPECT_EQ(api.Request("GET", "/v2/l/tags/list").status, 200);
+  std::string scrape = debug.Request("GET", "/metrics").body;
+  EXPECT_EQ(Sample(scrape, R"(berth_cache_requests_total{cache="catalog",result="hit"})"), 1)
+      << scrape;
+  EXPECT_EQ(Sample(scrape, R"(berth_cache_requests_total{cache="catalog",result="miss"})"), 0);
+  EXPECT_EQ(Sample(scrape, R"(berth_cache_requests_total{cache="tags",result="miss"})"), 1);
+  EXPECT_EQ(Sample(scrape, R"(berth_cache_requests_total{cache="tags",result="hit"})"), 2);
+}
+
+TEST(Observe, OpenUploadSessionsGaugeFollowsSessionsAndSurvivesARestart) {
+  testing::TempDir dir;
+  std::string root = dir.Path("root");
+  auto gauge = [](HttpClient& debug) {
+    return Sample(debug.Request("GET", "/metrics").body, "berth_uploads_open");
+  };
+  std::vector<std::string> sessions;
+  {
+    auto srv = TestServer::Start({.yaml = kDebug, .root = root});
+    ASSERT_TRUE(srv);
+    HttpClient api(srv->port()), debug(srv->debug_port());
+    ASSERT_TRUE(Eventually([&] { return gauge(debug) == 0; }));  // counted at start
+    for (int i = 0; i < 4; ++i) {
+      auto r = api.Request("POST", "/v2/u/blobs/uploads/");
+      ASSERT_EQ(r.status, 202);
+      sessions.push_back(UploadPath(r));
+    }
+    EXPECT_EQ(gauge(debug), 4);
+    EXPECT_EQ(api.Request("DELETE", sessions[0]).status, 204);
+    EXPECT_EQ(gauge(debug), 3);
+    const std::string ok =
+        "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+    EXPECT_EQ(api.Request("PUT", sessions[1] + "?digest=" + ok, "{}").status, 201);
+    EXPECT_EQ(gauge(debug), 2);
+    // A digest mismatch cancels the session: it ends too.
+    EXPECT_EQ(api.Request("PUT", sessions[2] + "?digest=" + ok, "{x}").status, 400);
+    EXPECT_EQ(gauge(debug), 1);
+    // A failed request that leaves the session (a chunk out of order) ends nothing.
+    EXPECT_EQ(api.Request("PATCH", sessions[3], "ab", {{"Content-Range", "5-6"}}).status, 416);
+    EXPECT_EQ(gauge(debug), 1);
+    ASSERT_EQ(api.Request("POST", "/v2/other/blobs/uploads/").status, 202);
+    EXPECT_EQ(gauge(debug), 2);
+  }
+  // Sessions are stored: a new process counts them before any request.
+  auto srv = TestServer::Start({.yaml = kDebug, .root = root});
+  ASSERT_TRUE(srv);
+  HttpClient debug(srv->debug_port());
+  ASSERT_TRUE(Eventually([&] { return gauge(debug) == 2; })) << gauge(debug);
+}
+
+TEST(Observe, NotificationQueueAndDeliveryMetricsPerEndpoint) {
+  // A receiver that refuses connections: the events stay queued and every attempt fails.
+  testing::TempDir dir;
+  auto srv = TestServer::Start(
+      {.yaml = std::string(kDebug) +
+               "notifications:\n  endpoints:\n    - name: ci\n      url: http://127.0.0.1:1/hook\n"
+               "      timeout: 200ms\n      backoff: 10ms\n"
+               "berth:\n  audit:\n    enabled: true\n    path: " +
+               dir.Path("audit.log") + "\n"});
+  ASSERT_TRUE(srv);
+  HttpClient api(srv->port()), debug(srv->debug_port());
+  PushManifest(api, "n", "v1");
+  std::string scrape;
+  ASSERT_TRUE(Eventually([&] {
+    scrape = debug.Request("GET", "/metrics").body;
+    return Sample(scrape, R"(berth_notifications_failures_total{endpoint="ci"})") >= 1;
+  })) << scrape;
+  // The config blob's push and the manifest's.
+  EXPECT_EQ(Sample(scrape, R"(berth_notifications_pending_events{endpoint="ci"})"), 2);
+  EXPECT_GT(Sample(scrape, R"(berth_notifications_pending_bytes{endpoint="ci"})"), 0);
+  EXPECT_GE(Sample(scrape, R"(berth_notifications_oldest_pending_age_seconds{endpoint="ci"})"), 0);
+  EXPECT_EQ(Sample(scrape, R"(berth_notifications_deliveries_total{endpoint="ci"})"), 0);
+  EXPECT_EQ(Sample(scrape, R"(berth_notifications_dropped_total{endpoint="ci"})"), 0);
+  EXPECT_EQ(Sample(scrape, R"(berth_notifications_dead_lettered_total{endpoint="ci"})"), 0);
+  EXPECT_EQ(Sample(scrape, "berth_notifications_memory_dropped_total"), 0);
+  EXPECT_EQ(Sample(scrape, "berth_audit_dropped_total"), 0);
 }
 
 TEST(Observe, AuthenticationFailuresCountedByReason) {

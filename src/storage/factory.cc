@@ -12,6 +12,7 @@ NamespacePtr NewRegistry(driver::StorageDriverPtr driver, StackOptions options) 
   cache::ListingIndexOptions lo;
   lo.reconcile_every = options.reconcile_every;
   lo.max_tag_lists = options.max_tag_lists;
+  lo.on_lookup = std::move(options.on_listing_lookup);
   return cache::WithListingIndex(std::move(ns), lo);
 }
 

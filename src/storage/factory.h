@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <string_view>
 
 #include "common/time.h"
 #include "storage/driver/driver.h"
@@ -25,6 +27,8 @@ struct StackOptions {
   size_t max_tag_lists = 4096;
   // When set, the caches count their hits and misses there (must outlive the stack).
   metrics::Registry* metrics = nullptr;
+  // The listing index's hits and misses (cache::ListingIndexOptions::on_lookup).
+  std::function<void(std::string_view listing, bool hit)> on_listing_lookup;
 };
 
 // Starts the listing index's first build in the background.

@@ -103,9 +103,12 @@ class TagLists {
   Map lists_;  // Guarded by mu_.
 };
 
+using LookupHook = std::function<void(std::string_view listing, bool hit)>;
+
 class IndexedTags : public TagServiceWrapper {
  public:
-  IndexedTags(TagService& target, TagLists& lists) : TagServiceWrapper(target), lists_(lists) {}
+  IndexedTags(TagService& target, TagLists& lists, const LookupHook& on_lookup)
+      : TagServiceWrapper(target), lists_(lists), on_lookup_(on_lookup) {}
 
   Status Tag(std::string_view repo, std::string_view tag, const Digest& d) override {
     auto st = target().Tag(repo, tag, d);
@@ -126,7 +129,9 @@ class IndexedTags : public TagServiceWrapper {
     return st;
   }
   Result<std::vector<std::string>> List(std::string_view repo) override {
-    if (TagList cached = lists_.Find(repo)) return *cached;
+    TagList cached = lists_.Find(repo);
+    if (on_lookup_) on_lookup_("tags", cached != nullptr);
+    if (cached) return *cached;
     auto tags = target().List(repo);
     lists_.Loaded(repo, tags ? std::make_shared<const std::vector<std::string>>(*tags) : nullptr);
     return tags;
@@ -134,6 +139,7 @@ class IndexedTags : public TagServiceWrapper {
 
  private:
   TagLists& lists_;
+  const LookupHook& on_lookup_;
 };
 
 class ListingIndex : public NamespaceWrapper {
@@ -142,7 +148,7 @@ class ListingIndex : public NamespaceWrapper {
       : NamespaceWrapper(inner),
         options_(options),
         tag_lists_(std::max<size_t>(options.max_tag_lists, 1)),
-        tags_(inner->Tags(), tag_lists_),
+        tags_(inner->Tags(), tag_lists_, options_.on_lookup),
         manifests_(inner->Manifests(), *this) {
     thread_ = std::thread([this] { Run(); });
   }
@@ -159,14 +165,16 @@ class ListingIndex : public NamespaceWrapper {
   Result<std::vector<std::string>> Catalog(std::string_view last, size_t n, bool* more) override {
     std::unique_lock lock(mu_);
     built_cv_.wait(lock, [&] { return built_ || first_build_failed_; });
-    if (!built_) {
-      lock.unlock();
-      return target().Catalog(last, n, more);
-    }
+    const bool hit = built_;
     std::vector<std::string> page;
-    auto it = last.empty() ? repos_.begin() : repos_.upper_bound(last);
-    for (; it != repos_.end() && page.size() < n; ++it) page.push_back(*it);
-    if (more) *more = it != repos_.end();
+    if (hit) {
+      auto it = last.empty() ? repos_.begin() : repos_.upper_bound(last);
+      for (; it != repos_.end() && page.size() < n; ++it) page.push_back(*it);
+      if (more) *more = it != repos_.end();
+    }
+    lock.unlock();
+    if (options_.on_lookup) options_.on_lookup("catalog", hit);
+    if (!hit) return target().Catalog(last, n, more);
     return page;
   }
 

@@ -20,6 +20,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <string_view>
 
 #include "storage/registry.h"
 
@@ -31,6 +33,10 @@ struct ListingIndexOptions {
   std::chrono::milliseconds reconcile_every{0};
   // Repositories whose tag lists are kept (the whole cache is dropped when full).
   size_t max_tag_lists = 4096;
+  // Told of every Catalog and tag List: `listing` is "catalog" or "tags", `hit` whether memory
+  // answered (a Catalog waiting for the first build counts as a hit once it is served from it).
+  // Called on the request's thread; keep it cheap (a metrics counter).
+  std::function<void(std::string_view listing, bool hit)> on_lookup;
 };
 
 // Wraps `inner`: Catalog, Reconcile, Tags() and Manifests() are the index's; the rest passes
