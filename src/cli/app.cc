@@ -7,19 +7,20 @@
 #include <cstring>
 #include <filesystem>
 
+#include "admin/api.h"
 #include "api/api.h"
 #include "auth/basic.h"
 #include "auth/htpasswd.h"
 #include "auth/jwt.h"
 #include "auth/token_authorizer.h"
 #include "auth/token_service.h"
-#include "meta/open.h"
-#include "meta/quota.h"
 #include "common/log.h"
 #include "gc/config.h"
 #include "gc/job.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
+#include "meta/open.h"
+#include "meta/quota.h"
 #include "notify/runtime.h"
 #include "observe/observability.h"
 #include "policy/setup.h"
@@ -369,10 +370,12 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   api::Api* api = im.api.get();
   im.server = std::make_unique<http::Server>(
       std::move(so),
-      im.observe->WrapHandler([api, proxy = im.proxy](http::Request& req) {
-        if (proxy) proxy->Rewrite(req);  // containerd's ?ns= into the mirror's repositories
-        return api->Handle(req);
-      }));
+      im.observe->WrapHandler(admin::WithAdminApi(
+          tenancy, {cfg.http.prefix.empty() ? "/" : cfg.http.prefix},
+          [api, proxy = im.proxy](http::Request& req) {
+            if (proxy) proxy->Rewrite(req);  // containerd's ?ns= into the mirror's repositories
+            return api->Handle(req);
+          })));
   return app;
 }
 

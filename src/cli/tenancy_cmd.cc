@@ -11,6 +11,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "admin/ops.h"
 #include "auth/htpasswd.h"
 #include "cli/commands.h"
 #include "common/strings.h"
@@ -20,18 +21,20 @@ namespace berth::cli {
 namespace {
 
 // Who made a change, for the audit trail: the operating-system user running the CLI.
-std::string Actor() {
+admin::Caller Operator() {
   const char* u = std::getenv("SUDO_USER");
   if (u == nullptr || *u == '\0') u = std::getenv("USER");
-  return std::string("cli:") + (u && *u ? u : std::to_string(::getuid()));
+  return admin::Caller::Local(std::string("cli:") + (u && *u ? u : std::to_string(::getuid())));
 }
 
 struct Common {
   std::string config;
 };
+using CommonPtr = std::shared_ptr<Common>;
+using OpFn = std::function<Status(admin::Operations&, const admin::Caller&)>;
 
 // Opens the store, runs `fn`, and turns errors into an exit code with a message.
-int Run(const Common& common, const std::function<Status(meta::Store&)>& fn) {
+int Run(const Common& common, const OpFn& fn) {
   auto loaded = LoadCommandConfig(common.config);
   if (!loaded) {
     std::cerr << "berth: configuration error: " << loaded.error().message << "\n";
@@ -42,7 +45,8 @@ int Run(const Common& common, const std::function<Status(meta::Store&)>& fn) {
     std::cerr << "berth: " << store.error().message << "\n";
     return 1;
   }
-  auto st = fn(**store);
+  admin::Operations ops(**store);
+  auto st = fn(ops, Operator());
   if (!st) {
     std::cerr << "berth: " << st.error().message << "\n";
     return st.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
@@ -50,9 +54,21 @@ int Run(const Common& common, const std::function<Status(meta::Store&)>& fn) {
   return 0;
 }
 
+// Makes `cmd` run `fn` on the store.
+void On(CLI::App* cmd, CommandResult& result, const CommonPtr& common, OpFn fn) {
+  cmd->callback([&result, common, fn = std::move(fn)] { result.code = Run(*common, fn); });
+}
+
+// Prints `done` after `st` succeeded.
+Status Say(const Status& st, const std::string& done) {
+  if (st) std::cout << done << "\n";
+  return st;
+}
+
+using Rows = std::vector<std::vector<std::string>>;
+
 // A table a person can read: a header row, then aligned columns.
-void PrintTable(const std::vector<std::string>& header,
-                const std::vector<std::vector<std::string>>& rows) {
+void PrintTable(const std::vector<std::string>& header, const Rows& rows) {
   std::vector<size_t> width(header.size());
   for (size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
   for (const auto& r : rows) {
@@ -85,49 +101,18 @@ Result<std::string> ReadPassword() {
   return password;
 }
 
-// "30d", "12h", "90m": Go durations plus days.
-Result<int64_t> ParseExpiry(const std::string& s) {
-  if (s.empty()) return int64_t{0};
-  if (s.back() == 'd') {
-    if (auto days = ParseUint64(std::string_view(s).substr(0, s.size() - 1));
-        days && *days > 0 && *days < 36500) {
-      return static_cast<int64_t>(*days) * 86400;
-    }
-  } else if (auto d = ParseGoDuration(s); d && d->count() > 0) {
-    return std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(*d).count());
-  }
-  return MakeError(ErrorCode::kInvalidArgument,
-                   "--expires " + s + ": want a duration such as 30d, 12h or 90m");
-}
-
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-CLI::App* Group(CLI::App& cli, const char* name, const char* help, std::shared_ptr<Common> c) {
+CLI::App* Group(CLI::App& cli, const char* name, const char* help, const CommonPtr& c) {
   auto* g = cli.add_subcommand(name, help);
   g->add_option("-c,--config", c->config,
                 "config naming the store (berth.meta; default $REGISTRY_CONFIG_PATH)");
   g->fallthrough();
   return g;
-}
-
-Status PrintNewToken(const meta::NewToken& t) {
-  std::cout << "username: " << (t.info.owner.empty() ? t.info.name : t.info.owner) << "\n"
-            << "token: " << t.secret << "\n"
-            << "expires: " << Date(t.info.expires_at) << "\n";
-  return Ok();
-}
-
-Result<std::vector<meta::Scope>> ParseScopes(const std::vector<std::string>& specs) {
-  std::vector<meta::Scope> out;
-  for (const auto& s : specs) {
-    BERTH_ASSIGN_OR_RETURN(auto scope, meta::ParseScopeSpec(s));
-    out.push_back(std::move(scope));
-  }
-  return out;
 }
 
 void AddUserCommands(CLI::App& cli, CommandResult& result) {
@@ -143,79 +128,72 @@ void AddUserCommands(CLI::App& cli, CommandResult& result) {
   auto* add = user->add_subcommand("add", "Add user NAME; the password is read from stdin");
   add->add_option("name", a->name, "user name")->required();
   add->add_flag("--admin", a->admin, "may do everything, including administering the registry");
-  add->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_RETURN_IF_ERROR(meta::ValidateName(a->name, "user"));
-      BERTH_ASSIGN_OR_RETURN(auto password, ReadPassword());
-      BERTH_ASSIGN_OR_RETURN(auto hash, auth::BcryptHash(password));
-      BERTH_RETURN_IF_ERROR(s.AddUser(a->name, hash, a->admin, Actor()));
-      std::cout << "added user " << a->name << (a->admin ? " (admin)" : "") << "\n";
-      return Ok();
-    });
+  On(add, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_RETURN_IF_ERROR(meta::ValidateName(a->name, "user"));
+    BERTH_ASSIGN_OR_RETURN(auto password, ReadPassword());
+    return Say(ops.AddUser(me, a->name, password, a->admin),
+               "added user " + a->name + (a->admin ? " (admin)" : ""));
   });
 
   auto* passwd = user->add_subcommand("passwd", "Set NAME's password from stdin");
   passwd->add_option("name", a->name, "user name")->required();
-  passwd->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_ASSIGN_OR_RETURN(auto password, ReadPassword());
-      BERTH_ASSIGN_OR_RETURN(auto hash, auth::BcryptHash(password));
-      BERTH_RETURN_IF_ERROR(s.SetPassword(a->name, hash, Actor()));
-      std::cout << "changed the password of " << a->name << "\n";
-      return Ok();
-    });
+  On(passwd, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto password, ReadPassword());
+    return Say(ops.SetPassword(me, a->name, password), "changed the password of " + a->name);
+  });
+
+  auto* set_admin = user->add_subcommand(
+      "set-admin", "Make NAME a server admin (--revoke: an ordinary user again)");
+  set_admin->add_option("name", a->name, "user name")->required();
+  set_admin->add_flag("--revoke", a->admin, "take the admin flag away");
+  On(set_admin, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.SetAdmin(me, a->name, !a->admin),
+               a->name + (a->admin ? " is no longer a server admin" : " is a server admin"));
   });
 
   auto* del = user->add_subcommand("delete", "Delete NAME, its team memberships, grants and tokens");
   del->add_option("name", a->name, "user name")->required();
-  del->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_RETURN_IF_ERROR(s.DeleteUser(a->name, Actor()));
-      std::cout << "deleted user " << a->name << "\n";
-      return Ok();
-    });
+  On(del, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.DeleteUser(me, a->name), "deleted user " + a->name);
   });
 
   auto* list = user->add_subcommand("list", "List users");
-  list->callback([&result, common] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_ASSIGN_OR_RETURN(auto users, s.ListUsers());
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& u : users) rows.push_back({u.name, u.admin ? "yes" : "no", Date(u.created_at)});
-      PrintTable({"USER", "ADMIN", "CREATED"}, rows);
-      return Ok();
-    });
+  On(list, result, common, [](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto users, ops.ListUsers(me));
+    Rows rows;
+    for (const auto& u : users)
+      rows.push_back({u.name, u.admin ? "yes" : "no", Date(u.created_at)});
+    PrintTable({"USER", "ADMIN", "CREATED"}, rows);
+    return Ok();
   });
 
   auto* import = user->add_subcommand(
       "import-htpasswd", "Add the users of an htpasswd file (bcrypt entries), keeping their hashes");
   import->add_option("file", a->file, "htpasswd file")->required();
-  import->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      std::ifstream in(a->file, std::ios::binary);
-      if (!in) return MakeError(ErrorCode::kIo, "cannot read " + a->file);
-      std::ostringstream text;
-      text << in.rdbuf();
-      auto entries = auth::ParseHtpasswd(text.str());
-      if (!entries) return MakeError(entries.error().code, a->file + ": " + entries.error().message);
-      size_t added = 0, skipped = 0;
-      for (const auto& [name, hash] : *entries) {
-        auto st = s.AddUser(name, hash, false, Actor());
-        if (st) {
-          ++added;
-        } else if (st.error().code == ErrorCode::kAlreadyExists ||
-                   st.error().code == ErrorCode::kInvalidArgument) {
-          std::cerr << "skipped " << name << ": " << st.error().message << "\n";
-          ++skipped;
-        } else {
-          return st;
-        }
+  On(import, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    std::ifstream in(a->file, std::ios::binary);
+    if (!in) return MakeError(ErrorCode::kIo, "cannot read " + a->file);
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto entries = auth::ParseHtpasswd(text.str());
+    if (!entries) return MakeError(entries.error().code, a->file + ": " + entries.error().message);
+    size_t added = 0, skipped = 0;
+    for (const auto& [name, hash] : *entries) {
+      auto st = ops.AddUserWithHash(me, name, hash);
+      if (st) {
+        ++added;
+      } else if (st.error().code == ErrorCode::kAlreadyExists ||
+                 st.error().code == ErrorCode::kInvalidArgument) {
+        std::cerr << "skipped " << name << ": " << st.error().message << "\n";
+        ++skipped;
+      } else {
+        return st;
       }
-      std::cout << "imported " << added << " users from " << a->file;
-      if (skipped) std::cout << " (" << skipped << " skipped)";
-      std::cout << "\n";
-      return Ok();
-    });
+    }
+    std::cout << "imported " << added << " users from " << a->file;
+    if (skipped) std::cout << " (" << skipped << " skipped)";
+    std::cout << "\n";
+    return Ok();
   });
 }
 
@@ -226,40 +204,30 @@ void AddOrgCommands(CLI::App& cli, CommandResult& result) {
   auto name = std::make_shared<std::string>();
   auto* add = org->add_subcommand("add", "Add organisation ORG");
   add->add_option("org", *name, "organisation")->required();
-  add->callback([&result, common, name] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_RETURN_IF_ERROR(s.AddOrg(*name, Actor()));
-      std::cout << "added organisation " << *name << "\n";
-      return Ok();
-    });
+  On(add, result, common, [name](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.AddOrg(me, *name), "added organisation " + *name);
   });
   auto* del = org->add_subcommand("delete", "Delete ORG with its teams and grants");
   del->add_option("org", *name, "organisation")->required();
-  del->callback([&result, common, name] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_RETURN_IF_ERROR(s.DeleteOrg(*name, Actor()));
-      std::cout << "deleted organisation " << *name << "\n";
-      return Ok();
-    });
+  On(del, result, common, [name](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.DeleteOrg(me, *name), "deleted organisation " + *name);
   });
   auto* list = org->add_subcommand("list", "List organisations");
-  list->callback([&result, common] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_ASSIGN_OR_RETURN(auto orgs, s.ListOrgs());
-      BERTH_ASSIGN_OR_RETURN(auto quotas, s.ListQuotas());
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& o : orgs) {
-        std::string used = "0 B", limit = "none";
-        for (const auto& q : quotas) {
-          if (q.ns != o) continue;
-          used = meta::FormatBytes(q.used_bytes);
-          if (q.limit_bytes) limit = meta::FormatBytes(q.limit_bytes);
-        }
-        rows.push_back({o, used, limit});
+  On(list, result, common, [](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto orgs, ops.ListOrgs(me));
+    BERTH_ASSIGN_OR_RETURN(auto quotas, ops.Quotas(me, ""));
+    Rows rows;
+    for (const auto& o : orgs) {
+      std::string used = "0 B", limit = "none";
+      for (const auto& q : quotas) {
+        if (q.ns != o) continue;
+        used = meta::FormatBytes(q.used_bytes);
+        if (q.limit_bytes) limit = meta::FormatBytes(q.limit_bytes);
       }
-      PrintTable({"ORGANISATION", "USED", "QUOTA"}, rows);
-      return Ok();
-    });
+      rows.push_back({o, used, limit});
+    }
+    PrintTable({"ORGANISATION", "USED", "QUOTA"}, rows);
+    return Ok();
   });
 }
 
@@ -270,59 +238,47 @@ void AddTeamCommands(CLI::App& cli, CommandResult& result) {
   struct Args {
     std::string org, team, user;
     bool remove = false;
+    std::string path() const { return org + "/" + team; }
   };
   auto a = std::make_shared<Args>();
+  auto org_team = [&a](CLI::App* cmd) {
+    cmd->add_option("org", a->org)->required();
+    cmd->add_option("team", a->team)->required();
+  };
   auto* add = team->add_subcommand("add", "Add team TEAM to ORG");
-  add->add_option("org", a->org)->required();
-  add->add_option("team", a->team)->required();
-  add->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_RETURN_IF_ERROR(s.AddTeam(a->org, a->team, Actor()));
-      std::cout << "added team " << a->org << "/" << a->team << "\n";
-      return Ok();
-    });
+  org_team(add);
+  On(add, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.AddTeam(me, a->org, a->team), "added team " + a->path());
   });
   auto* del = team->add_subcommand("delete", "Delete ORG's team TEAM");
-  del->add_option("org", a->org)->required();
-  del->add_option("team", a->team)->required();
-  del->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_RETURN_IF_ERROR(s.DeleteTeam(a->org, a->team, Actor()));
-      std::cout << "deleted team " << a->org << "/" << a->team << "\n";
-      return Ok();
-    });
+  org_team(del);
+  On(del, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.DeleteTeam(me, a->org, a->team), "deleted team " + a->path());
   });
   auto* member = team->add_subcommand("member", "Add USER to ORG's team TEAM (--remove: take out)");
-  member->add_option("org", a->org)->required();
-  member->add_option("team", a->team)->required();
+  org_team(member);
   member->add_option("user", a->user)->required();
   member->add_flag("--remove", a->remove, "remove the user from the team");
-  member->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      if (a->remove) {
-        BERTH_RETURN_IF_ERROR(s.RemoveTeamMember(a->org, a->team, a->user, Actor()));
-        std::cout << "removed " << a->user << " from " << a->org << "/" << a->team << "\n";
-      } else {
-        BERTH_RETURN_IF_ERROR(s.AddTeamMember(a->org, a->team, a->user, Actor()));
-        std::cout << "added " << a->user << " to " << a->org << "/" << a->team << "\n";
-      }
-      return Ok();
-    });
+  On(member, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+    if (a->remove) {
+      return Say(ops.RemoveMember(me, a->org, a->team, a->user),
+                 "removed " + a->user + " from " + a->path());
+    }
+    return Say(ops.AddMember(me, a->org, a->team, a->user),
+               "added " + a->user + " to " + a->path());
   });
   auto* list = team->add_subcommand("list", "List ORG's teams and their members");
   list->add_option("org", a->org)->required();
-  list->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_ASSIGN_OR_RETURN(auto teams, s.ListTeams(a->org));
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& t : teams) {
-        std::string members;
-        for (const auto& m : t.members) members += (members.empty() ? "" : ", ") + m;
-        rows.push_back({t.org + "/" + t.name, members.empty() ? "-" : members});
-      }
-      PrintTable({"TEAM", "MEMBERS"}, rows);
-      return Ok();
-    });
+  On(list, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto teams, ops.ListTeams(me, a->org));
+    Rows rows;
+    for (const auto& t : teams) {
+      std::string members;
+      for (const auto& m : t.members) members += (members.empty() ? "" : ", ") + m;
+      rows.push_back({t.org + "/" + t.name, members.empty() ? "-" : members});
+    }
+    PrintTable({"TEAM", "MEMBERS"}, rows);
+    return Ok();
   });
 }
 
@@ -341,39 +297,30 @@ void AddGrantCommands(CLI::App& cli, CommandResult& result) {
   grant->add_option("role", a->role, "read, write, delete, admin or none");
   grant->add_option("target", a->target, "organisation or repository");
   grant->add_flag("--list", a->list, "list every grant");
-  grant->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      if (a->list) {
-        BERTH_ASSIGN_OR_RETURN(auto grants, s.ListGrants());
-        std::vector<std::vector<std::string>> rows;
-        for (const auto& g : grants) {
-          rows.push_back({g.subject, std::string(meta::RoleName(g.role)), g.target});
-        }
-        PrintTable({"SUBJECT", "ROLE", "TARGET"}, rows);
-        return Ok();
+  On(grant, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    if (a->list) {
+      BERTH_ASSIGN_OR_RETURN(auto grants, ops.ListGrants(me));
+      Rows rows;
+      for (const auto& g : grants) {
+        rows.push_back({g.subject, std::string(meta::RoleName(g.role)), g.target});
       }
-      if (a->subject.empty() || a->role.empty() || a->target.empty()) {
-        return MakeError(ErrorCode::kInvalidArgument, "usage: berth grant SUBJECT ROLE TARGET");
-      }
-      if (a->role == "none") {
-        BERTH_RETURN_IF_ERROR(s.Revoke(a->subject, a->target, Actor()));
-        std::cout << "revoked " << a->subject << "'s role on " << a->target << "\n";
-        return Ok();
-      }
-      BERTH_ASSIGN_OR_RETURN(auto role, meta::ParseRole(a->role));
-      BERTH_RETURN_IF_ERROR(s.Grant(a->subject, role, a->target, Actor()));
-      std::cout << "granted " << a->role << " on " << a->target << " to " << a->subject << "\n";
+      PrintTable({"SUBJECT", "ROLE", "TARGET"}, rows);
       return Ok();
-    });
+    }
+    if (a->subject.empty() || a->role.empty() || a->target.empty()) {
+      return MakeError(ErrorCode::kInvalidArgument, "usage: berth grant SUBJECT ROLE TARGET");
+    }
+    return Say(ops.Grant(me, a->subject, a->role, a->target),
+               a->role == "none" ? "revoked " + a->subject + "'s role on " + a->target
+                                 : "granted " + a->role + " on " + a->target + " to " + a->subject);
   });
 }
 
 // Robots (owner "") and personal access tokens share the table and the listing.
 void TokenTable(const std::vector<meta::TokenInfo>& tokens, bool robots) {
-  std::vector<std::vector<std::string>> rows;
+  Rows rows;
   int64_t now = NowSeconds();
   for (const auto& t : tokens) {
-    if (t.owner.empty() != robots) continue;
     std::string scopes;
     for (const auto& sc : t.scopes) scopes += (scopes.empty() ? "" : " ") + meta::FormatScope(sc);
     std::string state = t.revoked                                   ? "revoked"
@@ -412,33 +359,33 @@ void AddRobotCommands(CLI::App& cli, CommandResult& result) {
     add->add_option("--scope", a->scopes, "GLOB:ACTIONS, e.g. acme/*:pull,push (repeatable)")
         ->required();
     add->add_option("--expires", a->expires, "lifetime, e.g. 30d or 12h (default: never)");
-    add->callback([&result, common, a] {
-      result.code = Run(*common, [&](meta::Store& s) -> Status {
-        BERTH_ASSIGN_OR_RETURN(auto scopes, ParseScopes(a->scopes));
-        BERTH_ASSIGN_OR_RETURN(int64_t lifetime, ParseExpiry(a->expires));
-        BERTH_ASSIGN_OR_RETURN(auto t, s.AddToken(a->name, a->owner, std::move(scopes),
-                                                  lifetime ? NowSeconds() + lifetime : 0, Actor()));
-        return PrintNewToken(t);
-      });
+    On(add, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+      BERTH_ASSIGN_OR_RETURN(auto t, ops.AddToken(me, a->name, a->owner, a->scopes, a->expires));
+      std::cout << "username: " << (t.info.owner.empty() ? t.info.name : t.info.owner) << "\n"
+                << "token: " << t.secret << "\n"
+                << "expires: " << Date(t.info.expires_at) << "\n";
+      return Ok();
     });
     auto* list = g->add_subcommand("list", robots ? "List robots" : "List personal tokens");
-    list->callback([&result, common, robots] {
-      result.code = Run(*common, [&](meta::Store& s) -> Status {
-        BERTH_ASSIGN_OR_RETURN(auto tokens, s.ListTokens());
-        TokenTable(tokens, robots);
-        return Ok();
-      });
+    On(list, result, common, [robots](admin::Operations& ops, const admin::Caller& me) -> Status {
+      BERTH_ASSIGN_OR_RETURN(auto tokens, ops.ListTokens(me, robots));
+      TokenTable(tokens, robots);
+      return Ok();
     });
     auto* revoke = g->add_subcommand("revoke", "Revoke NAME (effective on its next request)");
     revoke->add_option("name", a->name, "name")->required();
-    revoke->callback([&result, common, a] {
-      result.code = Run(*common, [&](meta::Store& s) -> Status {
-        BERTH_RETURN_IF_ERROR(s.RevokeToken(a->name, Actor()));
-        std::cout << "revoked " << a->name << "\n";
-        return Ok();
-      });
+    On(revoke, result, common, [a, robots](admin::Operations& ops, const admin::Caller& me) {
+      return Say(ops.RevokeToken(me, a->name, robots), "revoked " + a->name);
     });
   }
+}
+
+std::string Percent(const meta::QuotaInfo& q) {
+  if (!q.limit_bytes) return "-";
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(1)
+    << 100.0 * static_cast<double>(q.used_bytes) / static_cast<double>(q.limit_bytes) << "%";
+  return o.str();
 }
 
 void AddQuotaCommands(CLI::App& cli, CommandResult& result) {
@@ -452,41 +399,23 @@ void AddQuotaCommands(CLI::App& cli, CommandResult& result) {
   auto* set = quota->add_subcommand("set", "Limit NAMESPACE to SIZE (e.g. 10GiB; 0 = no limit)");
   set->add_option("namespace", a->ns)->required();
   set->add_option("size", a->size)->required();
-  set->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_ASSIGN_OR_RETURN(uint64_t bytes, meta::ParseBytes(a->size));
-      BERTH_RETURN_IF_ERROR(s.SetQuota(a->ns, bytes, Actor()));
-      std::cout << "quota of " << a->ns << ": "
-                << (bytes ? meta::FormatBytes(bytes) : std::string("no limit")) << "\n";
-      return Ok();
-    });
+  On(set, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(uint64_t bytes, ops.SetQuota(me, a->ns, a->size));
+    std::cout << "quota of " << a->ns << ": "
+              << (bytes ? meta::FormatBytes(bytes) : std::string("no limit")) << "\n";
+    return Ok();
   });
   auto* show = quota->add_subcommand("show", "Usage and limits (of NAMESPACE, or all)");
   show->add_option("namespace", a->ns);
-  show->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      std::vector<meta::QuotaInfo> quotas;
-      if (a->ns.empty()) {
-        BERTH_ASSIGN_OR_RETURN(quotas, s.ListQuotas());
-      } else {
-        BERTH_ASSIGN_OR_RETURN(auto q, s.GetQuota(a->ns));
-        quotas.push_back(q);
-      }
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& q : quotas) {
-        std::string pct = "-";
-        if (q.limit_bytes) {
-          std::ostringstream o;
-          o << std::fixed << std::setprecision(1)
-            << 100.0 * static_cast<double>(q.used_bytes) / static_cast<double>(q.limit_bytes) << "%";
-          pct = o.str();
-        }
-        rows.push_back({q.ns.empty() ? "(top level)" : q.ns, meta::FormatBytes(q.used_bytes),
-                        q.limit_bytes ? meta::FormatBytes(q.limit_bytes) : "none", pct});
-      }
-      PrintTable({"NAMESPACE", "USED", "LIMIT", "USE%"}, rows);
-      return Ok();
-    });
+  On(show, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto quotas, ops.Quotas(me, a->ns));
+    Rows rows;
+    for (const auto& q : quotas) {
+      rows.push_back({q.ns.empty() ? "(top level)" : q.ns, meta::FormatBytes(q.used_bytes),
+                      q.limit_bytes ? meta::FormatBytes(q.limit_bytes) : "none", Percent(q)});
+    }
+    PrintTable({"NAMESPACE", "USED", "LIMIT", "USE%"}, rows);
+    return Ok();
   });
 }
 
@@ -501,20 +430,14 @@ void AddRepoCommands(CLI::App& cli, CommandResult& result) {
   auto* vis = repo->add_subcommand("set-visibility", "Make REPO public (anonymous pull) or private");
   vis->add_option("repo", a->repo)->required();
   vis->add_option("visibility", a->visibility)->required()->check(CLI::IsMember({"public", "private"}));
-  vis->callback([&result, common, a] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_RETURN_IF_ERROR(s.SetVisibility(a->repo, a->visibility == "public", Actor()));
-      std::cout << a->repo << " is " << a->visibility << "\n";
-      return Ok();
-    });
+  On(vis, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.SetVisibility(me, a->repo, a->visibility), a->repo + " is " + a->visibility);
   });
   auto* pub = repo->add_subcommand("list-public", "List public repositories");
-  pub->callback([&result, common] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_ASSIGN_OR_RETURN(auto repos, s.PublicRepositories());
-      for (const auto& r : repos) std::cout << r << "\n";
-      return Ok();
-    });
+  On(pub, result, common, [](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto repos, ops.PublicRepositories(me));
+    for (const auto& r : repos) std::cout << r << "\n";
+    return Ok();
   });
 }
 
@@ -523,16 +446,13 @@ void AddAuditCommand(CLI::App& cli, CommandResult& result) {
   auto* audit = Group(cli, "audit", "The store's audit trail of changes, newest first", common);
   auto limit = std::make_shared<size_t>(50);
   audit->add_option("-n,--limit", *limit, "entries to show (default 50)");
-  audit->callback([&result, common, limit] {
-    result.code = Run(*common, [&](meta::Store& s) -> Status {
-      BERTH_ASSIGN_OR_RETURN(auto entries, s.Audit(*limit));
-      std::vector<std::vector<std::string>> rows;
-      for (const auto& e : entries) {
-        rows.push_back({Date(e.at), e.actor, e.action, e.target, e.detail});
-      }
-      PrintTable({"TIME", "ACTOR", "ACTION", "TARGET", "DETAIL"}, rows);
-      return Ok();
-    });
+  On(audit, result, common, [limit](admin::Operations& ops, const admin::Caller& me) -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto entries, ops.Audit(me, *limit));
+    Rows rows;
+    for (const auto& e : entries)
+      rows.push_back({Date(e.at), e.actor, e.action, e.target, e.detail});
+    PrintTable({"TIME", "ACTOR", "ACTION", "TARGET", "DETAIL"}, rows);
+    return Ok();
   });
 }
 

@@ -120,6 +120,7 @@ int CurrentSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].vers
 
 template <typename Fn>
 Status Store::Transact(Fn&& fn) {
+  pending_.clear();
   BERTH_RETURN_IF_ERROR(db_->Begin());
   Status st = fn();
   if (!st) {
@@ -127,8 +128,20 @@ Status Store::Transact(Fn&& fn) {
     return st;
   }
   Status c = db_->Commit();
-  if (!c) db_->Rollback();
+  if (!c) {
+    db_->Rollback();
+    return c;
+  }
+  if (hook_) {
+    for (const AuditEntry& e : pending_) hook_(e.actor, e.action, e.target, e.detail);
+  }
+  pending_.clear();
   return c;
+}
+
+void Store::OnChange(ChangeHook hook) {
+  std::lock_guard lock(mu_);
+  hook_ = std::move(hook);
 }
 
 int64_t Store::Now() const {
@@ -202,9 +215,11 @@ Status Store::Changed(const std::string& actor, const std::string& action,
       auto rows, db_->Query("UPDATE berth_meta_state SET value = value + 1 "
                             "WHERE key = 'generation' RETURNING value"));
   if (rows.empty()) return MakeError(ErrorCode::kIo, "metadata store: generation row missing");
+  AuditEntry e{Now(), actor, action, target, detail};
   BERTH_RETURN_IF_ERROR(db_->Query(
       "INSERT INTO audit (seq, at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)",
-      {Int(rows[0], 0), Now(), actor, action, target, detail}));
+      {Int(rows[0], 0), e.at, actor, action, target, detail}));
+  pending_.push_back(std::move(e));
   return Ok();
 }
 
@@ -255,6 +270,14 @@ Status NameIsFree(Database& db, const std::string& name) {
   }
   return Ok();
 }
+// Runs a statement that must touch a row (UPDATE/DELETE ... RETURNING); kNotFound with `missing`
+// when it touched none.
+Result<std::vector<SqlRow>> Touch(Database& db, std::string_view sql,
+                                  const std::vector<SqlValue>& params, std::string missing) {
+  BERTH_ASSIGN_OR_RETURN(auto rows, db.Query(sql, params));
+  if (rows.empty()) return NotFound(std::move(missing));
+  return rows;
+}
 Status UserExists(Database& db, const std::string& name) {
   BERTH_ASSIGN_OR_RETURN(auto rows, db.Query("SELECT 1 FROM users WHERE name = $1", {name}));
   if (rows.empty()) return NotFound("no user " + Q(name));
@@ -292,11 +315,10 @@ Status Store::SetPassword(const std::string& name, const std::string& password_h
   if (password_hash.empty()) return Invalid("a password hash is required");
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(auto rows,
-                           db_->Query("UPDATE users SET password_hash = $2 WHERE name = $1 "
-                                      "RETURNING name",
-                                      {name, password_hash}));
-    if (rows.empty()) return NotFound("no user " + Q(name));
+    BERTH_RETURN_IF_ERROR(Touch(*db_,
+                                "UPDATE users SET password_hash = $2 WHERE name = $1 "
+                                "RETURNING name",
+                                {name, password_hash}, "no user " + Q(name)));
     return Changed(actor, "user.passwd", name);
   });
 }
@@ -304,10 +326,8 @@ Status Store::SetPassword(const std::string& name, const std::string& password_h
 Status Store::SetAdmin(const std::string& name, bool admin, const std::string& actor) {
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(
-        auto rows, db_->Query("UPDATE users SET admin = $2 WHERE name = $1 RETURNING name",
-                              {name, int64_t{admin ? 1 : 0}}));
-    if (rows.empty()) return NotFound("no user " + Q(name));
+    BERTH_RETURN_IF_ERROR(Touch(*db_, "UPDATE users SET admin = $2 WHERE name = $1 RETURNING name",
+                                {name, int64_t{admin ? 1 : 0}}, "no user " + Q(name)));
     return Changed(actor, admin ? "user.admin" : "user.unadmin", name);
   });
 }
@@ -315,9 +335,8 @@ Status Store::SetAdmin(const std::string& name, bool admin, const std::string& a
 Status Store::DeleteUser(const std::string& name, const std::string& actor) {
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(auto rows,
-                           db_->Query("DELETE FROM users WHERE name = $1 RETURNING name", {name}));
-    if (rows.empty()) return NotFound("no user " + Q(name));
+    BERTH_RETURN_IF_ERROR(Touch(*db_, "DELETE FROM users WHERE name = $1 RETURNING name", {name},
+                                "no user " + Q(name)));
     BERTH_RETURN_IF_ERROR(db_->Query("DELETE FROM team_members WHERE username = $1", {name}));
     BERTH_RETURN_IF_ERROR(db_->Query("DELETE FROM grants WHERE subject = $1", {name}));
     BERTH_RETURN_IF_ERROR(db_->Query("DELETE FROM tokens WHERE owner = $1", {name}));
@@ -358,9 +377,8 @@ Status Store::AddOrg(const std::string& name, const std::string& actor) {
 Status Store::DeleteOrg(const std::string& name, const std::string& actor) {
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(auto rows,
-                           db_->Query("DELETE FROM orgs WHERE name = $1 RETURNING name", {name}));
-    if (rows.empty()) return NotFound("no organisation " + Q(name));
+    BERTH_RETURN_IF_ERROR(Touch(*db_, "DELETE FROM orgs WHERE name = $1 RETURNING name", {name},
+                                "no organisation " + Q(name)));
     std::string prefix = name + "/";
     int64_t len = static_cast<int64_t>(prefix.size());
     BERTH_RETURN_IF_ERROR(db_->Query("DELETE FROM teams WHERE org = $1", {name}));
@@ -399,10 +417,9 @@ Status Store::DeleteTeam(const std::string& org, const std::string& team,
                          const std::string& actor) {
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(
-        auto rows,
-        db_->Query("DELETE FROM teams WHERE org = $1 AND name = $2 RETURNING name", {org, team}));
-    if (rows.empty()) return NotFound("no team " + Q(org + "/" + team));
+    BERTH_RETURN_IF_ERROR(Touch(*db_,
+                                "DELETE FROM teams WHERE org = $1 AND name = $2 RETURNING name",
+                                {org, team}, "no team " + Q(org + "/" + team)));
     BERTH_RETURN_IF_ERROR(
         db_->Query("DELETE FROM team_members WHERE org = $1 AND team = $2", {org, team}));
     BERTH_RETURN_IF_ERROR(db_->Query("DELETE FROM grants WHERE subject = $1", {org + "/" + team}));
@@ -428,10 +445,11 @@ Status Store::RemoveTeamMember(const std::string& org, const std::string& team,
                                const std::string& user, const std::string& actor) {
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(auto rows, db_->Query("DELETE FROM team_members WHERE org = $1 AND "
-                                                 "team = $2 AND username = $3 RETURNING username",
-                                                 {org, team, user}));
-    if (rows.empty()) return NotFound(Q(user) + " is not a member of " + Q(org + "/" + team));
+    BERTH_RETURN_IF_ERROR(Touch(*db_,
+                                "DELETE FROM team_members WHERE org = $1 AND "
+                                "team = $2 AND username = $3 RETURNING username",
+                                {org, team, user},
+                                Q(user) + " is not a member of " + Q(org + "/" + team)));
     return Changed(actor, "team.member.remove", org + "/" + team, user);
   });
 }
@@ -492,10 +510,11 @@ Status Store::Revoke(const std::string& subject, const std::string& target,
                      const std::string& actor) {
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(auto rows, db_->Query("DELETE FROM grants WHERE subject = $1 AND "
-                                                 "target = $2 RETURNING role",
-                                                 {subject, target}));
-    if (rows.empty()) return NotFound(Q(subject) + " holds no role on " + Q(target));
+    BERTH_RETURN_IF_ERROR(Touch(*db_,
+                                "DELETE FROM grants WHERE subject = $1 AND "
+                                "target = $2 RETURNING role",
+                                {subject, target},
+                                Q(subject) + " holds no role on " + Q(target)));
     return Changed(actor, "grant.revoke", target, subject);
   });
 }
@@ -573,9 +592,8 @@ Status Store::RevokeToken(const std::string& name, const std::string& actor) {
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
     BERTH_ASSIGN_OR_RETURN(
-        auto rows,
-        db_->Query("UPDATE tokens SET revoked = 1 WHERE name = $1 RETURNING owner", {name}));
-    if (rows.empty()) return NotFound("no robot or token " + Q(name));
+        auto rows, Touch(*db_, "UPDATE tokens SET revoked = 1 WHERE name = $1 RETURNING owner",
+                         {name}, "no robot or token " + Q(name)));
     return Changed(actor, Str(rows[0], 0).empty() ? "robot.revoke" : "token.revoke", name);
   });
 }
@@ -597,10 +615,10 @@ Status Store::SetQuota(const std::string& ns, uint64_t limit_bytes, const std::s
   if (limit_bytes > static_cast<uint64_t>(INT64_MAX)) return Invalid("quota too large");
   std::lock_guard lock(mu_);
   return Transact([&]() -> Status {
-    BERTH_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT 1 FROM orgs WHERE name = $1 UNION ALL "
-                                                 "SELECT 1 FROM users WHERE name = $1",
-                                                 {ns}));
-    if (rows.empty()) return NotFound("no organisation or user " + Q(ns));
+    BERTH_RETURN_IF_ERROR(Touch(*db_,
+                                "SELECT 1 FROM orgs WHERE name = $1 UNION ALL "
+                                "SELECT 1 FROM users WHERE name = $1",
+                                {ns}, "no organisation or user " + Q(ns)));
     BERTH_RETURN_IF_ERROR(db_->Query(
         "INSERT INTO quotas (namespace, limit_bytes, used_bytes) VALUES ($1, $2, 0) "
         "ON CONFLICT (namespace) DO UPDATE SET limit_bytes = excluded.limit_bytes",

@@ -14,12 +14,17 @@
 // cache keyed on Generation() (the authorizer's) sees a change, made by this process or by the CLI
 // in another, on its next request. Quota charges do not bump it (they change no access).
 //
+// Change hook (OnChange): told of each change after its transaction commits, with the fields of its
+// audit entry, so the changes can also go to another audit trail (berth.audit, notify/changes.h)
+// without the store depending on it. Never told of a change that rolled back.
+//
 // Thread-safety: thread-safe (one connection behind a mutex). Calls block on the database.
 // Errors: kInvalidArgument (bad name, unknown role, ...), kNotFound (no such user/org/team/token),
 // kAlreadyExists (the name is taken), kDenied (a quota would be exceeded; the message gives usage
 // and limit), kUnavailable / kIo (the database).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,12 +55,20 @@ struct Charge {
   QuotaInfo quota;       // after the charge
 };
 
+// Same shape as notify::ChangeHook, so that one converts to the other.
+using ChangeHook = std::function<void(std::string_view actor, std::string_view action,
+                                      std::string_view target, std::string_view detail)>;
+
 class Store {
  public:
   // Applies the migrations. Errors: kUnavailable (newer schema, cannot open), kIo.
   static Result<std::shared_ptr<Store>> Open(DatabasePtr db, const Clock& clock = SystemClock());
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
+
+  // Replaces the change hook (null: none). Called with the store's lock held: it must not call
+  // back into the store, and must not block on more than a local write.
+  void OnChange(ChangeHook hook);
 
   std::string Describe() const;
   Result<int> SchemaVersion();
@@ -135,6 +148,8 @@ class Store {
 
   std::mutex mu_;
   DatabasePtr db_;  // Guarded by mu_.
+  ChangeHook hook_;                  // Guarded by mu_.
+  std::vector<AuditEntry> pending_;  // Guarded by mu_. Changes of the open transaction.
   const Clock& clock_;
 };
 using StorePtr = std::shared_ptr<Store>;

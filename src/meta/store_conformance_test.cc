@@ -151,23 +151,34 @@ TEST_P(StoreConformance, PasswordsAndDeletion) {
 TEST_P(StoreConformance, MembersOfOneOrganisationCannotReachAnother) {
   TwoOrgs();
   Directory d = Dir();
-  Identity alice{"alice"}, bob{"bob"}, anon{};
-  int64_t now = Now();
-  EXPECT_TRUE(Allows(d, alice, "acme/app", "pull", now));
-  EXPECT_TRUE(Allows(d, alice, "acme/app", "push", now));
-  EXPECT_FALSE(Allows(d, alice, "acme/app", "delete", now));
-  EXPECT_FALSE(Allows(d, alice, "globex/app", "pull", now));
-  EXPECT_FALSE(Allows(d, alice, "globex/app", "push", now));
-  EXPECT_TRUE(Allows(d, bob, "globex/app", "pull", now));
-  EXPECT_FALSE(Allows(d, bob, "globex/app", "push", now));
-  EXPECT_FALSE(Allows(d, bob, "acme/app", "pull", now));
-  EXPECT_FALSE(Allows(d, anon, "acme/app", "pull", now));
-  // Personal namespaces.
-  EXPECT_TRUE(Allows(d, alice, "alice/tools", "delete", now));
-  EXPECT_FALSE(Allows(d, bob, "alice/tools", "pull", now));
-  // A name that merely starts with the organisation's is another namespace.
-  EXPECT_FALSE(Allows(d, alice, "acme2/app", "pull", now));
-  EXPECT_FALSE(Allows(d, alice, "acme/../globex/app", "pull", now));
+  const Identity alice{"alice"}, bob{"bob"}, anon{};
+  struct Case {
+    const Identity& who;
+    const char* repo;
+    const char* action;
+    bool allowed;
+  };
+  const Case cases[] = {
+      {alice, "acme/app", "pull", true},
+      {alice, "acme/app", "push", true},
+      {alice, "acme/app", "delete", false},
+      {alice, "globex/app", "pull", false},
+      {alice, "globex/app", "push", false},
+      {bob, "globex/app", "pull", true},
+      {bob, "globex/app", "push", false},
+      {bob, "acme/app", "pull", false},
+      {anon, "acme/app", "pull", false},
+      // Personal namespaces.
+      {alice, "alice/tools", "delete", true},
+      {bob, "alice/tools", "pull", false},
+      // A name that merely starts with the organisation's is another namespace.
+      {alice, "acme2/app", "pull", false},
+      {alice, "acme/../globex/app", "pull", false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(Allows(d, c.who, c.repo, c.action, Now()), c.allowed)
+        << c.who.name << " " << c.action << " " << c.repo;
+  }
 }
 
 TEST_P(StoreConformance, RepositoryGrantsAndVisibility) {
@@ -347,6 +358,24 @@ TEST_P(StoreConformance, EveryChangeBumpsTheGenerationAndIsAudited) {
   EXPECT_EQ((*audit)[2].detail, "alice admin");
   EXPECT_EQ((*audit)[4].action, "user.add");
   EXPECT_EQ((*audit)[4].at, Now());
+}
+
+TEST_P(StoreConformance, TheChangeHookHearsCommittedChangesOnly) {
+  std::vector<std::string> heard;
+  store_->OnChange([&](std::string_view actor, std::string_view action, std::string_view target,
+                       std::string_view detail) {
+    heard.push_back(std::string(actor) + " " + std::string(action) + " " + std::string(target) +
+                    " " + std::string(detail));
+  });
+  ASSERT_TRUE(store_->AddOrg("acme", "root"));
+  EXPECT_FALSE(store_->AddOrg("acme", "root")) << "taken: rolled back";
+  EXPECT_FALSE(store_->DeleteUser("nobody", "root"));
+  ASSERT_TRUE(store_->AddUser("alice", "$2y$10$hashA", true, "cli:ops"));
+  EXPECT_EQ(heard,
+            (std::vector<std::string>{"root org.add acme ", "cli:ops user.add alice admin"}));
+  store_->OnChange(nullptr);
+  ASSERT_TRUE(store_->AddOrg("globex", "root"));
+  EXPECT_EQ(heard.size(), 2u);
 }
 
 TEST_P(StoreConformance, TeamsListTheirMembers) {

@@ -93,21 +93,14 @@ class BasicTenancyAuthorizer : public auth::Authorizer, public auth::ScopedAutho
                                           auth::Decision* d) {
     if (Trim(authorization).empty()) return auth::Principal{};
     d->challenge = challenge_;
-    auto creds = auth::ParseBasicAuthorization(authorization);
-    if (!creds) {
-      d->status = 401;
-      d->message = "malformed Basic credentials";
-      return std::nullopt;
-    }
-    auto who = tenancy_->Authenticate(creds->user, creds->password, remote);
-    OPENSSL_cleanse(creds->password.data(), creds->password.size());
-    if (!who) {
-      d->status = who.error().code == ErrorCode::kTooManyRequests ? 429 : 401;
+    auto login = tenancy_->Identify(authorization, remote);
+    if (!login) {
+      d->status = login.error().code == ErrorCode::kTooManyRequests ? 429 : 401;
       if (d->status == 429) d->challenge.clear();
-      d->message = who.error().message;
+      d->message = login.error().message;
       return std::nullopt;
     }
-    return *who;
+    return login->principal;
   }
 
   TenancyPtr tenancy_;
@@ -261,7 +254,37 @@ auth::AuthorizerPtr Tenancy::BasicAuthorizer(std::string realm) {
   return std::make_shared<BasicTenancyAuthorizer>(shared_from_this(), std::move(realm));
 }
 
+Result<Tenancy::Login> Tenancy::Identify(std::string_view authorization, std::string_view remote) {
+  if (Trim(authorization).empty()) return Login{};
+  if (std::string_view a = Trim(authorization);
+      a.size() > 7 && IEquals(a.substr(0, 7), "bearer ")) {
+    std::shared_ptr<auth::TokenAuthorizer> bearer;
+    {
+      std::lock_guard lock(mu_);
+      bearer = bearer_;
+    }
+    if (!bearer) {
+      return MakeError(ErrorCode::kUnauthorized,
+                       "Bearer tokens are not accepted here (auth is not `token`); use Basic");
+    }
+    BERTH_ASSIGN_OR_RETURN(auto claims, bearer->Verify(authorization));
+    if (claims.subject.empty()) return Login{};
+    return Login{FromSubject(*Current(), claims.subject), true};
+  }
+  auto creds = auth::ParseBasicAuthorization(authorization);
+  if (!creds) return MakeError(ErrorCode::kUnauthorized, "malformed Basic credentials");
+  auto who = Authenticate(creds->user, creds->password, remote);
+  OPENSSL_cleanse(creds->password.data(), creds->password.size());
+  if (!who) return std::unexpected(who.error());
+  bool by_token = !who->credential.empty();
+  return Login{std::move(*who), by_token};
+}
+
 auth::AuthorizerPtr Tenancy::TokenAuthorizer(std::shared_ptr<auth::TokenAuthorizer> inner) {
+  {
+    std::lock_guard lock(mu_);
+    bearer_ = inner;
+  }
   return std::make_shared<TokenTenancyAuthorizer>(shared_from_this(), std::move(inner));
 }
 

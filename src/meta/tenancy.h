@@ -58,9 +58,22 @@ class Tenancy : public auth::AccessRules, public std::enable_shared_from_this<Te
   // The principal a verified Bearer token's subject stands for.
   static auth::Principal FromSubject(const Directory& dir, const std::string& subject);
 
+  // Who presents `authorization` (the request's Authorization header; "" = anonymous, an empty
+  // subject): Basic with a password or a robot/personal token, or Bearer when TokenAuthorizer was
+  // given a verifier. `by_token` is true when a token, not a password, authenticated (Bearer
+  // tokens included: one may have been issued for a personal access token). For the admin API.
+  // Errors: kUnauthorized (malformed, wrong, revoked, expired, Bearer without a token service),
+  // kTooManyRequests (throttled).
+  struct Login {
+    auth::Principal principal;
+    bool by_token = false;
+  };
+  Result<Login> Identify(std::string_view authorization, std::string_view remote);
+
   // The registry's authorizer: Basic credentials (`realm` in the challenge).
   auth::AuthorizerPtr BasicAuthorizer(std::string realm);
   // The registry's authorizer for `auth: token`: `inner` verifies the JWT, the store decides.
+  // Also makes Identify accept the Bearer tokens `inner` verifies.
   auth::AuthorizerPtr TokenAuthorizer(std::shared_ptr<auth::TokenAuthorizer> inner);
 
   Store& store() { return *store_; }
@@ -79,6 +92,7 @@ class Tenancy : public auth::AccessRules, public std::enable_shared_from_this<Te
   std::shared_ptr<const Directory> dir_;  // Guarded by mu_.
   SystemTime last_good_;                  // Guarded by mu_. When the store last answered.
   uint64_t reloads_ = 0;                  // Guarded by mu_.
+  std::shared_ptr<auth::TokenAuthorizer> bearer_;  // Guarded by mu_. Set by TokenAuthorizer.
 };
 using TenancyPtr = std::shared_ptr<Tenancy>;
 

@@ -12,74 +12,10 @@
 #include "auth/jwt.h"
 #include "common/strings.h"
 #include "meta/store.h"
-#include "test/api/api_test_util.h"
-#include "test/support/temp_dir.h"
+#include "test/api/tenancy_fixture.h"
 
 namespace berth::testing {
 namespace {
-
-std::string Basic(const std::string& user, const std::string& password) {
-  return "Basic " + auth::Base64Encode(user + ":" + password);
-}
-HeaderList As(const std::string& authorization) {
-  if (authorization.empty()) return {};
-  return {{"Authorization", authorization}};
-}
-
-class Tenancy : public ApiTest {
- protected:
-  void SetUp() override {
-    auto db = meta::OpenSqlite(dir_.Path("meta.db"));
-    ASSERT_TRUE(db) << db.error().message;
-    auto store = meta::Store::Open(std::move(*db));
-    ASSERT_TRUE(store) << store.error().message;
-    store_ = *store;
-    auto hash = [](const char* pw) { return auth::BcryptHash(pw, 4).value(); };
-    ASSERT_TRUE(store_->AddUser("root", hash("root-pw"), true, "test"));
-    ASSERT_TRUE(store_->AddUser("alice", hash("alice-pw"), false, "test"));
-    ASSERT_TRUE(store_->AddUser("bob", hash("bob-pw"), false, "test"));
-    ASSERT_TRUE(store_->AddOrg("acme", "test"));
-    ASSERT_TRUE(store_->AddOrg("globex", "test"));
-    ASSERT_TRUE(store_->AddTeam("acme", "dev", "test"));
-    ASSERT_TRUE(store_->AddTeam("globex", "dev", "test"));
-    ASSERT_TRUE(store_->AddTeamMember("acme", "dev", "alice", "test"));
-    ASSERT_TRUE(store_->AddTeamMember("globex", "dev", "bob", "test"));
-    ASSERT_TRUE(store_->Grant("acme/dev", meta::Role::kDelete, "acme", "test"));
-    ASSERT_TRUE(store_->Grant("globex/dev", meta::Role::kDelete, "globex", "test"));
-    ApiTest::SetUp();
-  }
-  TestServerOptions ServerOptions() const override {
-    return WithYaml("berth:\n  meta:\n    driver: sqlite\n    path: " + dir_.Path("meta.db") +
-                    "\n" + ExtraYaml());
-  }
-  virtual std::string ExtraYaml() const { return ""; }
-
-  // Pushes an image into `repo` with `auth`; returns it.
-  PushedImage PushAs(const std::string& auth, const std::string& repo, int seed) {
-    std::string config = "{\"seed\":" + std::to_string(seed) + "}";
-    std::string layer = "layer bytes " + std::to_string(seed);
-    for (const std::string* blob : {&config, &layer}) {
-      Response r = c().Request("POST", "/v2/" + repo + "/blobs/uploads/?digest=" + Sha256(*blob),
-                               *blob, {{"Authorization", auth}});
-      EXPECT_STATUS(r, 201) << repo;
-    }
-    nlohmann::json m = {{"schemaVersion", 2},
-                        {"mediaType", kOciManifest},
-                        {"config", DescriptorOf(kOciConfig, config)},
-                        {"layers", {DescriptorOf(kOciLayer, layer)}}};
-    PushedImage img{config, layer, m.dump(), Sha256(m.dump()), std::string(kOciManifest)};
-    EXPECT_STATUS(c().Request("PUT", "/v2/" + repo + "/manifests/v1", img.manifest,
-                              {{"Authorization", auth}, {"Content-Type", img.media_type}}),
-                  201);
-    return img;
-  }
-
-  const std::string root_ = Basic("root", "root-pw");
-  const std::string alice_ = Basic("alice", "alice-pw");
-  const std::string bob_ = Basic("bob", "bob-pw");
-  TempDir dir_;
-  meta::StorePtr store_;
-};
 
 TEST_F(Tenancy, GetV2WithoutCredentialsIsChallengedAndAStoreUserLogsIn) {
   Response r = c().Request("GET", "/v2/");
@@ -260,24 +196,6 @@ TEST_F(TenancyRateLimit, ManifestGetsCarryDockerHubHeadersThen429) {
     EXPECT_EQ(r.Header("ratelimit-limit"), "");
   }
 }
-
-// The built-in token service with the store: only the signing key is configured.
-class TenancyToken : public Tenancy {
- protected:
-  std::string ExtraYaml() const override {
-    EXPECT_TRUE(auth::GenerateSigningKeyFiles(dir_.Path("key.pem"), dir_.Path("cert.pem")));
-    return "auth:\n  token:\n    realm: /auth/token\n    service: berth\n    issuer: berth\n"
-           "    builtin:\n      signingkey: " +
-           dir_.Path("key.pem") + "\n";
-  }
-  std::string Token(const std::string& basic, const std::string& scope) {
-    Response r = c().Request("GET", "/auth/token?service=berth&scope=" + QueryEscape(scope), "",
-                             As(basic));
-    auto j = JsonBody(r);
-    if (r.status != 200 || !j) return "";
-    return "Bearer " + (*j)["token"].get<std::string>();
-  }
-};
 
 TEST_F(TenancyToken, TokensAreIssuedFromTheStoreAndRecheckedOnEveryRequest) {
   std::string push = Token(alice_, "repository:acme/app:pull,push");
