@@ -44,6 +44,10 @@ class Database {
   virtual std::string_view Dialect() const = 0;
   // Where it is, for messages ("sqlite /var/lib/berth/meta.db", "postgres host=... dbname=...").
   virtual std::string Describe() const = 0;
+  // A fingerprint of the database's files, taken without a query (a stat of each): it changes
+  // when any connection, in this process or another, commits. nullopt where there is no such
+  // thing (PostgreSQL), and callers poll instead. Safe to call without the store's lock.
+  virtual std::optional<uint64_t> ChangeStamp() const { return std::nullopt; }
 };
 using DatabasePtr = std::unique_ptr<Database>;
 

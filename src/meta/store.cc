@@ -132,6 +132,7 @@ Status Store::Transact(Fn&& fn) {
     db_->Rollback();
     return c;
   }
+  if (!pending_.empty()) local_changes_.fetch_add(1, std::memory_order_acq_rel);
   if (hook_) {
     for (const AuditEntry& e : pending_) hook_(e.actor, e.action, e.target, e.detail);
   }

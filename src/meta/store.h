@@ -23,6 +23,7 @@
 // kAlreadyExists (the name is taken), kDenied (a quota would be exceeded; the message gives usage
 // and limit), kUnavailable / kIo (the database).
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -74,6 +75,11 @@ class Store {
   Result<int> SchemaVersion();
   // Changes whenever anything an access decision reads changes.
   Result<uint64_t> Generation();
+  // Without a query, for readers that cache what the store holds (the tenancy's directory): a
+  // count of the changes this Store object committed, and the database's change stamp
+  // (Database::ChangeStamp; changes when another process commits; nullopt for PostgreSQL).
+  uint64_t LocalChanges() const { return local_changes_.load(std::memory_order_acquire); }
+  std::optional<uint64_t> ChangeStamp() const { return db_->ChangeStamp(); }
   // The users, organisations, teams, grants, public repositories and tokens, in one read.
   Result<Directory> LoadDirectory();
 
@@ -150,6 +156,7 @@ class Store {
   DatabasePtr db_;  // Guarded by mu_.
   ChangeHook hook_;                  // Guarded by mu_.
   std::vector<AuditEntry> pending_;  // Guarded by mu_. Changes of the open transaction.
+  std::atomic<uint64_t> local_changes_{0};
   const Clock& clock_;
 };
 using StorePtr = std::shared_ptr<Store>;

@@ -11,6 +11,8 @@ namespace berth::meta {
 namespace {
 
 constexpr auto kStaleGrace = std::chrono::seconds(5);
+// How long the directory is trusted without reading the generation when no change is visible.
+constexpr auto kRecheck = std::chrono::seconds(1);
 constexpr std::string_view kTokenPrefix = "berth_";
 constexpr size_t kTokenLength = 6 + 64;
 
@@ -23,7 +25,7 @@ class DirectoryPasswords : public auth::PasswordSource {
   bool Verify(std::string_view user, std::string_view password) override {
     auto t = tenancy_.lock();
     if (!t) return false;
-    auto dir = t->Current();
+    auto dir = t->Cached();  // Authenticate refreshed it for this request
     auto u = dir->users.find(user);
     // An unknown user costs the same bcrypt as a wrong password.
     const std::string& hash = u == dir->users.end() ? dummy_ : u->second.password_hash;
@@ -31,7 +33,7 @@ class DirectoryPasswords : public auth::PasswordSource {
   }
   uint64_t generation() const override {
     auto t = tenancy_.lock();
-    return t ? t->Current()->generation : 0;
+    return t ? t->Cached()->generation : 0;
   }
 
  private:
@@ -57,7 +59,8 @@ class BasicTenancyAuthorizer : public auth::Authorizer, public auth::ScopedAutho
       d.message = "authentication required";
       return d;
     }
-    auto dir = tenancy_->Current();
+    // Authenticating read the store for this request; an anonymous caller did not.
+    auto dir = who->subject.empty() ? tenancy_->Current() : tenancy_->Cached();
     for (const auth::Access& a : needed) {
       if (tenancy_->AllowsIn(*dir, *who, a)) continue;
       if (who->subject.empty()) {
@@ -168,20 +171,34 @@ uint64_t Tenancy::reloads() const {
 
 std::shared_ptr<const Directory> Tenancy::Current() {
   static const auto kEmpty = std::make_shared<const Directory>();
+  // Read before the generation, so a change committed after them shows next time.
+  const uint64_t local = store_->LocalChanges();
+  std::optional<uint64_t> stamp = store_->ChangeStamp();
+  const auto steady = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    if (dir_ && local == seen_local_ && stamp == seen_stamp_ &&
+        steady - checked_ < kRecheck) {
+      return dir_;
+    }
+  }
   auto generation = store_->Generation();
   SystemTime now = clock_.Now();
   std::lock_guard lock(mu_);
+  auto fresh = [&] {
+    last_good_ = now;
+    seen_local_ = local;
+    seen_stamp_ = std::move(stamp);
+    checked_ = steady;
+    return dir_;
+  };
   if (generation) {
-    if (dir_ && dir_->generation == *generation) {
-      last_good_ = now;
-      return dir_;
-    }
+    if (dir_ && dir_->generation == *generation) return fresh();
     auto loaded = store_->LoadDirectory();
     if (loaded) {
       dir_ = std::make_shared<const Directory>(std::move(*loaded));
-      last_good_ = now;
       ++reloads_;
-      return dir_;
+      return fresh();
     }
     generation = std::unexpected(loaded.error());
   }
@@ -189,6 +206,14 @@ std::shared_ptr<const Directory> Tenancy::Current() {
   spdlog::error("tenancy: the metadata store cannot be read ({}); refusing access",
                 generation.error().message);
   return kEmpty;
+}
+
+std::shared_ptr<const Directory> Tenancy::Cached() {
+  {
+    std::lock_guard lock(mu_);
+    if (dir_) return dir_;
+  }
+  return Current();
 }
 
 auth::Principal Tenancy::FromSubject(const Directory& dir, const std::string& subject) {
@@ -200,9 +225,9 @@ auth::Principal Tenancy::FromSubject(const Directory& dir, const std::string& su
 
 Result<auth::Principal> Tenancy::Authenticate(std::string_view user, std::string_view password,
                                               std::string_view remote) {
+  auto dir = Current();  // the one read of the store for this login (the password check uses it)
   if (password.size() == kTokenLength && password.starts_with(kTokenPrefix)) {
     std::string digest = Digest::Of(password).hex();
-    auto dir = Current();
     auto t = dir->tokens_by_secret.find(digest);
     if (t != dir->tokens_by_secret.end() &&
         ((t->second.owner.empty() && t->second.name == user) || t->second.owner == user)) {

@@ -8,8 +8,13 @@
 // stops working on the next request rather than when the token expires).
 //
 // Cache: the store's whole directory (users, teams, grants, tokens, public repositories) is kept in
-// memory and reloaded when the store's generation changes; each request costs one small read of
-// the generation (a prepared point query; with SQLite a few microseconds, no network). Passwords go
+// memory and reloaded when the store's generation changes. The generation is read (a point query)
+// only when something may have changed: a change this process made (Store::LocalChanges), a
+// change another process committed to the SQLite file (Store::ChangeStamp: two stat calls, no
+// SQL), or when it was last read more than a second ago (PostgreSQL, whose other replicas this
+// cannot see otherwise; and SQLite's coarse file times). So a request costs no SQL; a change made
+// here or with the CLI on the same SQLite file is seen on the next request, one made by another
+// PostgreSQL replica within a second. Passwords go
 // through auth::CredentialVerifier (bcrypt success cache keyed on the generation, per-address
 // failure throttle, bcrypt budget). Tokens are 256-bit random secrets compared by SHA-256, so no
 // bcrypt is needed for them. If the store cannot be read the last directory serves for 5 s, then
@@ -30,6 +35,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "auth/basic.h"
@@ -49,6 +55,9 @@ class Tenancy : public auth::AccessRules, public std::enable_shared_from_this<Te
 
   // The directory as of the store's current generation (never null).
   std::shared_ptr<const Directory> Current();
+  // The directory Current last returned, without checking the store (never null): for the steps
+  // of one request after it called Current.
+  std::shared_ptr<const Directory> Cached();
 
   Result<auth::Principal> Authenticate(std::string_view user, std::string_view password,
                                        std::string_view remote) override;
@@ -91,6 +100,11 @@ class Tenancy : public auth::AccessRules, public std::enable_shared_from_this<Te
   mutable std::mutex mu_;
   std::shared_ptr<const Directory> dir_;  // Guarded by mu_.
   SystemTime last_good_;                  // Guarded by mu_. When the store last answered.
+  // What the directory was checked against (Guarded by mu_): the store's local change count and
+  // change stamp, and when the generation was last read.
+  uint64_t seen_local_ = 0;
+  std::optional<uint64_t> seen_stamp_;
+  std::chrono::steady_clock::time_point checked_;
   uint64_t reloads_ = 0;                  // Guarded by mu_.
   std::shared_ptr<auth::TokenAuthorizer> bearer_;  // Guarded by mu_. Set by TokenAuthorizer.
 };
