@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Manifest-GET rate with tenancy (berth.meta, Basic auth from the store) against the same server
-# with an htpasswd file (Basic, every user may do everything), alternating rounds; prints each
-# round's requests/s and the median ratio. Issue 15's target: tenancy >= 80 % of htpasswd.
-# Usage: bash bench/tenancy.sh [BERTH_BIN] [SECONDS_PER_RUN] [ROUNDS]   (defaults: build/berth 10 3)
+# with an htpasswd file (Basic, every user may do everything), in alternating rounds (htpasswd,
+# tenancy, htpasswd, ...) so that drift on a shared machine hits both alike. Prints each round's
+# requests/s and the server's CPU time per request (user + system, from /proc: steadier than the
+# rate when other work shares the cores), then the medians and their ratios.
+# Issue 15's target: tenancy's rate >= 80 % of htpasswd's.
+# Usage: bash bench/tenancy.sh [BERTH_BIN] [SECONDS_PER_RUN] [ROUNDS]   (defaults: build/berth 10 5)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-BIN=${1:-$ROOT/build/berth}; SECS=${2:-10}; ROUNDS=${3:-3}
+BIN=${1:-$ROOT/build/berth}; SECS=${2:-10}; ROUNDS=${3:-5}
 command -v wrk >/dev/null || { echo "needs wrk (scripts/setup.sh bench packages)" >&2; exit 2; }
 W=$(mktemp -d /tmp/tenbench.XXXXXX)
 cleanup() { [ -f "$W/pid" ] && kill "$(cat "$W/pid")" 2>/dev/null; rm -rf "$W"; }
@@ -50,19 +53,30 @@ m="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+js
 curl -fsS -u alice:pw -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$m" \
   "http://127.0.0.1:$port/v2/acme/app/manifests/v1" >/dev/null
 stop
-rate() { # rate CONFIG -> requests/s
-  local p; p=$(start "$1")
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
+rate() { # rate CONFIG -> "requests/s cpu-microseconds-per-request"
+  local p pid before out n rps after
+  p=$(start "$1"); pid=$(cat "$W/pid")
   curl -fsS -u alice:pw -o /dev/null "http://127.0.0.1:$p/v2/acme/app/manifests/v1"  # warm caches
-  wrk -t1 -c8 -d"${SECS}s" -H "Authorization: Basic $(printf alice:pw | base64)" \
-    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$p/v2/acme/app/manifests/v1" \
-    | awk '/Requests\/sec/ {print $2}'
+  before=$(cpu_ticks "$pid")
+  out=$(wrk -t1 -c8 -d"${SECS}s" -H "Authorization: Basic $(printf alice:pw | base64)" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://127.0.0.1:$p/v2/acme/app/manifests/v1")
+  after=$(cpu_ticks "$pid")
   stop
+  n=$(awk '/requests in/ {print $1}' <<<"$out"); rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  python3 -c "print(f'{$rps} {($after-$before)*1e6/$(getconf CLK_TCK)/max($n,1):.1f}')"
 }
-ratios=()
+: > "$W/results"
 for r in $(seq 1 "$ROUNDS"); do
-  h=$(rate "$W/htpasswd.yml"); t=$(rate "$W/tenancy.yml")
-  ratio=$(python3 -c "print(f'{$t/$h:.3f}')")
-  ratios+=("$ratio")
-  echo "round $r: htpasswd $h req/s, tenancy $t req/s, ratio $ratio"
+  read -r h hc <<<"$(rate "$W/htpasswd.yml")"
+  read -r t tc <<<"$(rate "$W/tenancy.yml")"
+  echo "$h $hc $t $tc" >> "$W/results"
+  echo "round $r: htpasswd $h req/s ($hc us CPU/req), tenancy $t req/s ($tc us CPU/req)"
 done
-printf '%s\n' "${ratios[@]}" | sort -n | awk '{a[NR]=$1} END {print "median ratio tenancy/htpasswd:", a[int((NR+1)/2)]}'
+python3 - "$W/results" <<'PY'
+import statistics, sys
+rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+h, hc, t, tc = (statistics.median(c) for c in zip(*rows))
+print(f"median htpasswd {h:.0f} req/s, {hc:.1f} us CPU/req; tenancy {t:.0f} req/s, {tc:.1f} us CPU/req")
+print(f"median ratio tenancy/htpasswd: rate {t / h:.3f}, CPU per request {hc / tc:.3f} (>= 0.80 is the target)")
+PY
