@@ -331,6 +331,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   }
   BERTH_ASSIGN_OR_RETURN(im.notify,
                          notify::Attach(cfg, ao.event_sinks, *im.clock, &im.observe->metrics()));
+  if (tenancy) tenancy->store().OnChange(im.notify->ChangeRecorder());  // changes into berth.audit
   ao.unhealthy = im.observe->Unhealthy();
   ao.on_auth_failure = im.observe->AuthFailureHook();
   if (deps.adjust_api) deps.adjust_api(ao);

@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "common/strings.h"
 #include "meta/open.h"
+#include "notify/changes.h"
 
 namespace berth::cli {
 namespace {
@@ -45,6 +46,13 @@ int Run(const Common& common, const OpFn& fn) {
     std::cerr << "berth: " << store.error().message << "\n";
     return 1;
   }
+  // Changes also go to berth.audit when it writes to a file (notify/changes.h).
+  auto hook = notify::OpenChangeRecorder(loaded->config);
+  if (!hook) {
+    std::cerr << "berth: " << hook.error().message << "\n";
+    return 1;
+  }
+  (*store)->OnChange(std::move(*hook));
   admin::Operations ops(**store);
   auto st = fn(ops, Operator());
   if (!st) {
