@@ -21,6 +21,8 @@
 #                           killed (whole process group) on exit. stop_proc NAME stops it earlier.
 #   write_config FILE ROOTDIR [YAML...]
 #                           a Distribution-format config.yml on 127.0.0.1:0; extra lines appended
+#   write_tenancy_config FILE [YAML...]
+#                           the same with the built-in token service and a metadata store
 #   run_to [SECS] CMD...    run a client command with a timeout (default $CLIENT_TIMEOUT s)
 #   check DESC CMD...       run CMD (under run_to); count a pass or a failure, show output on failure
 #   check_eq DESC GOT WANT  compare two strings
@@ -260,6 +262,18 @@ write_config() {
     [ -n "${HTTP_EXTRA:-}" ] && printf '%s\n' "$HTTP_EXTRA"
     [ $# -gt 0 ] && printf '%s\n' "$@"
   } >"$file"
+}
+
+# write_tenancy_config FILE [YAML...]: write_config with the built-in token service (a fresh P-256
+# signing key) taking users from a SQLite metadata store at $T/meta.db; YAML lines are appended
+# below `berth.meta` (so `  ratelimit:` lands under `berth:`).
+write_tenancy_config() {
+  local file=$1; shift
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/signing.pem" 2>/dev/null
+  write_config "$file" "$T/data" \
+    "auth:" "  token:" "    realm: /auth/token" "    service: berth" "    issuer: berth" \
+    "    builtin:" "      signingkey: $T/signing.pem" \
+    "berth:" "  meta:" "    driver: sqlite" "    path: $T/meta.db" "$@"
 }
 
 server_cmd() { # server_cmd KIND -> the argv prefix before CONFIG

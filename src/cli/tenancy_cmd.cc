@@ -28,15 +28,22 @@ admin::Caller Operator() {
   return admin::Caller::Local(std::string("cli:") + (u && *u ? u : std::to_string(::getuid())));
 }
 
-struct Common {
+// What a command line gives: the config naming the store, and the arguments of whichever
+// subcommand runs (one object per command group, filled by CLI11 before its callback).
+struct Args {
   std::string config;
+  std::string name, file, org, team, user, subject, role, target, owner, expires, ns, size, repo,
+      visibility;
+  std::vector<std::string> scopes;
+  bool admin = false, remove = false, list = false;
+  std::string team_path() const { return org + "/" + team; }
 };
-using CommonPtr = std::shared_ptr<Common>;
+using ArgsPtr = std::shared_ptr<Args>;
 using OpFn = std::function<Status(admin::Operations&, const admin::Caller&)>;
 
 // Opens the store, runs `fn`, and turns errors into an exit code with a message.
-int Run(const Common& common, const OpFn& fn) {
-  auto loaded = LoadCommandConfig(common.config);
+int Run(const Args& args, const OpFn& fn) {
+  auto loaded = LoadCommandConfig(args.config);
   if (!loaded) {
     std::cerr << "berth: configuration error: " << loaded.error().message << "\n";
     return 2;
@@ -63,8 +70,8 @@ int Run(const Common& common, const OpFn& fn) {
 }
 
 // Makes `cmd` run `fn` on the store.
-void On(CLI::App* cmd, CommandResult& result, const CommonPtr& common, OpFn fn) {
-  cmd->callback([&result, common, fn = std::move(fn)] { result.code = Run(*common, fn); });
+void On(CLI::App* cmd, CommandResult& result, const ArgsPtr& args, OpFn fn) {
+  cmd->callback([&result, args, fn = std::move(fn)] { result.code = Run(*args, fn); });
 }
 
 // Prints `done` after `st` succeeded.
@@ -115,58 +122,63 @@ int64_t NowSeconds() {
       .count();
 }
 
-CLI::App* Group(CLI::App& cli, const char* name, const char* help, const CommonPtr& c) {
+// A command group with the -c option naming the store; one subcommand is required unless the
+// group is a command itself.
+CLI::App* Group(CLI::App& cli, const char* name, const char* help, const ArgsPtr& c,
+                bool has_subcommands = true) {
   auto* g = cli.add_subcommand(name, help);
   g->add_option("-c,--config", c->config,
                 "config naming the store (berth.meta; default $REGISTRY_CONFIG_PATH)");
   g->fallthrough();
+  if (has_subcommands) g->require_subcommand(1);
   return g;
 }
 
-void AddUserCommands(CLI::App& cli, CommandResult& result) {
-  auto common = std::make_shared<Common>();
-  auto* user = Group(cli, "user", "Users of the metadata store (berth.meta)", common);
-  user->require_subcommand(1);
-  struct Args {
-    std::string name, file;
-    bool admin = false;
-  };
-  auto a = std::make_shared<Args>();
+// Subcommand `name` of `group` with the required positional arguments `args` (name, where).
+CLI::App* Sub(CLI::App* group, const std::string& name, const std::string& help,
+              std::initializer_list<std::pair<const char*, std::string*>> args) {
+  auto* cmd = group->add_subcommand(name, help);
+  for (auto [arg, where] : args) cmd->add_option(arg, *where)->required();
+  return cmd;
+}
 
-  auto* add = user->add_subcommand("add", "Add user NAME; the password is read from stdin");
-  add->add_option("name", a->name, "user name")->required();
+void AddUserCommands(CLI::App& cli, CommandResult& result) {
+  auto a = std::make_shared<Args>();
+  auto* user = Group(cli, "user", "Users of the metadata store (berth.meta)", a);
+
+  auto* add =
+      Sub(user, "add", "Add user NAME; the password is read from stdin", {{"name", &a->name}});
   add->add_flag("--admin", a->admin, "may do everything, including administering the registry");
-  On(add, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+  On(add, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_RETURN_IF_ERROR(meta::ValidateName(a->name, "user"));
     BERTH_ASSIGN_OR_RETURN(auto password, ReadPassword());
     return Say(ops.AddUser(me, a->name, password, a->admin),
                "added user " + a->name + (a->admin ? " (admin)" : ""));
   });
 
-  auto* passwd = user->add_subcommand("passwd", "Set NAME's password from stdin");
-  passwd->add_option("name", a->name, "user name")->required();
-  On(passwd, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+  auto* passwd = Sub(user, "passwd", "Set NAME's password from stdin", {{"name", &a->name}});
+  On(passwd, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto password, ReadPassword());
     return Say(ops.SetPassword(me, a->name, password), "changed the password of " + a->name);
   });
 
-  auto* set_admin = user->add_subcommand(
-      "set-admin", "Make NAME a server admin (--revoke: an ordinary user again)");
-  set_admin->add_option("name", a->name, "user name")->required();
-  set_admin->add_flag("--revoke", a->admin, "take the admin flag away");
-  On(set_admin, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
-    return Say(ops.SetAdmin(me, a->name, !a->admin),
-               a->name + (a->admin ? " is no longer a server admin" : " is a server admin"));
+  auto* set_admin =
+      Sub(user, "set-admin", "Make NAME a server admin (--revoke: an ordinary user again)",
+          {{"name", &a->name}});
+  set_admin->add_flag("--revoke", a->remove, "take the admin flag away");
+  On(set_admin, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.SetAdmin(me, a->name, !a->remove),
+               a->name + (a->remove ? " is no longer a server admin" : " is a server admin"));
   });
 
-  auto* del = user->add_subcommand("delete", "Delete NAME, its team memberships, grants and tokens");
-  del->add_option("name", a->name, "user name")->required();
-  On(del, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+  auto* del = Sub(user, "delete", "Delete NAME, its team memberships, grants and tokens",
+                  {{"name", &a->name}});
+  On(del, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
     return Say(ops.DeleteUser(me, a->name), "deleted user " + a->name);
   });
 
   auto* list = user->add_subcommand("list", "List users");
-  On(list, result, common, [](admin::Operations& ops, const admin::Caller& me) -> Status {
+  On(list, result, a, [](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto users, ops.ListUsers(me));
     Rows rows;
     for (const auto& u : users)
@@ -175,10 +187,10 @@ void AddUserCommands(CLI::App& cli, CommandResult& result) {
     return Ok();
   });
 
-  auto* import = user->add_subcommand(
-      "import-htpasswd", "Add the users of an htpasswd file (bcrypt entries), keeping their hashes");
-  import->add_option("file", a->file, "htpasswd file")->required();
-  On(import, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+  auto* import = Sub(user, "import-htpasswd",
+                     "Add the users of an htpasswd file (bcrypt entries), keeping their hashes",
+                     {{"file", &a->file}});
+  On(import, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
     std::ifstream in(a->file, std::ios::binary);
     if (!in) return MakeError(ErrorCode::kIo, "cannot read " + a->file);
     std::ostringstream text;
@@ -206,22 +218,18 @@ void AddUserCommands(CLI::App& cli, CommandResult& result) {
 }
 
 void AddOrgCommands(CLI::App& cli, CommandResult& result) {
-  auto common = std::make_shared<Common>();
-  auto* org = Group(cli, "org", "Organisations (own the repositories under their name)", common);
-  org->require_subcommand(1);
-  auto name = std::make_shared<std::string>();
-  auto* add = org->add_subcommand("add", "Add organisation ORG");
-  add->add_option("org", *name, "organisation")->required();
-  On(add, result, common, [name](admin::Operations& ops, const admin::Caller& me) {
-    return Say(ops.AddOrg(me, *name), "added organisation " + *name);
+  auto a = std::make_shared<Args>();
+  auto* org = Group(cli, "org", "Organisations (own the repositories under their name)", a);
+  auto* add = Sub(org, "add", "Add organisation ORG", {{"org", &a->name}});
+  On(add, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.AddOrg(me, a->name), "added organisation " + a->name);
   });
-  auto* del = org->add_subcommand("delete", "Delete ORG with its teams and grants");
-  del->add_option("org", *name, "organisation")->required();
-  On(del, result, common, [name](admin::Operations& ops, const admin::Caller& me) {
-    return Say(ops.DeleteOrg(me, *name), "deleted organisation " + *name);
+  auto* del = Sub(org, "delete", "Delete ORG with its teams and grants", {{"org", &a->name}});
+  On(del, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.DeleteOrg(me, a->name), "deleted organisation " + a->name);
   });
   auto* list = org->add_subcommand("list", "List organisations");
-  On(list, result, common, [](admin::Operations& ops, const admin::Caller& me) -> Status {
+  On(list, result, a, [](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto orgs, ops.ListOrgs(me));
     BERTH_ASSIGN_OR_RETURN(auto quotas, ops.Quotas(me, ""));
     Rows rows;
@@ -240,44 +248,29 @@ void AddOrgCommands(CLI::App& cli, CommandResult& result) {
 }
 
 void AddTeamCommands(CLI::App& cli, CommandResult& result) {
-  auto common = std::make_shared<Common>();
-  auto* team = Group(cli, "team", "Teams inside organisations", common);
-  team->require_subcommand(1);
-  struct Args {
-    std::string org, team, user;
-    bool remove = false;
-    std::string path() const { return org + "/" + team; }
-  };
   auto a = std::make_shared<Args>();
-  auto org_team = [&a](CLI::App* cmd) {
-    cmd->add_option("org", a->org)->required();
-    cmd->add_option("team", a->team)->required();
-  };
-  auto* add = team->add_subcommand("add", "Add team TEAM to ORG");
-  org_team(add);
-  On(add, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
-    return Say(ops.AddTeam(me, a->org, a->team), "added team " + a->path());
+  auto* team = Group(cli, "team", "Teams inside organisations", a);
+  auto* add = Sub(team, "add", "Add team TEAM to ORG", {{"org", &a->org}, {"team", &a->team}});
+  On(add, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.AddTeam(me, a->org, a->team), "added team " + a->team_path());
   });
-  auto* del = team->add_subcommand("delete", "Delete ORG's team TEAM");
-  org_team(del);
-  On(del, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
-    return Say(ops.DeleteTeam(me, a->org, a->team), "deleted team " + a->path());
+  auto* del = Sub(team, "delete", "Delete ORG's team TEAM", {{"org", &a->org}, {"team", &a->team}});
+  On(del, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
+    return Say(ops.DeleteTeam(me, a->org, a->team), "deleted team " + a->team_path());
   });
-  auto* member = team->add_subcommand("member", "Add USER to ORG's team TEAM (--remove: take out)");
-  org_team(member);
-  member->add_option("user", a->user)->required();
+  auto* member = Sub(team, "member", "Add USER to ORG's team TEAM (--remove: take out)",
+                     {{"org", &a->org}, {"team", &a->team}, {"user", &a->user}});
   member->add_flag("--remove", a->remove, "remove the user from the team");
-  On(member, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+  On(member, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
     if (a->remove) {
       return Say(ops.RemoveMember(me, a->org, a->team, a->user),
-                 "removed " + a->user + " from " + a->path());
+                 "removed " + a->user + " from " + a->team_path());
     }
     return Say(ops.AddMember(me, a->org, a->team, a->user),
-               "added " + a->user + " to " + a->path());
+               "added " + a->user + " to " + a->team_path());
   });
-  auto* list = team->add_subcommand("list", "List ORG's teams and their members");
-  list->add_option("org", a->org)->required();
-  On(list, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+  auto* list = Sub(team, "list", "List ORG's teams and their members", {{"org", &a->org}});
+  On(list, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto teams, ops.ListTeams(me, a->org));
     Rows rows;
     for (const auto& t : teams) {
@@ -291,21 +284,16 @@ void AddTeamCommands(CLI::App& cli, CommandResult& result) {
 }
 
 void AddGrantCommands(CLI::App& cli, CommandResult& result) {
-  auto common = std::make_shared<Common>();
+  auto a = std::make_shared<Args>();
   auto* grant = Group(cli, "grant",
                       "Give SUBJECT (a user or ORG/TEAM) ROLE (read|write|delete|admin, or none to "
                       "revoke) on TARGET (an organisation or a repository); --list shows grants",
-                      common);
-  struct Args {
-    std::string subject, role, target;
-    bool list = false;
-  };
-  auto a = std::make_shared<Args>();
+                      a, false);
   grant->add_option("subject", a->subject, "user or ORG/TEAM");
   grant->add_option("role", a->role, "read, write, delete, admin or none");
   grant->add_option("target", a->target, "organisation or repository");
   grant->add_flag("--list", a->list, "list every grant");
-  On(grant, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+  On(grant, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
     if (a->list) {
       BERTH_ASSIGN_OR_RETURN(auto grants, ops.ListGrants(me));
       Rows rows;
@@ -348,18 +336,11 @@ void TokenTable(const std::vector<meta::TokenInfo>& tokens, bool robots) {
 
 void AddRobotCommands(CLI::App& cli, CommandResult& result) {
   for (bool robots : {true, false}) {
-    auto common = std::make_shared<Common>();
-    auto* g = robots ? Group(cli, "robot", "Robot accounts: log in with the robot's name and token",
-                             common)
-                     : Group(cli, "token",
-                             "Personal access tokens: log in with the owner's name and the token",
-                             common);
-    g->require_subcommand(1);
-    struct Args {
-      std::string name, owner, expires;
-      std::vector<std::string> scopes;
-    };
     auto a = std::make_shared<Args>();
+    auto* g = robots
+                  ? Group(cli, "robot", "Robot accounts: log in with the robot's name and token", a)
+                  : Group(cli, "token",
+                          "Personal access tokens: log in with the owner's name and the token", a);
     auto* add = g->add_subcommand("add", robots ? "Add robot NAME; prints its token once"
                                                 : "Add token NAME for USER; prints it once");
     if (!robots) add->add_option("user", a->owner, "owner")->required();
@@ -367,7 +348,7 @@ void AddRobotCommands(CLI::App& cli, CommandResult& result) {
     add->add_option("--scope", a->scopes, "GLOB:ACTIONS, e.g. acme/*:pull,push (repeatable)")
         ->required();
     add->add_option("--expires", a->expires, "lifetime, e.g. 30d or 12h (default: never)");
-    On(add, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+    On(add, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
       BERTH_ASSIGN_OR_RETURN(auto t, ops.AddToken(me, a->name, a->owner, a->scopes, a->expires));
       std::cout << "username: " << (t.info.owner.empty() ? t.info.name : t.info.owner) << "\n"
                 << "token: " << t.secret << "\n"
@@ -375,14 +356,14 @@ void AddRobotCommands(CLI::App& cli, CommandResult& result) {
       return Ok();
     });
     auto* list = g->add_subcommand("list", robots ? "List robots" : "List personal tokens");
-    On(list, result, common, [robots](admin::Operations& ops, const admin::Caller& me) -> Status {
+    On(list, result, a, [robots](admin::Operations& ops, const admin::Caller& me) -> Status {
       BERTH_ASSIGN_OR_RETURN(auto tokens, ops.ListTokens(me, robots));
       TokenTable(tokens, robots);
       return Ok();
     });
-    auto* revoke = g->add_subcommand("revoke", "Revoke NAME (effective on its next request)");
-    revoke->add_option("name", a->name, "name")->required();
-    On(revoke, result, common, [a, robots](admin::Operations& ops, const admin::Caller& me) {
+    auto* revoke =
+        Sub(g, "revoke", "Revoke NAME (effective on its next request)", {{"name", &a->name}});
+    On(revoke, result, a, [a, robots](admin::Operations& ops, const admin::Caller& me) {
       return Say(ops.RevokeToken(me, a->name, robots), "revoked " + a->name);
     });
   }
@@ -397,17 +378,11 @@ std::string Percent(const meta::QuotaInfo& q) {
 }
 
 void AddQuotaCommands(CLI::App& cli, CommandResult& result) {
-  auto common = std::make_shared<Common>();
-  auto* quota = Group(cli, "quota", "Storage quotas per namespace (organisation or user)", common);
-  quota->require_subcommand(1);
-  struct Args {
-    std::string ns, size;
-  };
   auto a = std::make_shared<Args>();
-  auto* set = quota->add_subcommand("set", "Limit NAMESPACE to SIZE (e.g. 10GiB; 0 = no limit)");
-  set->add_option("namespace", a->ns)->required();
-  set->add_option("size", a->size)->required();
-  On(set, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+  auto* quota = Group(cli, "quota", "Storage quotas per namespace (organisation or user)", a);
+  auto* set = Sub(quota, "set", "Limit NAMESPACE to SIZE (e.g. 10GiB; 0 = no limit)",
+                  {{"namespace", &a->ns}, {"size", &a->size}});
+  On(set, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(uint64_t bytes, ops.SetQuota(me, a->ns, a->size));
     std::cout << "quota of " << a->ns << ": "
               << (bytes ? meta::FormatBytes(bytes) : std::string("no limit")) << "\n";
@@ -415,7 +390,7 @@ void AddQuotaCommands(CLI::App& cli, CommandResult& result) {
   });
   auto* show = quota->add_subcommand("show", "Usage and limits (of NAMESPACE, or all)");
   show->add_option("namespace", a->ns);
-  On(show, result, common, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
+  On(show, result, a, [a](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto quotas, ops.Quotas(me, a->ns));
     Rows rows;
     for (const auto& q : quotas) {
@@ -428,21 +403,16 @@ void AddQuotaCommands(CLI::App& cli, CommandResult& result) {
 }
 
 void AddRepoCommands(CLI::App& cli, CommandResult& result) {
-  auto common = std::make_shared<Common>();
-  auto* repo = Group(cli, "repo", "Repository settings", common);
-  repo->require_subcommand(1);
-  struct Args {
-    std::string repo, visibility;
-  };
   auto a = std::make_shared<Args>();
-  auto* vis = repo->add_subcommand("set-visibility", "Make REPO public (anonymous pull) or private");
-  vis->add_option("repo", a->repo)->required();
+  auto* repo = Group(cli, "repo", "Repository settings", a);
+  auto* vis = Sub(repo, "set-visibility", "Make REPO public (anonymous pull) or private",
+                  {{"repo", &a->repo}});
   vis->add_option("visibility", a->visibility)->required()->check(CLI::IsMember({"public", "private"}));
-  On(vis, result, common, [a](admin::Operations& ops, const admin::Caller& me) {
+  On(vis, result, a, [a](admin::Operations& ops, const admin::Caller& me) {
     return Say(ops.SetVisibility(me, a->repo, a->visibility), a->repo + " is " + a->visibility);
   });
   auto* pub = repo->add_subcommand("list-public", "List public repositories");
-  On(pub, result, common, [](admin::Operations& ops, const admin::Caller& me) -> Status {
+  On(pub, result, a, [](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto repos, ops.PublicRepositories(me));
     for (const auto& r : repos) std::cout << r << "\n";
     return Ok();
@@ -450,11 +420,11 @@ void AddRepoCommands(CLI::App& cli, CommandResult& result) {
 }
 
 void AddAuditCommand(CLI::App& cli, CommandResult& result) {
-  auto common = std::make_shared<Common>();
-  auto* audit = Group(cli, "audit", "The store's audit trail of changes, newest first", common);
+  auto a = std::make_shared<Args>();
+  auto* audit = Group(cli, "audit", "The store's audit trail of changes, newest first", a, false);
   auto limit = std::make_shared<size_t>(50);
   audit->add_option("-n,--limit", *limit, "entries to show (default 50)");
-  On(audit, result, common, [limit](admin::Operations& ops, const admin::Caller& me) -> Status {
+  On(audit, result, a, [limit](admin::Operations& ops, const admin::Caller& me) -> Status {
     BERTH_ASSIGN_OR_RETURN(auto entries, ops.Audit(me, *limit));
     Rows rows;
     for (const auto& e : entries)

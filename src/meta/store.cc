@@ -514,8 +514,7 @@ Status Store::Revoke(const std::string& subject, const std::string& target,
     BERTH_RETURN_IF_ERROR(Touch(*db_,
                                 "DELETE FROM grants WHERE subject = $1 AND "
                                 "target = $2 RETURNING role",
-                                {subject, target},
-                                Q(subject) + " holds no role on " + Q(target)));
+                                {subject, target}, Q(subject) + " holds no role on " + Q(target)));
     return Changed(actor, "grant.revoke", target, subject);
   });
 }

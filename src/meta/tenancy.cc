@@ -177,8 +177,7 @@ std::shared_ptr<const Directory> Tenancy::Current() {
   const auto steady = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
-    if (dir_ && local == seen_local_ && stamp == seen_stamp_ &&
-        steady - checked_ < kRecheck) {
+    if (dir_ && local == seen_local_ && stamp == seen_stamp_ && steady - checked_ < kRecheck) {
       return dir_;
     }
   }

@@ -33,16 +33,14 @@ class Tenancy : public ApiTest {
     store_ = *store;
     auto hash = [](const char* pw) { return auth::BcryptHash(pw, 4).value(); };
     ASSERT_TRUE(store_->AddUser("root", hash("root-pw"), true, "test"));
-    ASSERT_TRUE(store_->AddUser("alice", hash("alice-pw"), false, "test"));
-    ASSERT_TRUE(store_->AddUser("bob", hash("bob-pw"), false, "test"));
-    ASSERT_TRUE(store_->AddOrg("acme", "test"));
-    ASSERT_TRUE(store_->AddOrg("globex", "test"));
-    ASSERT_TRUE(store_->AddTeam("acme", "dev", "test"));
-    ASSERT_TRUE(store_->AddTeam("globex", "dev", "test"));
-    ASSERT_TRUE(store_->AddTeamMember("acme", "dev", "alice", "test"));
-    ASSERT_TRUE(store_->AddTeamMember("globex", "dev", "bob", "test"));
-    ASSERT_TRUE(store_->Grant("acme/dev", meta::Role::kDelete, "acme", "test"));
-    ASSERT_TRUE(store_->Grant("globex/dev", meta::Role::kDelete, "globex", "test"));
+    // alice in acme/dev and bob in globex/dev, each team holding delete on its organisation.
+    for (auto [user, org] : {std::pair{"alice", "acme"}, std::pair{"bob", "globex"}}) {
+      ASSERT_TRUE(store_->AddUser(user, hash((std::string(user) + "-pw").c_str()), false, "t"));
+      ASSERT_TRUE(store_->AddOrg(org, "t"));
+      ASSERT_TRUE(store_->AddTeam(org, "dev", "t"));
+      ASSERT_TRUE(store_->AddTeamMember(org, "dev", user, "t"));
+      ASSERT_TRUE(store_->Grant(std::string(org) + "/dev", meta::Role::kDelete, org, "t"));
+    }
     ApiTest::SetUp();
   }
   TestServerOptions ServerOptions() const override {

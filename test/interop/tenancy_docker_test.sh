@@ -15,12 +15,7 @@ build_fixtures "$T/img"
 # The built-in token service taking users from the store: anonymous callers get tokens for public
 # repositories, which is how docker pulls without logging in (with Basic auth, docker refuses to
 # go on without credentials once /v2/ has challenged it).
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/signing.pem" 2>/dev/null
-write_config "$T/cfg/config.yml" "$T/data" \
-  "auth:" "  token:" "    realm: /auth/token" "    service: berth" "    issuer: berth" \
-  "    builtin:" "      signingkey: $T/signing.pem" \
-  "berth:" "  meta:" "    driver: sqlite" "    path: $T/meta.db"
-B() { "$BERTH_BIN" "$@" -c "$T/cfg/config.yml"; }
+write_tenancy_config "$T/cfg/config.yml"
 check "berth user add root --admin" sh -c "echo pw-root | $BERTH_BIN user add root --admin -c $T/cfg/config.yml"
 check "berth user add alice" sh -c "echo pw-alice | $BERTH_BIN user add alice -c $T/cfg/config.yml"
 check "berth user add bob" sh -c "echo pw-bob | $BERTH_BIN user add bob -c $T/cfg/config.yml"

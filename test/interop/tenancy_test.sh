@@ -10,12 +10,7 @@ need skopeo podman curl jq openssl
 [ "$BERTH_TEST_SERVER" = berth ] || skip_test "Berth-only features"
 
 build_fixtures "$T/img"
-openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/signing.pem" 2>/dev/null
-write_config "$T/cfg/config.yml" "$T/data" \
-  "auth:" "  token:" "    realm: /auth/token" "    service: berth" "    issuer: berth" \
-  "    builtin:" "      signingkey: $T/signing.pem" \
-  "berth:" "  meta:" "    driver: sqlite" "    path: $T/meta.db" \
-  "  ratelimit:" "    pulls: 50" "    window: 1h"
+write_tenancy_config "$T/cfg/config.yml" "  ratelimit:" "    pulls: 50" "    window: 1h"
 B() { env -u REGISTRY_AUTH_FILE "$BERTH_BIN" "$@" -c "$T/cfg/config.yml"; }
 check "berth user add alice" sh -c "echo pw-alice | $BERTH_BIN user add alice -c $T/cfg/config.yml"
 check "berth user add bob" sh -c "echo pw-bob | $BERTH_BIN user add bob -c $T/cfg/config.yml"
