@@ -3,6 +3,10 @@
 // audit trail, and that bad input gets the protocol's errors rather than a 500.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fstream>
+#include <thread>
+
 #include "test/api/tenancy_fixture.h"
 
 namespace berth::testing {
@@ -225,6 +229,41 @@ TEST_F(Admin, BadInputGetsTheProtocolsErrorsNeverA500) {
   EXPECT_ERROR(Call("GET", "users%zz", root_), 400, "UNSUPPORTED");
   // The registry API is untouched by the admin API's presence.
   EXPECT_STATUS(c().Request("GET", "/v2/", "", As(root_)), 200);
+}
+
+// With berth.audit on, the store's changes are also lines of the one audit trail.
+class AdminAuditLog : public Admin {
+ protected:
+  std::string ExtraYaml() const override {
+    return "  audit:\n    enabled: true\n    path: " + dir_.Path("audit.log") + "\n";
+  }
+  // The audit line whose action is `action` (polled with a deadline: the writer is async).
+  nlohmann::json LineFor(const std::string& action) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in(dir_.Path("audit.log"));
+      for (std::string l; std::getline(in, l);) {
+        auto j = nlohmann::json::parse(l, nullptr, false);
+        if (!j.is_discarded() && j["action"] == action) return j;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return nullptr;
+  }
+};
+
+TEST_F(AdminAuditLog, ChangesThroughTheApiReachTheAuditLog) {
+  ASSERT_STATUS(Call("POST", "orgs", root_, {{"name", "umbrella"}}), 201);
+  ASSERT_STATUS(Call("POST", "robots", root_, {{"name", "bot"}, {"scopes", {"umbrella/*:pull"}}}),
+                201);
+  nlohmann::json org = LineFor("org.add");
+  ASSERT_TRUE(org.is_object()) << "no org.add line";
+  EXPECT_EQ(org["actor"]["name"], "root");
+  EXPECT_EQ(org["target"], "umbrella");
+  nlohmann::json robot = LineFor("robot.add");
+  ASSERT_TRUE(robot.is_object()) << "no robot.add line";
+  EXPECT_EQ(robot["detail"], "umbrella/*:pull");
+  EXPECT_EQ(robot.dump().find("berth_"), std::string::npos) << "never the secret";
 }
 
 // Bearer JWTs from the built-in token service identify the caller, but as a token: one may have

@@ -2,7 +2,8 @@
 # Tenancy with real clients (berth.meta, the built-in token service taking users from the store):
 # isolation between organisations (pull, push, tags, catalog, search, mount), anonymous pull of a
 # public repository, a robot token revoked with `berth robot revoke` failing on its next request,
-# and the pull rate-limit headers. The store is managed with the `berth` CLI while the server runs.
+# and the pull rate-limit headers. The store is managed with the `berth` CLI while the server runs,
+# and its changes reach the berth.audit file the server writes too.
 # Usage: BERTH_BIN=build/berth tenancy_test.sh
 . "$(dirname "$0")/../lib.sh"
 lib_init
@@ -10,7 +11,8 @@ need skopeo podman curl jq openssl
 [ "$BERTH_TEST_SERVER" = berth ] || skip_test "Berth-only features"
 
 build_fixtures "$T/img"
-write_tenancy_config "$T/cfg/config.yml" "  ratelimit:" "    pulls: 50" "    window: 1h"
+write_tenancy_config "$T/cfg/config.yml" "  ratelimit:" "    pulls: 50" "    window: 1h" \
+  "  audit:" "    enabled: true" "    path: $T/audit.log"
 B() { env -u REGISTRY_AUTH_FILE "$BERTH_BIN" "$@" -c "$T/cfg/config.yml"; }
 check "berth user add alice" sh -c "echo pw-alice | $BERTH_BIN user add alice -c $T/cfg/config.yml"
 check "berth user add bob" sh -c "echo pw-bob | $BERTH_BIN user add bob -c $T/cfg/config.yml"
@@ -91,4 +93,7 @@ hdr=$(curl -sS -m 30 -D - -o /dev/null -H "Authorization: Bearer $PT" \
 check_contains "ratelimit-limit header" "$hdr" "ratelimit-limit: 50;w=3600"
 check_contains "ratelimit-remaining header" "$hdr" "ratelimit-remaining: "
 check "the audit trail names the revocation" sh -c "$BERTH_BIN audit -c $T/cfg/config.yml | grep -q 'robot.revoke'"
+check_contains "the CLI's revocation is in berth.audit too (the server writes the same file)" \
+  "$(grep '"action":"robot.revoke"' "$T/audit.log")" '"target":"ci"'
+check_contains "and the server's pulls beside it" "$(cat "$T/audit.log")" '"action":"pull"'
 finish
