@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
 # Garbage collection, Berth against Distribution 2.8 (Debian's docker-registry), offline, on two
 # copies of one generated Distribution-layout tree (bench/gc/make_tree.py), with --delete-untagged.
-# Prints a markdown table: time, peak RSS (/usr/bin/time -v), needed blobs deleted, garbage left.
+# Prints a markdown table: wall time, CPU, peak RSS (/usr/bin/time -v), needed blobs deleted,
+# garbage left.
 #
-#   bash bench/gc/run.sh                      # 1000 repositories (~207 000 blobs), under $TMPDIR
-#   bash bench/gc/run.sh --repos 100 --dir /dev/shm
-#   BERTH_BIN=build/berth bash bench/gc/run.sh
+#   bash bench/gc/run.sh --cold --dir /var/tmp   # the reference run: 1000 repositories (~207 000
+#                                                # blobs) on disk, page cache dropped before each
+#   bash bench/gc/run.sh --repos 100 --dir /dev/shm   # warm, in memory (quick check)
+#   BERTH_BIN=build/berth BERTH_ARGS="--parallel 16" bash bench/gc/run.sh --cold --dir /var/tmp
 #
-# The page cache is dropped before each run when /proc/sys/vm/drop_caches is writable (root), and
-# the table says whether it was. The work directory is removed at exit.
+# --cold runs `sync; echo 3 > /proc/sys/vm/drop_caches` before each collector (root only), so both
+# read the tree from the disk as after a reboot; it refuses a tmpfs directory (nothing to read from
+# a disk there) and refuses to run when the cache cannot be dropped. Without --cold the cache is
+# left alone (warm: the tree was just written). The work directory is removed at exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPOS=1000
 DIR=${TMPDIR:-/tmp}
+COLD=no
 while [ $# -gt 0 ]; do
   case "$1" in
     --repos) REPOS=$2; shift 2 ;;
     --dir) DIR=$2; shift 2 ;;
-    *) echo "usage: $0 [--repos N] [--dir DIR]" >&2; exit 2 ;;
+    --cold) COLD=yes; shift ;;
+    *) echo "usage: $0 [--repos N] [--dir DIR] [--cold]" >&2; exit 2 ;;
   esac
 done
+if [ "$COLD" = yes ]; then
+  if [ "$(stat -f -c %T "$DIR")" = tmpfs ]; then
+    echo "--cold needs a disk directory; $DIR is tmpfs (try --dir /var/tmp)" >&2; exit 2
+  fi
+  [ -w /proc/sys/vm/drop_caches ] || { echo "--cold needs root (drop_caches)" >&2; exit 2; }
+fi
 BERTH=${BERTH_BIN:-build/berth}
 DIST=${DIST_BIN:-docker-registry}
 [ -x "$BERTH" ] || { echo "no berth binary at $BERTH (build it, or set BERTH_BIN)" >&2; exit 2; }
@@ -35,19 +47,20 @@ for side in berth dist; do
     "$W/$side" > "$W/$side.yml"
 done
 
-COLD=no
 drop_caches() {
   sync
-  if [ -w /proc/sys/vm/drop_caches ] && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; then COLD=yes; fi
+  echo 3 > /proc/sys/vm/drop_caches
 }
 measure() {  # side, command...
   local side=$1; shift
-  drop_caches
+  if [ "$COLD" = yes ]; then drop_caches; fi
   /usr/bin/time -v "$@" > "$W/$side.out" 2> "$W/$side.time" || {
     echo "$side failed:" >&2; tail -20 "$W/$side.time" >&2; exit 1; }
 }
 measure dist timeout 1800 "$DIST" garbage-collect --delete-untagged "$W/dist.yml"
-measure berth timeout 1800 "$BERTH" garbage-collect --delete-untagged --quiet "$W/berth.yml"
+# shellcheck disable=SC2086  # BERTH_ARGS is a list of flags
+measure berth timeout 1800 "$BERTH" garbage-collect --delete-untagged --quiet ${BERTH_ARGS:-} \
+  "$W/berth.yml"
 tail -1 "$W/berth.out" >&2
 
 python3 - "$W" "$COLD" <<'PY'
@@ -71,7 +84,7 @@ for side in ("dist", "berth"):
     lost = sum(stored(side, d) is False for d in needed)
     left = sum(stored(side, d) for d in garbage)
     rows[side] = (secs, rss, lost, left, cpu)
-print("%d needed blobs, %d garbage blobs; page cache dropped before each run: %s\n" %
+print("%d needed blobs, %d garbage blobs; page cache dropped before each run (cold): %s\n" %
       (len(needed), len(garbage), cold))
 print("| collector | wall time | CPU (user+sys) | peak RSS | needed blobs deleted | garbage left |")
 print("|---|---:|---:|---:|---:|---:|")

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "gc/config.h"
 #include "gc/job.h"
+#include "gc/metrics.h"
 #include "http/server.h"
 #include "jobs/scheduler.h"
 #include "meta/open.h"
@@ -304,6 +305,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   if (tenancy) im.registry = meta::WithQuotas(std::move(im.registry), tenancy->store_ptr());
   if (deps.decorate_storage) im.registry = deps.decorate_storage(std::move(im.registry));
   BERTH_ASSIGN_OR_RETURN(im.gc, gc::Install(cfg, driver, *im.clock, im.registry, *im.scheduler));
+  im.gc.metrics = gc::RegisterMetrics(im.observe->metrics(), im.gc.counters);
   im.registry = im.gc.registry;
   // Outermost, so that a push into a mirrored repository is refused (405 UNSUPPORTED) before any
   // other layer looks at it; what the cache stores passes through the layers below (leases).

@@ -21,6 +21,7 @@ struct GcArgs {
   bool delete_untagged = false;
   bool quiet = false;
   std::string grace;  // Berth's: overrides storage.maintenance.gc.graceperiod
+  size_t parallel = gc::CollectOptions{}.parallelism;
 };
 
 // One cli::Progress per phase on stderr (a bar on a terminal, plain lines otherwise); deletions are
@@ -73,7 +74,8 @@ int GarbageCollect(const GcArgs& a) {
   }
   gc::CollectOptions options{.dry_run = a.dry_run,
                              .delete_untagged = a.delete_untagged,
-                             .grace_period = gc_cfg->graceperiod};
+                             .grace_period = gc_cfg->graceperiod,
+                             .parallelism = a.parallel};
   if (!a.grace.empty()) {
     auto g = ParseGoDuration(a.grace);
     if (!g) {
@@ -123,6 +125,9 @@ void AddGcCommands(CLI::App& cli, CommandResult& result) {
   gc->add_option("--grace-period", a->grace,
                  "Keep anything used more recently than this (default: "
                  "storage.maintenance.gc.graceperiod, 1h)");
+  gc->add_option("--parallel", a->parallel,
+                 "Threads marking repositories and sweeping blobs at once (default 8)")
+      ->check(CLI::Range(1, 64));
   gc->callback([&result, a] { result.code = GarbageCollect(*a); });
 }
 

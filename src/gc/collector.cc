@@ -1,8 +1,10 @@
 #include "gc/collector.h"
 
 #include <algorithm>
-#include <map>
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/log.h"
@@ -64,22 +66,14 @@ class Run {
     BERTH_ASSIGN_OR_RETURN(std::vector<std::string> repos, ListRepositories());
     stats_.repositories = repos.size();
 
-    progress_.Phase("mark", repos.size());
-    for (size_t i = 0; i < repos.size() && !Stopped(); ++i) {
-      MarkRepository(repos[i]);
-      progress_.Step(i + 1);
-    }
+    ForEach("mark", repos.size(), [&](size_t i) { MarkRepository(repos[i]); });
     marked_.Seal();
     stats_.blobs_marked = marked_.size();
 
     if (!Stopped()) BERTH_RETURN_IF_ERROR(SweepBlobs());
     deleted_.Seal();
 
-    progress_.Phase("links", repos.size());
-    for (size_t i = 0; i < repos.size() && !Stopped(); ++i) {
-      SweepLinks(repos[i]);
-      progress_.Step(i + 1);
-    }
+    ForEach("links", repos.size(), [&](size_t i) { SweepLinks(repos[i]); });
     if (!options_.dry_run && !Stopped()) SweepLeases();
     stats_.duration = std::chrono::steady_clock::now() - started;
     return stats_;
@@ -88,8 +82,36 @@ class Run {
  private:
   bool Stopped() const { return stop_ && stop_(); }
 
+  // Runs fn(0) .. fn(n - 1) on up to `parallelism` threads (this one included), each taking the
+  // next index until none are left or the run is stopped. The phases' items (repositories, blob
+  // prefixes) are independent; what they share goes through mu_. Collection is mostly waiting on
+  // metadata I/O, so threads overlap those waits even on few cores.
+  void ForEach(std::string_view phase, size_t n, const std::function<void(size_t)>& fn) {
+    progress_.Phase(phase, n);
+    std::atomic<size_t> next{0};
+    size_t done = 0;  // Guarded by mu_.
+    auto work = [&] {
+      for (size_t i = next++; i < n && !Stopped(); i = next++) {
+        fn(i);
+        std::lock_guard lock(mu_);
+        progress_.Step(++done);
+      }
+    };
+    const size_t threads = std::min(n, std::max<size_t>(options_.parallelism, 1));
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+  }
+
+  // Adds to a counter of stats_ (workers share it).
+  void Count(size_t CollectStats::*counter, size_t n = 1) {
+    std::lock_guard lock(mu_);
+    stats_.*counter += n;
+  }
+
   void Failed(std::string_view what, const Error& e) {
-    ++stats_.errors;
+    Count(&CollectStats::errors);
     spdlog::warn("garbage collection: {}: {} (kept)", what, e.ToString());
   }
 
@@ -163,8 +185,9 @@ class Run {
     return *fi;
   }
 
-  // Link files `<alg>/<hex>/link` under `dir` (one List per algorithm, one Stat per link).
-  std::vector<LinkFile> ListLinks(const std::string& dir) {
+  // Link files `<alg>/<hex>/link` under `dir` (one List per algorithm, one Stat per link unless
+  // `stat` is false: then mtime is unset and no link left aside is restored).
+  std::vector<LinkFile> ListLinks(const std::string& dir, bool stat = true) {
     std::vector<LinkFile> links;
     auto algs = driver_.List(dir);
     if (!algs) {
@@ -179,7 +202,11 @@ class Run {
         auto d = DigestOf(alg, BaseName(hex_dir));
         if (!d) continue;
         std::string live = hex_dir + "/link";
-        if (auto fi = StatOrRestore(live)) links.push_back({*d, std::move(live), fi->mod_time});
+        if (!stat) {
+          links.push_back({*d, std::move(live), SystemTime{}});
+        } else if (auto fi = StatOrRestore(live)) {
+          links.push_back({*d, std::move(live), fi->mod_time});
+        }
       }
     }
     return links;
@@ -200,7 +227,7 @@ class Run {
 
   void MarkRepository(const std::string& repo) {
     std::vector<LinkFile> revisions = ListLinks(paths::ManifestsDir(repo) + "/revisions");
-    stats_.manifests += revisions.size();
+    Count(&CollectStats::manifests, revisions.size());
     std::vector<ManifestNode> nodes(revisions.size());
     for (size_t i = 0; i < revisions.size(); ++i) {
       nodes[i].digest = revisions[i].digest;
@@ -233,18 +260,18 @@ class Run {
 
     std::vector<bool> kept = KeptManifests(nodes, {.delete_untagged = options_.delete_untagged});
     if (options_.delete_untagged) DeleteUntagged(repo, tags, nodes, revisions, kept);
+    std::vector<DigestKey> marks;
     for (size_t i = 0; i < nodes.size(); ++i) {
-      if (kept[i]) MarkManifest(nodes[i]);
+      if (!kept[i]) continue;
+      marks.push_back(KeyOf(nodes[i].digest));
+      for (const Digest& b : nodes[i].refs.blobs) marks.push_back(KeyOf(b));
+      for (const Digest& c : nodes[i].refs.children) marks.push_back(KeyOf(c));
     }
     for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
-      if (l.mtime > young_after_) marked_.Add(l.digest);
+      if (l.mtime > young_after_) marks.push_back(KeyOf(l.digest));
     }
-  }
-
-  void MarkManifest(const ManifestNode& n) {
-    marked_.Add(n.digest);
-    for (const Digest& b : n.refs.blobs) marked_.Add(b);
-    for (const Digest& c : n.refs.children) marked_.Add(c);
+    std::lock_guard lock(mu_);
+    for (const DigestKey& k : marks) marked_.Add(k);
   }
 
   // Deletes the revisions not kept; a revision found in use during its re-check is kept with
@@ -279,8 +306,7 @@ class Run {
       const Digest& d = nodes[i].digest;
       const std::string what = repo + "@" + d.str();
       if (options_.dry_run) {
-        ++stats_.manifests_deleted;
-        progress_.Deleted("manifest", what, 0);
+        ManifestDeleted(what);
         continue;
       }
       auto r = SweepOne(driver_, revisions[i].path, young_after_, [&] { return LeaseFresh(d); });
@@ -294,8 +320,7 @@ class Run {
         continue;
       }
       if (*r == SweepOutcome::kGone) continue;
-      ++stats_.manifests_deleted;
-      progress_.Deleted("manifest", what, 0);
+      ManifestDeleted(what);
       // Derived entries: the referrers index and the tags' history.
       if (nodes[i].refs.subject) {
         auto st = driver_.Delete(paths::ReferrerLinkDir(repo, *nodes[i].refs.subject, d));
@@ -307,6 +332,12 @@ class Run {
         if (!st && !IsMissing(st.error())) Failed("deleting tag history " + what, st.error());
       }
     }
+  }
+
+  void ManifestDeleted(const std::string& what) {
+    std::lock_guard lock(mu_);
+    ++stats_.manifests_deleted;
+    progress_.Deleted("manifest", what, 0);
   }
 
   Status SweepBlobs() {
@@ -322,11 +353,7 @@ class Run {
       prefixes.insert(prefixes.end(), p->begin(), p->end());
     }
     std::sort(prefixes.begin(), prefixes.end());
-    progress_.Phase("sweep", prefixes.size());
-    for (size_t i = 0; i < prefixes.size() && !Stopped(); ++i) {
-      SweepPrefix(prefixes[i]);
-      progress_.Step(i + 1);
-    }
+    ForEach("sweep", prefixes.size(), [&](size_t i) { SweepPrefix(prefixes[i]); });
     return Ok();
   }
 
@@ -344,10 +371,10 @@ class Run {
       const std::string data = paths::BlobData(*d);
       auto fi = StatOrRestore(data);
       if (!fi) continue;  // an empty directory left by an earlier deletion
-      ++stats_.blobs;
+      Count(&CollectStats::blobs);
       if (marked_.Contains(*d)) continue;
       if (fi->mod_time > young_after_ || leased_.Contains(*d)) {
-        ++stats_.blobs_young;
+        Count(&CollectStats::blobs_young);
         continue;
       }
       if (!options_.dry_run) {
@@ -356,9 +383,10 @@ class Run {
           Failed("deleting blob " + d->str(), r.error());
           continue;
         }
-        if (*r == SweepOutcome::kKept) ++stats_.blobs_young;
+        if (*r == SweepOutcome::kKept) Count(&CollectStats::blobs_young);
         if (*r != SweepOutcome::kDeleted) continue;
       }
+      std::lock_guard lock(mu_);
       deleted_.Add(*d);
       ++stats_.blobs_deleted;
       stats_.bytes_freed += fi->size;
@@ -367,9 +395,10 @@ class Run {
   }
 
   // Repository links to blobs that are gone (deleted by this run, or earlier: Distribution's
-  // collector leaves them).
+  // collector leaves them). Marking stat'ed these links and restored any left aside; what the
+  // sweep needs is the digests (SweepOne re-checks the one it removes).
   void SweepLinks(const std::string& repo) {
-    for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
+    for (const LinkFile& l : ListLinks(paths::LayersDir(repo), /*stat=*/false)) {
       if (marked_.Contains(l.digest)) continue;
       const std::string data = paths::BlobData(l.digest);
       if (!deleted_.Contains(l.digest)) {
@@ -377,7 +406,7 @@ class Run {
         if (fi || !IsMissing(fi.error())) continue;  // present (young or leased), or unknown
       }
       if (options_.dry_run) {
-        ++stats_.links_deleted;
+        Count(&CollectStats::links_deleted);
         continue;
       }
       auto r = SweepOne(driver_, l.path, young_after_, [&] {
@@ -387,7 +416,7 @@ class Run {
       if (!r) {
         Failed("deleting link " + l.path, r.error());
       } else if (*r == SweepOutcome::kDeleted) {
-        ++stats_.links_deleted;
+        Count(&CollectStats::links_deleted);
       }
     }
   }
@@ -425,10 +454,11 @@ class Run {
   Progress& progress_;
   std::function<bool()> stop_;
   const SystemTime young_after_;
-  DigestSet leased_;
-  DigestSet marked_;
-  DigestSet deleted_;
-  CollectStats stats_;
+  DigestSet leased_;    // read-only after LoadLeases
+  std::mutex mu_;       // for the workers of ForEach
+  DigestSet marked_;    // Guarded by mu_ while marking; read-only after.
+  DigestSet deleted_;   // Guarded by mu_ while sweeping; read-only after.
+  CollectStats stats_;  // Guarded by mu_ while workers run.
 };
 
 }  // namespace

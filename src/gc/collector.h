@@ -40,6 +40,8 @@ struct CollectOptions {
   bool dry_run = false;          // decide and report, delete nothing
   bool delete_untagged = false;  // Distribution's --delete-untagged
   std::chrono::nanoseconds grace_period = std::chrono::hours(1);
+  // Threads marking repositories and sweeping blob prefixes at once (1: all on the caller's).
+  size_t parallelism = 8;
 };
 
 struct CollectStats {
@@ -57,7 +59,8 @@ struct CollectStats {
   std::chrono::nanoseconds duration{0};
 };
 
-// What the command line shows. Called from the collecting thread.
+// What the command line shows. Calls are serialised (never two at once), but may come from any of
+// the collection's threads.
 class Progress {
  public:
   virtual ~Progress() = default;
@@ -70,8 +73,9 @@ class Progress {
 };
 
 // Runs one collection. `stop`, when set and true, ends it early (between repositories or prefixes);
-// what is done stays done. Errors: kIo when the storage cannot be listed at all; failures on single
-// objects are counted in `errors` and the object kept.
+// what is done stays done; it is called from the collection's threads, concurrently. Errors: kIo
+// when the storage cannot be listed at all; failures on single objects are counted in `errors` and
+// the object kept.
 Result<CollectStats> Collect(storage::driver::StorageDriver& driver, const Clock& clock,
                              const CollectOptions& options, Progress* progress = nullptr,
                              const std::function<bool()>& stop = nullptr);

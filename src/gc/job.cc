@@ -5,6 +5,7 @@
 #include "gc/config.h"
 #include "gc/lease.h"
 #include "gc/leasing_namespace.h"
+#include "gc/metrics.h"
 #include "jobs/scheduler.h"
 
 namespace berth::gc {
@@ -31,23 +32,17 @@ Result<Installed> Install(const config::Config& cfg, storage::driver::StorageDri
       [driver, clock = &clock, options, counters = out.counters](const jobs::JobContext& ctx) {
         auto stats =
             Collect(*driver, *clock, options, nullptr, [&ctx] { return ctx.StopRequested(); });
-        counters->runs++;
+        Record(*counters, stats);
         if (!stats) {
-          counters->failed_runs++;
           spdlog::warn("garbage collection failed: {}", stats.error().ToString());
           return;
         }
-        counters->blobs_deleted += stats->blobs_deleted;
-        counters->manifests_deleted += stats->manifests_deleted;
-        counters->bytes_freed += stats->bytes_freed;
-        counters->last_duration_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(stats->duration).count();
         spdlog::info(
             "garbage collection: {} repositories, {} blobs ({} marked, {} young), deleted {} "
             "manifests, {} blobs ({} bytes), {} links in {} ms{}",
             stats->repositories, stats->blobs, stats->blobs_marked, stats->blobs_young,
             stats->manifests_deleted, stats->blobs_deleted, stats->bytes_freed,
-            stats->links_deleted, counters->last_duration_ms.load(),
+            stats->links_deleted, counters->last_duration_us.load() / 1000,
             stats->errors ? ", " + std::to_string(stats->errors) + " errors" : "");
       }));
   return out;

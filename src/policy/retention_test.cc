@@ -42,11 +42,11 @@ std::vector<TagFacts> TagsAged(std::initializer_list<std::pair<const char*, int>
 
 TEST(RetentionDecide, KeepNewestKeepsTheMostRecentlyPushed) {
   RetentionRule rule{.repository = "*", .keep_newest = 2};
-  auto got = Decide(rule, TagsAged({{"a", 5}, {"b", 1}, {"c", 3}, {"d", 2}}));
-  EXPECT_EQ(got["b"], "kept: newest 2 (#1)");
-  EXPECT_EQ(got["d"], "kept: newest 2 (#2)");
-  EXPECT_EQ(got["c"], "deleted: not among the newest 2");
-  EXPECT_EQ(got["a"], "deleted: not among the newest 2");
+  EXPECT_EQ(Decide(rule, TagsAged({{"a", 5}, {"b", 1}, {"c", 3}, {"d", 2}})),
+            (std::map<std::string, std::string>{{"b", "kept: newest 2 (#1)"},
+                                                {"d", "kept: newest 2 (#2)"},
+                                                {"c", "deleted: not among the newest 2"},
+                                                {"a", "deleted: not among the newest 2"}}));
 }
 
 TEST(RetentionDecide, KeepDaysKeepsWhatWasPushedWithin) {
@@ -63,11 +63,12 @@ TEST(RetentionDecide, KeepDaysKeepsWhatWasPushedWithin) {
 
 TEST(RetentionDecide, NewestAndDaysKeepTheUnion) {
   RetentionRule rule{.repository = "*", .keep_newest = 1, .keep_days = 3};
-  auto got = Decide(rule, TagsAged({{"a", 10}, {"b", 20}, {"c", 2}, {"d", 1}}));
-  EXPECT_EQ(got["d"], "kept: newest 1 (#1)");
-  EXPECT_EQ(got["c"], "kept: pushed within 3 days");
-  EXPECT_EQ(got["a"], "deleted: not among the newest 1 and pushed more than 3 days ago");
-  EXPECT_EQ(got["b"], "deleted: not among the newest 1 and pushed more than 3 days ago");
+  const std::string old = "deleted: not among the newest 1 and pushed more than 3 days ago";
+  EXPECT_EQ(Decide(rule, TagsAged({{"a", 10}, {"b", 20}, {"c", 2}, {"d", 1}})),
+            (std::map<std::string, std::string>{{"d", "kept: newest 1 (#1)"},
+                                                {"c", "kept: pushed within 3 days"},
+                                                {"a", old},
+                                                {"b", old}}));
 }
 
 TEST(RetentionDecide, KeepTagsAndDropTagsByRegex) {

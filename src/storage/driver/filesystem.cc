@@ -410,8 +410,10 @@ class FilesystemDriver : public StorageDriver {
     // The temp file goes in the target's directory; for "/" that would be outside the root.
     if (path == "/") return IoError("write", FullPath(path), EISDIR);
     std::string full = FullPath(path);
-    // A concurrent delete of the directory (a tag or repository removed while it is rewritten)
-    // takes the temp file with it: write it again into a new directory.
+    // A concurrent delete of the directory takes the temp file with it: write it again into a new
+    // directory. Within one process the stores lock what they rewrite and remove (storage/fs
+    // KeyLocks), so this is for removals by another process on the same root: `berth retention
+    // run` untagging, `berth garbage-collect` dropping a deleted revision's tag-history entry.
     for (int round = 0;; ++round) {
       int err = 0;
       BERTH_RETURN_IF_ERROR(WriteAndRename(full, content, &err));
@@ -567,6 +569,9 @@ class FilesystemDriver : public StorageDriver {
   Status DoDelete(std::string_view path) override {
     std::string full = FullPath(path);
     if (path == "/") return EmptyRoot(full);
+    // Most deletes name a file (a link, blob data, a lease): one unlink, no stat first.
+    if (::unlinkat(AT_FDCWD, full.c_str(), 0) == 0) return Ok();
+    if (IsNotFoundErrno(errno)) return NotFound(path);
     struct stat st;
     if (::lstat(full.c_str(), &st) != 0) {
       if (IsNotFoundErrno(errno)) return NotFound(path);

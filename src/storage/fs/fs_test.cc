@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -150,6 +152,56 @@ TEST_F(FsStoresTest, TwentyConcurrentPushesOfOneBlob) {
   }
   back.resize(got);
   EXPECT_EQ(Digest::Of(back), Digest::Of(data));
+}
+
+// Clients PUT one tag (at a few manifests) while others DELETE those manifests by digest. Each
+// call succeeds or finds the manifest already gone (never an I/O error), and after every burst the
+// tag is listed exactly when it resolves, to a manifest that is still stored.
+TEST_F(FsStoresTest, TagPutsRacingDeletesByDigestStayConsistent) {
+  BlobInfo cfg = Push("a", "{}");
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 3; ++i)
+    bodies.push_back(Manifest(cfg, Push("a", "layer" + std::to_string(i))));
+  const Reference tag = *ParseReference("t");
+  std::mutex mu;
+  std::vector<std::string> errors;  // Guarded by mu.
+  auto fail = [&](const std::string& what) {
+    std::lock_guard lock(mu);
+    errors.push_back(what);
+  };
+  for (int round = 0; round < 12 && errors.empty(); ++round) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < 12; ++i) {
+          const std::string& body = bodies[static_cast<size_t>(t + i) % bodies.size()];
+          if (t % 2 == 0) {
+            auto put = reg_->Manifests().Put("a", tag, kOciManifest, body);
+            if (!put) fail("PUT: " + put.error().ToString());
+          } else {
+            auto del = reg_->Manifests().Delete("a", Digest::Of(body));
+            if (!del && del.error().code != ErrorCode::kManifestUnknown) {
+              fail("DELETE: " + del.error().ToString());
+            }
+          }
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    auto listed = reg_->Tags().List("a");
+    ASSERT_TRUE(listed.has_value()) << listed.error().ToString();
+    bool is_listed = std::find(listed->begin(), listed->end(), "t") != listed->end();
+    auto got = reg_->Manifests().Get("a", tag);
+    if (got) {
+      EXPECT_TRUE(is_listed) << "round " << round << ": tag resolves but is not listed";
+    } else {
+      EXPECT_EQ(got.error().code, ErrorCode::kManifestUnknown) << got.error().ToString();
+      EXPECT_FALSE(is_listed) << "round " << round << ": tag listed but names no stored manifest: "
+                              << got.error().ToString();
+      if (is_listed) break;
+    }
+  }
+  for (const auto& e : errors) ADD_FAILURE() << e;
 }
 
 TEST_F(FsStoresTest, ManifestRequiresItsBlobsInTheRepository) {

@@ -59,6 +59,7 @@ Result<PutManifestResult> FsManifestService::Put(std::string_view repo, const Re
   if (!existing || existing->size != bytes.size()) {
     BERTH_RETURN_IF_ERROR(driver_->PutContent(data, bytes));
   }
+  auto lock = locks_.Lock(repo, digest.str());
   BERTH_RETURN_IF_ERROR(driver_->PutContent(paths::RevisionLink(repo, digest), digest.str()));
   if (m.subject) {
     BERTH_RETURN_IF_ERROR(
@@ -99,15 +100,13 @@ Result<StoredManifest> FsManifestService::Read(std::string_view repo, const Dige
 }
 
 Status FsManifestService::Delete(std::string_view repo, const Digest& d) {
+  auto lock = locks_.Lock(repo, d.str());
   BERTH_ASSIGN_OR_RETURN(bool linked, Exists(*driver_, paths::RevisionLink(repo, d)));
   if (!linked) return std::unexpected(NotInRepository(repo, d));
   // Untag first, so no tag ever points at a deleted revision: a tag that cannot be removed stops
-  // the delete.
+  // the delete. A tag moved to another manifest since the lookup is left alone.
   BERTH_ASSIGN_OR_RETURN(auto tags, tags_.Lookup(repo, d));
-  for (const auto& tag : tags) {
-    auto st = tags_.Untag(repo, tag);
-    if (!st && st.error().code != ErrorCode::kManifestUnknown) return st;
-  }
+  for (const auto& tag : tags) BERTH_RETURN_IF_ERROR(tags_.UntagIfCurrent(repo, tag, d));
   if (auto bytes = driver_->GetContent(paths::BlobData(d))) {
     if (auto m = ParseManifest(*bytes, ""); m && m->subject) {
       (void)driver_->Delete(paths::ReferrerLinkDir(repo, m->subject->digest, d));

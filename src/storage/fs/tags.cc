@@ -24,6 +24,7 @@ Result<Digest> FsTagService::Resolve(std::string_view repo, std::string_view tag
 }
 
 Status FsTagService::Tag(std::string_view repo, std::string_view tag, const Digest& d) {
+  auto lock = locks_.Lock(repo, tag);
   // History first, then the pointer: `current` never names a manifest the index does not know.
   BERTH_RETURN_IF_ERROR(driver_->PutContent(paths::TagIndexLink(repo, tag, d), d.str()));
   auto st = driver_->PutContent(paths::TagCurrentLink(repo, tag), d.str());
@@ -37,9 +38,28 @@ Status FsTagService::Tag(std::string_view repo, std::string_view tag, const Dige
 }
 
 Status FsTagService::Untag(std::string_view repo, std::string_view tag) {
+  auto lock = locks_.Lock(repo, tag);
   auto st = driver_->Delete(paths::TagDir(repo, tag));
   if (!st && IsNotFound(st.error())) return std::unexpected(TagUnknown(repo, tag));
   return st;
+}
+
+Result<bool> FsTagService::UntagIfCurrent(std::string_view repo, std::string_view tag,
+                                          const Digest& d) {
+  auto lock = locks_.Lock(repo, tag);
+  auto cur = ReadLink(*driver_, paths::TagCurrentLink(repo, tag));
+  if (!cur) {
+    if (IsNotFound(cur.error())) return false;
+    return std::unexpected(cur.error());
+  }
+  if (*cur != d) return false;  // moved by a PUT that won: it stays
+  // The pointer first, so the tag stops resolving at once; then the rest of its directory (its
+  // history, as Distribution's untag removes it), so the tag is no longer listed. No PUT of this
+  // tag in this process can be writing into the directory meanwhile: it waits for the lock.
+  auto st = driver_->Delete(paths::TagCurrentLink(repo, tag));
+  if (st || IsNotFound(st.error())) st = driver_->Delete(paths::TagDir(repo, tag));
+  if (!st && !IsNotFound(st.error())) return std::unexpected(st.error());
+  return true;
 }
 
 Result<std::vector<std::string>> FsTagService::List(std::string_view repo) {
