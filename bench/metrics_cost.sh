@@ -29,6 +29,7 @@ start() {  # start NAME [extra http YAML lines]
     printf 'http:\n  addr: 127.0.0.1:0\n'
     for l in "$@"; do printf '%s\n' "$l"; done
   } >"$WORK/$name.yml"
+  : >"$WORK/$name.log"  # exists before the first poll (the background job opens it later)
   taskset -c 0 "$BERTH" serve "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
   PID[$name]=$!
   for _ in $(seq 1 200); do

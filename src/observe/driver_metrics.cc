@@ -3,6 +3,7 @@
 #include <array>
 #include <chrono>
 #include <string>
+#include <utility>
 
 namespace berth::observe {
 namespace {
@@ -44,7 +45,8 @@ class MetricsDriver final : public drv::DriverWrapper {
   }
 
  protected:
-  // Defined before the overrides that use it (its return type is deduced).
+  // Defined before the overrides that use it (its return type is deduced). The overrides forward
+  // through DriverWrapper::Do*, so a path is not validated a second time.
   template <typename F>
   auto Timed(Action a, F&& f) {
     auto start = std::chrono::steady_clock::now();
@@ -56,34 +58,34 @@ class MetricsDriver final : public drv::DriverWrapper {
   }
 
   Result<std::string> DoGetContent(std::string_view p) override {
-    return Timed(kGet, [&] { return target().GetContent(p); });
+    return Timed(kGet, [&] { return DriverWrapper::DoGetContent(p); });
   }
   Status DoPutContent(std::string_view p, std::string_view c) override {
-    return Timed(kPut, [&] { return target().PutContent(p, c); });
+    return Timed(kPut, [&] { return DriverWrapper::DoPutContent(p, c); });
   }
   Result<drv::ReaderPtr> DoNewReader(std::string_view p, uint64_t off) override {
-    return Timed(kReader, [&] { return target().NewReader(p, off); });
+    return Timed(kReader, [&] { return DriverWrapper::DoNewReader(p, off); });
   }
   Result<drv::FileWriterPtr> DoNewWriter(std::string_view p, bool append) override {
-    return Timed(kWriter, [&] { return target().NewWriter(p, append); });
+    return Timed(kWriter, [&] { return DriverWrapper::DoNewWriter(p, append); });
   }
   Result<drv::FileInfo> DoStat(std::string_view p) override {
-    return Timed(kStat, [&] { return target().Stat(p); });
+    return Timed(kStat, [&] { return DriverWrapper::DoStat(p); });
   }
   Result<std::vector<std::string>> DoList(std::string_view p) override {
-    return Timed(kList, [&] { return target().List(p); });
+    return Timed(kList, [&] { return DriverWrapper::DoList(p); });
   }
   Status DoMove(std::string_view s, std::string_view d) override {
-    return Timed(kMove, [&] { return target().Move(s, d); });
+    return Timed(kMove, [&] { return DriverWrapper::DoMove(s, d); });
   }
   Status DoDelete(std::string_view p) override {
-    return Timed(kDelete, [&] { return target().Delete(p); });
+    return Timed(kDelete, [&] { return DriverWrapper::DoDelete(p); });
   }
   Result<std::string> DoRedirectURL(std::string_view p, std::string_view m) override {
-    return Timed(kRedirect, [&] { return target().RedirectURL(p, m); });
+    return Timed(kRedirect, [&] { return DriverWrapper::DoRedirectURL(p, m); });
   }
   Status DoWalk(std::string_view p, const std::function<bool(const drv::FileInfo&)>& fn) override {
-    return Timed(kWalk, [&] { return target().Walk(p, fn); });
+    return Timed(kWalk, [&] { return DriverWrapper::DoWalk(p, fn); });
   }
 
  private:

@@ -22,31 +22,28 @@ bool IsGone(const Error& e) {
 }
 
 // Reports the end of its session once, however Commit turns out.
-class CountingWriter : public storage::UploadWriter {
+class CountingWriter : public storage::UploadWriterWrapper {
  public:
   CountingWriter(storage::UploadWriterPtr inner, storage::UploadService& uploads,
                  UploadCount& count, std::string repo)
-      : inner_(std::move(inner)), uploads_(uploads), count_(count), repo_(std::move(repo)) {}
-
-  Status Write(const char* data, size_t n) override { return inner_->Write(data, n); }
-  void Reserve(uint64_t bytes) override { inner_->Reserve(bytes); }
-  uint64_t size() const override { return inner_->size(); }
-  const std::string& id() const override { return inner_->id(); }
-  void Close() override { inner_->Close(); }
+      : UploadWriterWrapper(std::move(inner)),
+        uploads_(uploads),
+        count_(count),
+        repo_(std::move(repo)) {}
 
   Result<storage::BlobInfo> Commit(const Digest& expected) override {
-    if (ended_) return inner_->Commit(expected);
+    if (ended_) return target().Commit(expected);
     UploadCount::Ticket t = count_.Begin();
-    auto committed = inner_->Commit(expected);
+    auto committed = target().Commit(expected);
     // A failed commit may have ended the session too (a digest mismatch cancels it): ask.
     bool gone = committed.has_value();
     if (!gone) {
-      auto info = uploads_.Get(repo_, inner_->id());
+      auto info = uploads_.Get(repo_, id());
       gone = !info && IsGone(info.error());
     }
     if (gone) {
       ended_ = true;
-      count_.Ended(storage::paths::UploadDir(repo_, inner_->id()), t);
+      count_.Ended(storage::paths::UploadDir(repo_, id()), t);
     } else {
       count_.Unchanged(t);
     }
@@ -54,7 +51,6 @@ class CountingWriter : public storage::UploadWriter {
   }
 
  private:
-  storage::UploadWriterPtr inner_;
   storage::UploadService& uploads_;
   UploadCount& count_;
   std::string repo_;

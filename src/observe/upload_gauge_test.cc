@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/driver/factory.h"
+#include "storage/factory.h"
 #include "storage/paths.h"
 
 namespace berth::observe {
@@ -102,6 +103,29 @@ TEST_F(UploadCountTest, AStoppedCountChangesNothing) {
   Session("a", "1");
   ASSERT_TRUE(count_.Recount(*driver_, [] { return true; }));
   EXPECT_FALSE(count_.Value());
+}
+
+TEST_F(UploadCountTest, TheDecoratorFollowsTheServiceAndCountsAgainAfterAPurge) {
+  auto count = std::make_shared<UploadCount>();
+  auto ns = WithUploadCount(storage::NewRegistry(driver_), count, driver_);
+  ASSERT_TRUE(count->Recount(*driver_));
+  auto a = ns->Uploads().Start("r");
+  auto b = ns->Uploads().Start("r");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(count->Value(), 2);
+  // Another process sharing the storage starts one: seen at the next count.
+  Session("r", "from-elsewhere");
+  EXPECT_EQ(count->Value(), 2);
+  auto dry = ns->Uploads().Purge(SystemTime::max(), /*dry_run=*/true);
+  ASSERT_TRUE(dry);
+  EXPECT_EQ(*dry, 3u);
+  EXPECT_EQ(count->Value(), 2);  // a dry run removes nothing, counts nothing
+  ASSERT_TRUE(ns->Uploads().Cancel("r", a->id));
+  EXPECT_EQ(count->Value(), 1);
+  auto purged = ns->Uploads().Purge(SystemTime::max(), /*dry_run=*/false);
+  ASSERT_TRUE(purged);
+  EXPECT_EQ(*purged, 2u);
+  EXPECT_EQ(count->Value(), 0);
 }
 
 }  // namespace

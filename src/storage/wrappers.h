@@ -69,6 +69,23 @@ class UploadServiceWrapper : public UploadService {
   UploadService& target_;
 };
 
+// Unlike the service wrappers, owns what it wraps (a writer is one request's).
+class UploadWriterWrapper : public UploadWriter {
+ public:
+  explicit UploadWriterWrapper(UploadWriterPtr target) : target_(std::move(target)) {}
+  UploadWriter& target() const { return *target_; }
+
+  Status Write(const char* data, size_t n) override { return target_->Write(data, n); }
+  void Reserve(uint64_t bytes) override { target_->Reserve(bytes); }
+  uint64_t size() const override { return target_->size(); }
+  const std::string& id() const override { return target_->id(); }
+  Result<BlobInfo> Commit(const Digest& expected) override { return target_->Commit(expected); }
+  void Close() override { target_->Close(); }
+
+ private:
+  UploadWriterPtr target_;
+};
+
 class TagServiceWrapper : public TagService {
  public:
   explicit TagServiceWrapper(TagService& target) : target_(target) {}

@@ -13,7 +13,10 @@ lib_init
 
 write_config "$T/config.yml" "$T/data" \
   "  debug:" "    addr: 127.0.0.1:0" "    prometheus:" "      enabled: true" \
-  "health:" "  file:" "    - file: $T/drain" "      interval: 100ms"
+  "health:" "  file:" "    - file: $T/drain" "      interval: 100ms" \
+  "notifications:" "  endpoints:" "    - name: ci" "      url: http://127.0.0.1:1/hook" \
+  "      timeout: 200ms" "      backoff: 50ms" \
+  "berth:" "  audit:" "    enabled: true" "    path: $T/audit.log"
 start_server berth berth "$T/config.yml"
 DEBUG=""
 wait_for 10 grep -q "debug server at 127.0.0.1:" "$SERVER_LOG"
@@ -26,9 +29,22 @@ http_code /v2/nothing/manifests/latest >/dev/null
 check_eq "GET /v2/ is 200 while healthy" "$(http_code /v2/)" 200
 check_eq "the public address has no /metrics" "$(http_code /metrics)" 404
 
-curl -sS -m 10 "http://$DEBUG/metrics" >"$T/metrics.txt"
+curl -sS -m 10 -o /dev/null -X POST "http://$REG/v2/e2e/blobs/uploads/"  # an open upload session
+http_code /v2/_catalog >/dev/null
+uploads_counted() {
+  curl -sS -m 10 "http://$DEBUG/metrics" >"$T/metrics.txt"
+  grep -q '^berth_uploads_open 1$' "$T/metrics.txt"
+}
+if wait_for 10 uploads_counted; then pass "berth_uploads_open counts the session"; else fail "no berth_uploads_open 1 in the scrape"; fi
 check_contains "the scrape counts GET /v2/" "$(cat "$T/metrics.txt")" \
   'registry_http_requests_total{handler="base",method="GET",code="200"}'
+for series in 'berth_notifications_pending_events{endpoint="ci"}' \
+  'berth_notifications_oldest_pending_age_seconds{endpoint="ci"}' \
+  'berth_notifications_deliveries_total{endpoint="ci"}' 'berth_notifications_failures_total{endpoint="ci"}' \
+  'berth_notifications_dropped_total{endpoint="ci"}' 'berth_audit_dropped_total' \
+  'berth_cache_requests_total{cache="catalog",result="hit"}' 'process_start_time_seconds'; do
+  check_contains "the scrape has $series" "$(cat "$T/metrics.txt")" "$series"
+done
 if promtool check metrics <"$T/metrics.txt" >"$T/promtool.out" 2>&1; then
   pass "promtool check metrics accepts the scrape"
 else
