@@ -7,7 +7,9 @@
 #include "cli/commands.h"
 #include "cli/transfer_progress.h"
 #include "client/registry.h"
+#include "replicate/config.h"
 #include "replicate/copier.h"
+#include "replicate/status.h"
 
 namespace berth::cli {
 namespace {
@@ -79,7 +81,6 @@ replicate::CopyOptions CopyOptionsOf(const Args& a, TransferProgress& progress) 
   replicate::CopyOptions o;
   o.dry_run = a.dry_run;
   o.attempts = a.retries;
-  o.chunk_bytes = a.chunk_bytes;
   o.progress = &progress;
   return o;
 }
@@ -98,7 +99,9 @@ int Copy(const Args& a) {
     return 2;
   }
   TransferProgress progress("copy");
-  replicate::Copier copier(**s, **d, CopyOptionsOf(a, progress));
+  auto source = replicate::RemoteSource(**s);
+  auto dest = replicate::RemoteDestination(**d, a.chunk_bytes);
+  replicate::Copier copier(*source, *dest, CopyOptionsOf(a, progress));
   // A digest source keeps its digest at the destination unless a tag was asked for.
   const bool dst_tagged = a.dst.find('@') == std::string::npos;
   auto st = copier.CopyImage(src->repo, src->ref, dst->repo, dst_tagged ? dst->ref : "");
@@ -119,7 +122,9 @@ int Sync(const Args& a) {
     return 2;
   }
   TransferProgress progress("sync");
-  replicate::Copier copier(**s, **d, CopyOptionsOf(a, progress));
+  auto source = replicate::RemoteSource(**s);
+  auto dest = replicate::RemoteDestination(**d, a.chunk_bytes);
+  replicate::Copier copier(*source, *dest, CopyOptionsOf(a, progress));
   auto st = copier.Sync({a.repo, a.tag});
   progress.Finish();
   if (!st) {
@@ -143,6 +148,59 @@ void CommonFlags(CLI::App* cmd, Args& a) {
       ->check(CLI::Range(1, 20));
 }
 
+std::string Age(double seconds) {
+  if (seconds < 1) return "0s";
+  auto s = static_cast<uint64_t>(seconds);
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  return std::to_string(s / 3600) + "h";
+}
+
+// `berth replication status`: the rules' status files and queues, read directly, so it works
+// whether or not serve runs.
+int Status(const std::string& config_arg) {
+  auto loaded = LoadCommandConfig(config_arg);
+  if (!loaded) {
+    std::cerr << "berth replication status: " << loaded.error().message << "\n";
+    return 2;
+  }
+  auto rc = replicate::DecodeConfig(loaded->config);
+  if (!rc) {
+    std::cerr << "berth replication status: " << rc.error().message << "\n";
+    return 2;
+  }
+  if (rc->rules.empty()) {
+    std::cout << "no replication rules (berth.replication.rules)\n";
+    return 0;
+  }
+  const SystemTime now = SystemClock().Now();
+  std::printf("%-16s %-5s %-16s %-20s %7s %12s %7s %8s %7s %5s  %s\n", "RULE", "DIR", "TRIGGER",
+              "LAST RUN", "IMAGES", "BYTES", "DELETES", "FAILURES", "PENDING", "LAG", "RESULT");
+  int code = 0;
+  for (const auto& rule : rc->rules) {
+    auto st = replicate::ReadRuleStatus(rc->directory, rule.name);
+    if (!st) {
+      std::cerr << "berth replication status: " << rule.name << ": " << st.error().message << "\n";
+      code = 1;
+      continue;
+    }
+    std::string trigger = rule.on_push ? "onpush" : "";
+    if (rule.scheduled) trigger += std::string(trigger.empty() ? "" : ",") + "schedule";
+    std::string last = st->last_run ? FormatRfc3339(*st->last_run) : "never";
+    if (auto dot = last.find('.'); dot != std::string::npos) last = last.substr(0, dot) + "Z";
+    std::string result = st->last_result.empty() ? "-" : st->last_result;
+    std::printf("%-16s %-5s %-16s %-20s %7llu %12llu %7llu %8llu %7llu %5s  %s\n",
+                rule.name.c_str(), rule.direction == replicate::Direction::kPush ? "push" : "pull",
+                trigger.c_str(), last.c_str(), static_cast<unsigned long long>(st->images),
+                static_cast<unsigned long long>(st->bytes),
+                static_cast<unsigned long long>(st->deletes),
+                static_cast<unsigned long long>(st->failures),
+                static_cast<unsigned long long>(st->pending),
+                Age(replicate::LagSeconds(*st, now)).c_str(), result.c_str());
+  }
+  return code;
+}
+
 }  // namespace
 
 void AddReplicateCommands(CLI::App& cli, CommandResult& result) {
@@ -163,6 +221,15 @@ void AddReplicateCommands(CLI::App& cli, CommandResult& result) {
   sync->add_option("--tag", sa->tag, "tag regular expression (whole tag; default: every tag)");
   CommonFlags(sync, *sa);
   sync->callback([&result, sa] { result.code = Sync(*sa); });
+
+  auto* repl = cli.add_subcommand("replication", "Replication rules (berth.replication)");
+  repl->require_subcommand(1);
+  auto config = std::make_shared<std::string>();
+  auto* status = repl->add_subcommand(
+      "status", "Each rule's last run, images and bytes copied, failures, pending items and lag");
+  status->add_option("-c,--config", *config, "registry config (default: $REGISTRY_CONFIG_PATH)");
+  status->callback([&result, config] { result.code = Status(*config); });
+  SetExamples(status, {"berth replication status -c /etc/berth/config.yml"});
 }
 
 }  // namespace berth::cli

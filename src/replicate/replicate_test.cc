@@ -1,0 +1,254 @@
+// Replication rules: decoding, the bandwidth limit, and the on-push service end to end against an
+// in-process Berth (source: an in-memory storage stack; destination: a real server on 127.0.0.1:0).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+
+#include "client/registry.h"
+#include "replicate/bandwidth.h"
+#include "replicate/config.h"
+#include "replicate/service.h"
+#include "storage/driver/factory.h"
+#include "storage/factory.h"
+#include "test/support/temp_dir.h"
+#include "test/support/test_server.h"
+#include "transfer/import.h"
+
+namespace berth::replicate {
+namespace {
+
+using berth::testing::TempDir;
+using berth::testing::TestServer;
+
+Result<ReplicationConfig> Decode(const std::string& yaml) {
+  auto loaded = config::Load("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: /tmp/x\n" +
+                                 yaml,
+                             {});
+  if (!loaded) return std::unexpected(loaded.error());
+  return DecodeConfig(loaded->config);
+}
+
+std::string Error(const std::string& yaml) {
+  auto r = Decode(yaml);
+  return r ? "" : r.error().message;
+}
+
+TEST(ReplicationConfig, DecodesARule) {
+  auto rc = Decode(R"(berth:
+  replication:
+    maxbackoff: 30s
+    rules:
+      - name: eu
+        url: https://eu.example.com
+        repository: "team/*"
+        tags: '^v[0-9]+$'
+        prefix: mirror/
+        username: u
+        password: p
+        insecure: true
+        trigger: [onpush, schedule]
+        interval: 10m
+        deletes: true
+        concurrency: 4
+        bandwidth: 10MB
+)");
+  ASSERT_TRUE(rc) << rc.error().message;
+  EXPECT_EQ(rc->directory, "/tmp/x/_berth/replication");
+  EXPECT_EQ(rc->max_backoff, std::chrono::seconds(30));
+  ASSERT_EQ(rc->rules.size(), 1u);
+  const Rule& r = rc->rules[0];
+  EXPECT_EQ(r.name, "eu");
+  EXPECT_EQ(r.direction, Direction::kPush);
+  EXPECT_EQ(r.selection.repo_glob, "team/*");
+  EXPECT_EQ(r.prefix, "mirror/");
+  EXPECT_TRUE(r.on_push && r.scheduled && r.deletes && r.insecure);
+  EXPECT_EQ(r.interval, std::chrono::minutes(10));
+  EXPECT_EQ(r.concurrency, 4);
+  EXPECT_EQ(r.bandwidth, 10u * 1000 * 1000);
+}
+
+TEST(ReplicationConfig, ErrorsNameTheKey) {
+  const std::string head = "berth:\n  replication:\n    rules:\n      - name: a\n";
+  EXPECT_NE(Error(head + "        direction: sideways\n        url: http://h\n")
+                .find("berth.replication.rules.0.direction"),
+            std::string::npos);
+  EXPECT_NE(Error(head).find("berth.replication.rules.0.url: required"), std::string::npos);
+  EXPECT_NE(Error(head + "        url: http://h\n        direction: pull\n        trigger: onpush\n")
+                .find("berth.replication.rules.0.trigger: onpush needs direction push"),
+            std::string::npos);
+  EXPECT_NE(Error(head + "        url: http://h\n        delete: true\n")
+                .find("berth.replication.rules.0.delete: unknown key"),
+            std::string::npos);
+  EXPECT_NE(Error(head + "        url: http://h\n        bandwidth: lots\n")
+                .find("berth.replication.rules.0.bandwidth"),
+            std::string::npos);
+  EXPECT_NE(Error(head + "        url: http://h\n        tags: '('\n")
+                .find("berth.replication.rules.0.tags"),
+            std::string::npos);
+  EXPECT_NE(Error(head + "        url: http://h\n      - name: a\n        url: http://h\n")
+                .find("berth.replication.rules.1.name: \"a\" is used twice"),
+            std::string::npos);
+  EXPECT_NE(Error("berth:\n  replication:\n    rules:\n      - name: ../x\n        url: http://h\n")
+                .find("berth.replication.rules.0.name"),
+            std::string::npos);
+  EXPECT_NE(Error(head + "        url: http://h/path\n").find("rules.0.url: must have no path"),
+            std::string::npos);
+}
+
+TEST(ReplicationConfig, PullRulesDefaultToSchedule) {
+  auto rc = Decode("berth:\n  replication:\n    rules:\n      - name: in\n        url: http://h\n"
+                   "        direction: pull\n");
+  ASSERT_TRUE(rc) << rc.error().message;
+  EXPECT_TRUE(rc->rules[0].scheduled);
+  EXPECT_FALSE(rc->rules[0].on_push);
+}
+
+TEST(Bandwidth, HoldsStreamsToTheRate) {
+  Bandwidth bw(512 * 1024);
+  auto t0 = std::chrono::steady_clock::now();
+  std::thread other([&] { bw.Take(128 * 1024); });
+  bw.Take(128 * 1024);
+  bw.Take(128 * 1024);
+  other.join();
+  // 384 KiB at 512 KiB/s: 0.75 s (shared by both threads).
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(700));
+}
+
+// A one-layer image in `ns`; returns its manifest digest.
+Digest PutImage(storage::Namespace& ns, const std::string& repo, const std::string& tag,
+                const std::string& layer) {
+  auto store = [&](const std::string& bytes) {
+    Digest d = Digest::Of(bytes);
+    size_t off = 0;
+    auto st = transfer::StoreBlob(
+        ns, repo, d, bytes.size(),
+        [&](char* buf, size_t cap) -> Result<size_t> {
+          size_t n = std::min(cap, bytes.size() - off);
+          std::memcpy(buf, bytes.data() + off, n);
+          off += n;
+          return n;
+        },
+        nullptr);
+    EXPECT_TRUE(st) << st.error().message;
+    return d;
+  };
+  const std::string config = "{\"architecture\":\"amd64\",\"os\":\"linux\"}";
+  Digest c = store(config), l = store(layer);
+  std::string m = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                  "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" +
+                  c.str() + "\",\"size\":" + std::to_string(config.size()) +
+                  "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" +
+                  l.str() + "\",\"size\":" + std::to_string(layer.size()) + "}]}";
+  auto put = ns.Manifests().Put(repo, *ParseReference(tag),
+                                "application/vnd.oci.image.manifest.v1+json", m);
+  EXPECT_TRUE(put) << put.error().message;
+  return Digest::Of(m);
+}
+
+api::Event PushEvent(const std::string& repo, const std::string& tag, const Digest& d) {
+  api::Event e;
+  e.action = api::EventAction::kPush;
+  e.repository = repo;
+  e.tag = tag;
+  e.digest = d.str();
+  e.manifest = "{}";
+  e.media_type = "application/vnd.oci.image.manifest.v1+json";
+  return e;
+}
+
+// Polls `cond` for up to 20 s.
+template <typename F>
+bool Eventually(F cond) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return cond();
+}
+
+TEST(ReplicationService, OnPushCopiesAndPropagatesDeletes) {
+  auto dest = TestServer::Start();
+  ASSERT_TRUE(dest);
+  TempDir dir;
+  auto ns = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
+  ReplicationConfig rc;
+  rc.directory = dir.path();
+  Rule rule;
+  rule.name = "d";
+  rule.url = "http://" + dest->hostport();
+  rule.prefix = "copy/";
+  rule.selection.repo_glob = "team/*";
+  rule.on_push = true;
+  rule.deletes = true;
+  rc.rules.push_back(rule);
+  auto svc = Service::Start(rc, ns);
+  ASSERT_TRUE(svc) << svc.error().message;
+
+  Digest d = PutImage(*ns, "team/app", "1", "layer bytes");
+  (*svc)->Emit(PushEvent("team/app", "1", d));
+  (*svc)->Emit(PushEvent("other/app", "1", d));  // not selected
+  client::RegistryOptions ro;
+  ro.url = rule.url;
+  auto reg = client::RegistryClient::Create(ro);
+  ASSERT_TRUE(reg);
+  EXPECT_TRUE(Eventually([&] {
+    auto m = (*reg)->HeadManifest("copy/team/app", "1");
+    return m && m->digest == d;
+  }));
+  EXPECT_FALSE((*reg)->HeadManifest("copy/other/app", "1"));
+
+  ASSERT_TRUE(ns->Manifests().Delete("team/app", d));
+  api::Event del;
+  del.action = api::EventAction::kDelete;
+  del.repository = "team/app";
+  del.digest = d.str();
+  (*svc)->Emit(del);
+  EXPECT_TRUE(Eventually([&] {
+    auto m = (*reg)->HeadManifest("copy/team/app", d.str());
+    return !m && m.error().Is(ErrorCode::kManifestUnknown);
+  }));
+  (*svc)->Stop();
+  auto st = ReadRuleStatus(dir.path(), "d");
+  ASSERT_TRUE(st) << st.error().message;
+  EXPECT_EQ(st->images, 1u);
+  EXPECT_EQ(st->deletes, 1u);
+  EXPECT_EQ(st->pending, 0u);
+  EXPECT_EQ(st->last_result, "ok");
+}
+
+TEST(ReplicationService, QueuedItemsWaitForADownDestinationAcrossRestarts) {
+  TempDir dir;
+  auto ns = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
+  // A port nothing listens on: a server started and stopped.
+  std::string url;
+  {
+    auto gone = TestServer::Start();
+    url = "http://" + gone->hostport();
+  }
+  ReplicationConfig rc;
+  rc.directory = dir.path();
+  rc.max_backoff = std::chrono::seconds(1);
+  Rule rule;
+  rule.name = "r";
+  rule.url = url;
+  rule.on_push = true;
+  rc.rules.push_back(rule);
+  Digest d = PutImage(*ns, "team/app", "1", "layer");
+  {
+    auto svc = Service::Start(rc, ns);
+    ASSERT_TRUE(svc) << svc.error().message;
+    (*svc)->Emit(PushEvent("team/app", "1", d));
+    (*svc)->Flush();
+    EXPECT_TRUE(Eventually([&] { return (*svc)->Statuses()[0].failures > 0; }));
+    (*svc)->Stop();
+  }
+  auto st = ReadRuleStatus(dir.path(), "r");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->pending, 1u);  // survived the stop, on disk
+  EXPECT_GT(LagSeconds(*st, SystemClock().Now() + std::chrono::seconds(5)), 4.0);
+}
+
+}  // namespace
+}  // namespace berth::replicate
