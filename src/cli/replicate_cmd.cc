@@ -1,6 +1,7 @@
 // `berth copy SRC DST` and `berth sync SRC-URL DST-URL`: one-off copies between any two registries
 // (Berth or not) through replicate::Copier, copying only what the destination lacks.
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -85,6 +86,43 @@ replicate::CopyOptions CopyOptionsOf(const Args& a, TransferProgress& progress) 
   return o;
 }
 
+// The two registries of a copy or sync, connected, as the copier's sides.
+struct Sides {
+  client::RegistryClientPtr src_client, dst_client;
+  replicate::SourcePtr src;
+  replicate::DestinationPtr dst;
+};
+
+Result<Sides> ConnectSides(const std::string& src_url, const std::string& dst_url, const Args& a) {
+  Sides s;
+  BERTH_ASSIGN_OR_RETURN(s.src_client, Connect(src_url, a.src_creds, !a.insecure));
+  BERTH_ASSIGN_OR_RETURN(s.dst_client, Connect(dst_url, a.dst_creds, !a.insecure));
+  s.src = replicate::RemoteSource(*s.src_client);
+  s.dst = replicate::RemoteDestination(*s.dst_client, a.chunk_bytes);
+  return s;
+}
+
+// Runs `run` (a copy or a sync) between the two registries with a progress display and prints the
+// summary. 2: bad URLs or credentials; 1: the run failed, or an image of a sync did.
+int Run(const char* verb, const std::string& src_url, const std::string& dst_url, const Args& a,
+        const std::function<Status(replicate::Copier&)>& run) {
+  auto sides = ConnectSides(src_url, dst_url, a);
+  if (!sides) {
+    std::cerr << "berth " << verb << ": " << sides.error().message << "\n";
+    return 2;
+  }
+  TransferProgress progress(verb);
+  replicate::Copier copier(*sides->src, *sides->dst, CopyOptionsOf(a, progress));
+  auto st = run(copier);
+  progress.Finish();
+  if (!st) {
+    std::cerr << "berth " << verb << ": " << st.error().message << "\n";
+    return 1;
+  }
+  Summary(verb, copier.stats(), a.dry_run);
+  return copier.stats().failures.empty() ? 0 : 1;
+}
+
 int Copy(const Args& a) {
   auto src = ParseImageRef(a.src);
   auto dst = ParseImageRef(a.dst);
@@ -92,47 +130,15 @@ int Copy(const Args& a) {
     std::cerr << "berth copy: " << (!src ? src.error().message : dst.error().message) << "\n";
     return 2;
   }
-  auto s = Connect(src->registry, a.src_creds, !a.insecure);
-  auto d = Connect(dst->registry, a.dst_creds, !a.insecure);
-  if (!s || !d) {
-    std::cerr << "berth copy: " << (!s ? s.error().message : d.error().message) << "\n";
-    return 2;
-  }
-  TransferProgress progress("copy");
-  auto source = replicate::RemoteSource(**s);
-  auto dest = replicate::RemoteDestination(**d, a.chunk_bytes);
-  replicate::Copier copier(*source, *dest, CopyOptionsOf(a, progress));
   // A digest source keeps its digest at the destination unless a tag was asked for.
   const bool dst_tagged = a.dst.find('@') == std::string::npos;
-  auto st = copier.CopyImage(src->repo, src->ref, dst->repo, dst_tagged ? dst->ref : "");
-  progress.Finish();
-  if (!st) {
-    std::cerr << "berth copy: " << st.error().message << "\n";
-    return 1;
-  }
-  Summary("copy", copier.stats(), a.dry_run);
-  return 0;
+  return Run("copy", src->registry, dst->registry, a, [&](replicate::Copier& c) {
+    return c.CopyImage(src->repo, src->ref, dst->repo, dst_tagged ? dst->ref : "");
+  });
 }
 
 int Sync(const Args& a) {
-  auto s = Connect(a.src, a.src_creds, !a.insecure);
-  auto d = Connect(a.dst, a.dst_creds, !a.insecure);
-  if (!s || !d) {
-    std::cerr << "berth sync: " << (!s ? s.error().message : d.error().message) << "\n";
-    return 2;
-  }
-  TransferProgress progress("sync");
-  auto source = replicate::RemoteSource(**s);
-  auto dest = replicate::RemoteDestination(**d, a.chunk_bytes);
-  replicate::Copier copier(*source, *dest, CopyOptionsOf(a, progress));
-  auto st = copier.Sync({a.repo, a.tag});
-  progress.Finish();
-  if (!st) {
-    std::cerr << "berth sync: " << st.error().message << "\n";
-    return 1;
-  }
-  Summary("sync", copier.stats(), a.dry_run);
-  return copier.stats().failures.empty() ? 0 : 1;
+  return Run("sync", a.src, a.dst, a, [&](replicate::Copier& c) { return c.Sync({a.repo, a.tag}); });
 }
 
 void CommonFlags(CLI::App* cmd, Args& a) {
@@ -158,13 +164,13 @@ std::string Age(double seconds) {
 
 // `berth replication status`: the rules' status files and queues, read directly, so it works
 // whether or not serve runs.
+Result<replicate::ReplicationConfig> LoadRules(const std::string& config_arg) {
+  BERTH_ASSIGN_OR_RETURN(auto loaded, LoadCommandConfig(config_arg));
+  return replicate::DecodeConfig(loaded.config);
+}
+
 int Status(const std::string& config_arg) {
-  auto loaded = LoadCommandConfig(config_arg);
-  if (!loaded) {
-    std::cerr << "berth replication status: " << loaded.error().message << "\n";
-    return 2;
-  }
-  auto rc = replicate::DecodeConfig(loaded->config);
+  auto rc = LoadRules(config_arg);
   if (!rc) {
     std::cerr << "berth replication status: " << rc.error().message << "\n";
     return 2;

@@ -13,16 +13,16 @@
 namespace berth::replicate {
 namespace {
 
-// Thrown inside this file only; DecodeConfig turns it into a Status.
-struct DecodeError {
-  std::string message;
+// Thrown inside this file only (by Fail); DecodeConfig turns it into a Status naming the key.
+struct KeyError {
+  std::string key, why;
 };
 
-[[noreturn]] void Fail(const std::string& path, const std::string& why) {
-  throw DecodeError{path + ": " + why};
+[[noreturn]] void Fail(std::string key, std::string why) {
+  throw KeyError{std::move(key), std::move(why)};
 }
 
-bool IsSet(const YAML::Node& n) { return n.IsDefined() && !n.IsNull(); }
+bool IsSet(const YAML::Node& n) { return n && !n.IsNull(); }
 
 // A rule's or the section's keys, each read once; Scalar refuses a key it was not told of.
 class Keys {
@@ -193,8 +193,8 @@ Result<ReplicationConfig> DecodeConfig(const config::Config& cfg) {
         Fail(k.Path("directory"), "required when the storage driver is not filesystem");
       out.directory = cfg.storage.filesystem_rootdirectory + "/_berth/replication";
     }
-  } catch (const DecodeError& e) {
-    return MakeError(ErrorCode::kInvalidArgument, e.message);
+  } catch (const KeyError& e) {
+    return MakeError(ErrorCode::kInvalidArgument, e.key + ": " + e.why);
   } catch (const YAML::Exception& e) {
     return MakeError(ErrorCode::kInvalidArgument, path + ": " + e.what());
   }

@@ -70,30 +70,24 @@ TEST(ReplicationConfig, DecodesARule) {
 
 TEST(ReplicationConfig, ErrorsNameTheKey) {
   const std::string head = "berth:\n  replication:\n    rules:\n      - name: a\n";
-  EXPECT_NE(Error(head + "        direction: sideways\n        url: http://h\n")
-                .find("berth.replication.rules.0.direction"),
-            std::string::npos);
-  EXPECT_NE(Error(head).find("berth.replication.rules.0.url: required"), std::string::npos);
-  EXPECT_NE(Error(head + "        url: http://h\n        direction: pull\n        trigger: onpush\n")
-                .find("berth.replication.rules.0.trigger: onpush needs direction push"),
-            std::string::npos);
-  EXPECT_NE(Error(head + "        url: http://h\n        delete: true\n")
-                .find("berth.replication.rules.0.delete: unknown key"),
-            std::string::npos);
-  EXPECT_NE(Error(head + "        url: http://h\n        bandwidth: lots\n")
-                .find("berth.replication.rules.0.bandwidth"),
-            std::string::npos);
-  EXPECT_NE(Error(head + "        url: http://h\n        tags: '('\n")
-                .find("berth.replication.rules.0.tags"),
-            std::string::npos);
-  EXPECT_NE(Error(head + "        url: http://h\n      - name: a\n        url: http://h\n")
-                .find("berth.replication.rules.1.name: \"a\" is used twice"),
-            std::string::npos);
-  EXPECT_NE(Error("berth:\n  replication:\n    rules:\n      - name: ../x\n        url: http://h\n")
-                .find("berth.replication.rules.0.name"),
-            std::string::npos);
-  EXPECT_NE(Error(head + "        url: http://h/path\n").find("rules.0.url: must have no path"),
-            std::string::npos);
+  const std::string url = "        url: http://h\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {head + "        direction: sideways\n" + url, "berth.replication.rules.0.direction"},
+      {head, "berth.replication.rules.0.url: required"},
+      {head + url + "        direction: pull\n        trigger: onpush\n",
+       "berth.replication.rules.0.trigger: onpush needs direction push"},
+      {head + url + "        delete: true\n", "berth.replication.rules.0.delete: unknown key"},
+      {head + url + "        bandwidth: lots\n", "berth.replication.rules.0.bandwidth"},
+      {head + url + "        tags: '('\n", "berth.replication.rules.0.tags"},
+      {head + url + "      - name: a\n" + url, "berth.replication.rules.1.name: \"a\" is used twice"},
+      {"berth:\n  replication:\n    rules:\n      - name: ../x\n" + url,
+       "berth.replication.rules.0.name"},
+      {head + "        url: http://h/path\n", "rules.0.url: must have no path"},
+      {head + url + "        concurrency: 0\n", "berth.replication.rules.0.concurrency"},
+  };
+  for (const auto& [yaml, want] : cases) {
+    EXPECT_NE(Error(yaml).find(want), std::string::npos) << yaml << "\ngave: " << Error(yaml);
+  }
 }
 
 TEST(ReplicationConfig, PullRulesDefaultToSchedule) {

@@ -3,10 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
+#include "common/file_io.h"
 #include "meta/database.h"
 #include "meta/open.h"
 
@@ -15,24 +14,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::unexpected<Error> IoError(const std::string& what, const std::string& path) {
-  return MakeError(ErrorCode::kIo, what + " " + path + ": " + std::strerror(errno));
-}
-
-Status Fsync(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), (directory ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError("cannot open", path);
+// fsyncs `tmp`, renames it over `path` and fsyncs the directory.
+Status Publish(const std::string& tmp, const std::string& path) {
+  int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(ErrnoError("cannot open", tmp));
   int rc = ::fsync(fd);
   ::close(fd);
-  if (rc != 0) return IoError("cannot fsync", path);
-  return Ok();
-}
-
-// Renames the fsynced `tmp` over `path` and fsyncs the directory.
-Status Publish(const std::string& tmp, const std::string& path) {
-  BERTH_RETURN_IF_ERROR(Fsync(tmp, false));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return IoError("cannot rename into", path);
-  return Fsync(fs::path(path).parent_path().string(), true);
+  if (rc != 0) return std::unexpected(ErrnoError("cannot fsync", tmp));
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    return std::unexpected(ErrnoError("cannot rename into", path));
+  return SyncDir(fs::path(path).parent_path().string());
 }
 
 // The configured SQLite file, or a note for the other cases.
