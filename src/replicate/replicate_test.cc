@@ -181,8 +181,9 @@ TEST(ReplicationService, OnPushCopiesAndPropagatesDeletes) {
   ASSERT_TRUE(svc) << svc.error().message;
 
   Digest d = PutImage(*ns, "team/app", "1", "layer bytes");
+  ASSERT_EQ(PutImage(*ns, "other/app", "1", "layer bytes"), d);
+  (*svc)->Emit(PushEvent("other/app", "1", d));  // not selected (the glob is team/*)
   (*svc)->Emit(PushEvent("team/app", "1", d));
-  (*svc)->Emit(PushEvent("other/app", "1", d));  // not selected
   client::RegistryOptions ro;
   ro.url = rule.url;
   auto reg = client::RegistryClient::Create(ro);
