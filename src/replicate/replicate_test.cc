@@ -8,6 +8,7 @@
 #include "client/registry.h"
 #include "replicate/bandwidth.h"
 #include "replicate/config.h"
+#include "replicate/metrics.h"
 #include "replicate/service.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
@@ -204,6 +205,14 @@ TEST(ReplicationService, OnPushCopiesAndPropagatesDeletes) {
     auto m = (*reg)->HeadManifest("copy/team/app", d.str());
     return !m && m.error().Is(ErrorCode::kManifestUnknown);
   }));
+  // The status is recorded just after the destination answers.
+  EXPECT_TRUE(Eventually([&] { return (*svc)->Statuses()[0].deletes == 1; }));
+  metrics::Registry metrics;
+  auto regs = RegisterMetrics(metrics, *svc);
+  const std::string text = metrics.Expose();
+  EXPECT_NE(text.find("berth_replication_images_total{rule=\"d\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("berth_replication_deletes_total{rule=\"d\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("berth_replication_pending_items{rule=\"d\"} 0"), std::string::npos);
   (*svc)->Stop();
   auto st = ReadRuleStatus(dir.path(), "d");
   ASSERT_TRUE(st) << st.error().message;
