@@ -8,6 +8,7 @@
 #include "client/registry.h"
 #include "replicate/bandwidth.h"
 #include "replicate/config.h"
+#include "replicate/copier.h"
 #include "replicate/metrics.h"
 #include "replicate/service.h"
 #include "storage/driver/factory.h"
@@ -252,6 +253,43 @@ TEST(ReplicationService, QueuedItemsWaitForADownDestinationAcrossRestarts) {
   ASSERT_TRUE(st);
   EXPECT_EQ(st->pending, 1u);  // survived the stop, on disk
   EXPECT_GT(LagSeconds(*st, SystemClock().Now() + std::chrono::seconds(5)), 4.0);
+}
+
+TEST(ReplicationService, PullRuleSyncsIntoThisRegistry) {
+  auto remote = TestServer::Start();
+  ASSERT_TRUE(remote);
+  client::RegistryOptions ro;
+  ro.url = "http://" + remote->hostport();
+  auto reg = client::RegistryClient::Create(ro);
+  ASSERT_TRUE(reg);
+  // Seed the remote registry with a copy from a local stack.
+  auto seed = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
+  Digest d = PutImage(*seed, "team/app", "1", "pulled layer");
+  auto seed_src = LocalSource(seed);
+  auto remote_dst = RemoteDestination(**reg, 1 << 20);
+  ASSERT_TRUE(Copier(*seed_src, *remote_dst, {}).CopyImage("team/app", "1", "team/app", "1"));
+
+  TempDir dir;
+  auto here = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
+  ReplicationConfig rc;
+  rc.directory = dir.path();
+  Rule rule;
+  rule.name = "in";
+  rule.url = ro.url;
+  rule.direction = Direction::kPull;
+  rule.scheduled = true;
+  rule.prefix = "up/";
+  rc.rules.push_back(rule);
+  auto svc = Service::Start(rc, here);
+  ASSERT_TRUE(svc) << svc.error().message;
+  auto st = (*svc)->SyncRule(0);
+  ASSERT_TRUE(st) << st.error().message;
+  auto got = here->Tags().Resolve("up/team/app", "1");
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(*got, d);
+  ASSERT_TRUE((*svc)->SyncRule(0));  // up to date: copies nothing more
+  EXPECT_EQ((*svc)->Statuses()[0].images, 1u);
+  EXPECT_EQ((*svc)->Statuses()[0].last_result, "ok");
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 # (prefix, delete propagation), and on a schedule. Checks: digests unchanged at each destination;
 # a destination killed (SIGKILL) while a large blob is uploading catches up when it returns; items
 # queued while the destination is down survive a SIGKILL of the source; deletes propagate where
-# enabled and only there; `berth replication status` reports the runs.
+# enabled and only there; a pull rule copies from docker-registry into the source under a prefix;
+# `berth replication status` reports the runs.
 # Usage: BERTH_BIN=build/berth replication_test.sh
 . "$(dirname "$0")/../lib.sh"
 lib_init
@@ -50,6 +51,13 @@ write_config "$T/a.yml" "$T/a" \
   "        url: http://$F" \
   "        repository: 'sched/*'" \
   "        trigger: schedule" \
+  "        interval: 1s" \
+  "      - name: from-dist" \
+  "        url: http://$F" \
+  "        direction: pull" \
+  "        repository: 'test/*'" \
+  "        tags: '^1\$'" \
+  "        prefix: pulled/" \
   "        interval: 1s"
 check "config check accepts the rules" "$B" config check "$T/a.yml"
 start_server sut a "$T/a.yml"
@@ -126,6 +134,8 @@ arrives "after kill -9 of the source: test/new:1 replicated" "$F" test/new:1 "$B
 # ================================================================ on schedule
 REG=$A check "push sched/app:1 (schedule-only rule)" push_fixture busybox sched/app:1
 arrives "on schedule: sched/app:1 at docker-registry" "$F" sched/app:1 "$BB"
+arrives "pull rule: docker-registry's test/layers3:1 in the source under pulled/" "$A" pulled/test/layers3:1 "$L3"
+arrives "pull rule: test/multiarch:1 (whole index)" "$A" pulled/test/multiarch:1 "$MA"
 
 # ================================================================ deletes
 check "delete test/multiarch:1 (by tag) at the source" curl -sS -m 10 -f -X DELETE "http://$A/v2/test/multiarch/manifests/1"
