@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <thread>
 
 #include "client/registry.h"
@@ -164,21 +165,35 @@ bool Eventually(F cond) {
   return cond();
 }
 
+storage::NamespacePtr MemoryStack() {
+  return storage::NewRegistry(*storage::driver::Create("inmemory", {}));
+}
+
+// A config of one rule named `name` to `url`, with its directory in `dir`.
+ReplicationConfig OneRule(const TempDir& dir, const std::string& name, const std::string& url,
+                          const std::function<void(Rule&)>& adjust) {
+  ReplicationConfig rc;
+  rc.directory = dir.path();
+  Rule rule;
+  rule.name = name;
+  rule.url = url;
+  adjust(rule);
+  rc.rules.push_back(rule);
+  return rc;
+}
+
 TEST(ReplicationService, OnPushCopiesAndPropagatesDeletes) {
   auto dest = TestServer::Start();
   ASSERT_TRUE(dest);
   TempDir dir;
-  auto ns = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
-  ReplicationConfig rc;
-  rc.directory = dir.path();
-  Rule rule;
-  rule.name = "d";
-  rule.url = "http://" + dest->hostport();
-  rule.prefix = "copy/";
-  rule.selection.repo_glob = "team/*";
-  rule.on_push = true;
-  rule.deletes = true;
-  rc.rules.push_back(rule);
+  auto ns = MemoryStack();
+  const std::string url = "http://" + dest->hostport();
+  ReplicationConfig rc = OneRule(dir, "d", url, [](Rule& r) {
+    r.prefix = "copy/";
+    r.selection.repo_glob = "team/*";
+    r.on_push = true;
+    r.deletes = true;
+  });
   auto svc = Service::Start(rc, ns);
   ASSERT_TRUE(svc) << svc.error().message;
 
@@ -187,7 +202,7 @@ TEST(ReplicationService, OnPushCopiesAndPropagatesDeletes) {
   (*svc)->Emit(PushEvent("other/app", "1", d));  // not selected (the glob is team/*)
   (*svc)->Emit(PushEvent("team/app", "1", d));
   client::RegistryOptions ro;
-  ro.url = rule.url;
+  ro.url = url;
   auto reg = client::RegistryClient::Create(ro);
   ASSERT_TRUE(reg);
   EXPECT_TRUE(Eventually([&] {
@@ -225,21 +240,15 @@ TEST(ReplicationService, OnPushCopiesAndPropagatesDeletes) {
 
 TEST(ReplicationService, QueuedItemsWaitForADownDestinationAcrossRestarts) {
   TempDir dir;
-  auto ns = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
+  auto ns = MemoryStack();
   // A port nothing listens on: a server started and stopped.
   std::string url;
   {
     auto gone = TestServer::Start();
     url = "http://" + gone->hostport();
   }
-  ReplicationConfig rc;
-  rc.directory = dir.path();
+  ReplicationConfig rc = OneRule(dir, "r", url, [](Rule& r) { r.on_push = true; });
   rc.max_backoff = std::chrono::seconds(1);
-  Rule rule;
-  rule.name = "r";
-  rule.url = url;
-  rule.on_push = true;
-  rc.rules.push_back(rule);
   Digest d = PutImage(*ns, "team/app", "1", "layer");
   {
     auto svc = Service::Start(rc, ns);
@@ -263,23 +272,19 @@ TEST(ReplicationService, PullRuleSyncsIntoThisRegistry) {
   auto reg = client::RegistryClient::Create(ro);
   ASSERT_TRUE(reg);
   // Seed the remote registry with a copy from a local stack.
-  auto seed = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
+  auto seed = MemoryStack();
   Digest d = PutImage(*seed, "team/app", "1", "pulled layer");
   auto seed_src = LocalSource(seed);
   auto remote_dst = RemoteDestination(**reg, 1 << 20);
   ASSERT_TRUE(Copier(*seed_src, *remote_dst, {}).CopyImage("team/app", "1", "team/app", "1"));
 
   TempDir dir;
-  auto here = storage::NewRegistry(*storage::driver::Create("inmemory", {}));
-  ReplicationConfig rc;
-  rc.directory = dir.path();
-  Rule rule;
-  rule.name = "in";
-  rule.url = ro.url;
-  rule.direction = Direction::kPull;
-  rule.scheduled = true;
-  rule.prefix = "up/";
-  rc.rules.push_back(rule);
+  auto here = MemoryStack();
+  ReplicationConfig rc = OneRule(dir, "in", ro.url, [](Rule& r) {
+    r.direction = Direction::kPull;
+    r.scheduled = true;
+    r.prefix = "up/";
+  });
   auto svc = Service::Start(rc, here);
   ASSERT_TRUE(svc) << svc.error().message;
   auto st = (*svc)->SyncRule(0);
