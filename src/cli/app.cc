@@ -26,6 +26,8 @@
 #include "observe/observability.h"
 #include "policy/setup.h"
 #include "proxy/proxy.h"
+#include "replicate/install.h"
+#include "replicate/metrics.h"
 #include "storage/driver/driver.h"
 #include "storage/driver/factory.h"
 #include "storage/factory.h"
@@ -64,6 +66,8 @@ struct App::Impl {
   gc::Installed gc;  // leases around the storage stack, the online collection job and its counters
   bool stopped = false;
   std::unique_ptr<notify::Runtime> notify;  // webhook queues and audit log; after the server drains
+  std::shared_ptr<replicate::Service> replication;  // berth.replication; stopped after the server
+  std::vector<metrics::Registration> replication_metrics;
 
   static constexpr auto kJobStopTimeout = std::chrono::seconds(10);
   // How stale a listing may be for writes by other processes (Distribution's listing TTL).
@@ -251,6 +255,7 @@ Status CheckResources(const config::Config& cfg) {
   if (auto o = observe::Observability::Create(cfg); !o) return std::unexpected(o.error());
   // Loading the authentication files is the check: every error names the key and the file.
   BERTH_RETURN_IF_ERROR(notify::CheckConfig(cfg));
+  if (auto rc = replicate::DecodeConfig(cfg); !rc) return std::unexpected(rc.error());
   api::ApiOptions scratch;
   BERTH_ASSIGN_OR_RETURN(auto tenancy, meta::OpenTenancy(cfg));  // opens and migrates the store
   return ConfigureAuth(cfg.auth, scratch, tenancy);
@@ -334,6 +339,9 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   BERTH_ASSIGN_OR_RETURN(im.notify,
                          notify::Attach(cfg, ao.event_sinks, *im.clock, &im.observe->metrics()));
   if (tenancy) tenancy->store().OnChange(im.notify->ChangeRecorder());  // changes into berth.audit
+  BERTH_ASSIGN_OR_RETURN(im.replication, replicate::Install(cfg, im.registry, *im.scheduler,
+                                                            ao.event_sinks, *im.clock));
+  im.replication_metrics = replicate::RegisterMetrics(im.observe->metrics(), im.replication);
   ao.unhealthy = im.observe->Unhealthy();
   ao.on_auth_failure = im.observe->AuthFailureHook();
   if (deps.adjust_api) deps.adjust_api(ao);
@@ -412,6 +420,7 @@ void App::Shutdown() {
   // is then destroyed half-built and there is nothing to drain or stop.
   if (impl_->server) impl_->server->Shutdown(impl_->cfg.http.draintimeout);
   impl_->notify.reset();  // persists the events still in memory
+  if (impl_->replication) impl_->replication->Stop();  // persists its pending items
   if (impl_->observe) impl_->observe->Shutdown();
   if (impl_->scheduler) impl_->scheduler->Stop(Impl::kJobStopTimeout);
 }

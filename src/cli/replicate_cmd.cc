@@ -1,13 +1,16 @@
 // `berth copy SRC DST` and `berth sync SRC-URL DST-URL`: one-off copies between any two registries
 // (Berth or not) through replicate::Copier, copying only what the destination lacks.
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/transfer_progress.h"
 #include "client/registry.h"
+#include "replicate/config.h"
 #include "replicate/copier.h"
+#include "replicate/status.h"
 
 namespace berth::cli {
 namespace {
@@ -79,9 +82,45 @@ replicate::CopyOptions CopyOptionsOf(const Args& a, TransferProgress& progress) 
   replicate::CopyOptions o;
   o.dry_run = a.dry_run;
   o.attempts = a.retries;
-  o.chunk_bytes = a.chunk_bytes;
   o.progress = &progress;
   return o;
+}
+
+// The two registries of a copy or sync, connected, as the copier's sides.
+struct Sides {
+  client::RegistryClientPtr src_client, dst_client;
+  replicate::SourcePtr src;
+  replicate::DestinationPtr dst;
+};
+
+Result<Sides> ConnectSides(const std::string& src_url, const std::string& dst_url, const Args& a) {
+  Sides s;
+  BERTH_ASSIGN_OR_RETURN(s.src_client, Connect(src_url, a.src_creds, !a.insecure));
+  BERTH_ASSIGN_OR_RETURN(s.dst_client, Connect(dst_url, a.dst_creds, !a.insecure));
+  s.src = replicate::RemoteSource(*s.src_client);
+  s.dst = replicate::RemoteDestination(*s.dst_client, a.chunk_bytes);
+  return s;
+}
+
+// Runs `run` (a copy or a sync) between the two registries with a progress display and prints the
+// summary. 2: bad URLs or credentials; 1: the run failed, or an image of a sync did.
+int Run(const char* verb, const std::string& src_url, const std::string& dst_url, const Args& a,
+        const std::function<Status(replicate::Copier&)>& run) {
+  auto sides = ConnectSides(src_url, dst_url, a);
+  if (!sides) {
+    std::cerr << "berth " << verb << ": " << sides.error().message << "\n";
+    return 2;
+  }
+  TransferProgress progress(verb);
+  replicate::Copier copier(*sides->src, *sides->dst, CopyOptionsOf(a, progress));
+  auto st = run(copier);
+  progress.Finish();
+  if (!st) {
+    std::cerr << "berth " << verb << ": " << st.error().message << "\n";
+    return 1;
+  }
+  Summary(verb, copier.stats(), a.dry_run);
+  return copier.stats().failures.empty() ? 0 : 1;
 }
 
 int Copy(const Args& a) {
@@ -91,43 +130,15 @@ int Copy(const Args& a) {
     std::cerr << "berth copy: " << (!src ? src.error().message : dst.error().message) << "\n";
     return 2;
   }
-  auto s = Connect(src->registry, a.src_creds, !a.insecure);
-  auto d = Connect(dst->registry, a.dst_creds, !a.insecure);
-  if (!s || !d) {
-    std::cerr << "berth copy: " << (!s ? s.error().message : d.error().message) << "\n";
-    return 2;
-  }
-  TransferProgress progress("copy");
-  replicate::Copier copier(**s, **d, CopyOptionsOf(a, progress));
   // A digest source keeps its digest at the destination unless a tag was asked for.
   const bool dst_tagged = a.dst.find('@') == std::string::npos;
-  auto st = copier.CopyImage(src->repo, src->ref, dst->repo, dst_tagged ? dst->ref : "");
-  progress.Finish();
-  if (!st) {
-    std::cerr << "berth copy: " << st.error().message << "\n";
-    return 1;
-  }
-  Summary("copy", copier.stats(), a.dry_run);
-  return 0;
+  return Run("copy", src->registry, dst->registry, a, [&](replicate::Copier& c) {
+    return c.CopyImage(src->repo, src->ref, dst->repo, dst_tagged ? dst->ref : "");
+  });
 }
 
 int Sync(const Args& a) {
-  auto s = Connect(a.src, a.src_creds, !a.insecure);
-  auto d = Connect(a.dst, a.dst_creds, !a.insecure);
-  if (!s || !d) {
-    std::cerr << "berth sync: " << (!s ? s.error().message : d.error().message) << "\n";
-    return 2;
-  }
-  TransferProgress progress("sync");
-  replicate::Copier copier(**s, **d, CopyOptionsOf(a, progress));
-  auto st = copier.Sync({a.repo, a.tag});
-  progress.Finish();
-  if (!st) {
-    std::cerr << "berth sync: " << st.error().message << "\n";
-    return 1;
-  }
-  Summary("sync", copier.stats(), a.dry_run);
-  return copier.stats().failures.empty() ? 0 : 1;
+  return Run("sync", a.src, a.dst, a, [&](replicate::Copier& c) { return c.Sync({a.repo, a.tag}); });
 }
 
 void CommonFlags(CLI::App* cmd, Args& a) {
@@ -141,6 +152,59 @@ void CommonFlags(CLI::App* cmd, Args& a) {
   cmd->add_option("--retries", a.retries,
                   "attempts per request while a side is down (back-off doubles from 0.5 s)")
       ->check(CLI::Range(1, 20));
+}
+
+std::string Age(double seconds) {
+  if (seconds < 1) return "0s";
+  auto s = static_cast<uint64_t>(seconds);
+  if (s < 120) return std::to_string(s) + "s";
+  if (s < 7200) return std::to_string(s / 60) + "m";
+  return std::to_string(s / 3600) + "h";
+}
+
+// `berth replication status`: the rules' status files and queues, read directly, so it works
+// whether or not serve runs.
+Result<replicate::ReplicationConfig> LoadRules(const std::string& config_arg) {
+  BERTH_ASSIGN_OR_RETURN(auto loaded, LoadCommandConfig(config_arg));
+  return replicate::DecodeConfig(loaded.config);
+}
+
+int Status(const std::string& config_arg) {
+  auto rc = LoadRules(config_arg);
+  if (!rc) {
+    std::cerr << "berth replication status: " << rc.error().message << "\n";
+    return 2;
+  }
+  if (rc->rules.empty()) {
+    std::cout << "no replication rules (berth.replication.rules)\n";
+    return 0;
+  }
+  const SystemTime now = SystemClock().Now();
+  std::printf("%-16s %-5s %-16s %-20s %7s %12s %7s %8s %7s %5s  %s\n", "RULE", "DIR", "TRIGGER",
+              "LAST RUN", "IMAGES", "BYTES", "DELETES", "FAILURES", "PENDING", "LAG", "RESULT");
+  int code = 0;
+  for (const auto& rule : rc->rules) {
+    auto st = replicate::ReadRuleStatus(rc->directory, rule.name);
+    if (!st) {
+      std::cerr << "berth replication status: " << rule.name << ": " << st.error().message << "\n";
+      code = 1;
+      continue;
+    }
+    std::string trigger = rule.on_push ? "onpush" : "";
+    if (rule.scheduled) trigger += std::string(trigger.empty() ? "" : ",") + "schedule";
+    std::string last = st->last_run ? FormatRfc3339(*st->last_run) : "never";
+    if (auto dot = last.find('.'); dot != std::string::npos) last = last.substr(0, dot) + "Z";
+    std::string result = st->last_result.empty() ? "-" : st->last_result;
+    std::printf("%-16s %-5s %-16s %-20s %7llu %12llu %7llu %8llu %7llu %5s  %s\n",
+                rule.name.c_str(), rule.direction == replicate::Direction::kPush ? "push" : "pull",
+                trigger.c_str(), last.c_str(), static_cast<unsigned long long>(st->images),
+                static_cast<unsigned long long>(st->bytes),
+                static_cast<unsigned long long>(st->deletes),
+                static_cast<unsigned long long>(st->failures),
+                static_cast<unsigned long long>(st->pending),
+                Age(replicate::LagSeconds(*st, now)).c_str(), result.c_str());
+  }
+  return code;
 }
 
 }  // namespace
@@ -163,6 +227,15 @@ void AddReplicateCommands(CLI::App& cli, CommandResult& result) {
   sync->add_option("--tag", sa->tag, "tag regular expression (whole tag; default: every tag)");
   CommonFlags(sync, *sa);
   sync->callback([&result, sa] { result.code = Sync(*sa); });
+
+  auto* repl = cli.add_subcommand("replication", "Replication rules (berth.replication)");
+  repl->require_subcommand(1);
+  auto config = std::make_shared<std::string>();
+  auto* status = repl->add_subcommand(
+      "status", "Each rule's last run, images and bytes copied, failures, pending items and lag");
+  status->add_option("-c,--config", *config, "registry config (default: $REGISTRY_CONFIG_PATH)");
+  status->callback([&result, config] { result.code = Status(*config); });
+  SetExamples(status, {"berth replication status -c /etc/berth/config.yml"});
 }
 
 }  // namespace berth::cli

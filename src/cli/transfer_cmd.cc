@@ -13,6 +13,7 @@
 #include "transfer/export.h"
 #include "transfer/import.h"
 #include "transfer/layout_files.h"
+#include "transfer/meta_backup.h"
 
 namespace berth::cli {
 namespace {
@@ -20,6 +21,7 @@ namespace {
 struct Storage {
   storage::driver::StorageDriverPtr driver;
   storage::NamespacePtr ns;
+  config::Config config;
 };
 
 Result<Storage> OpenStorage(const std::string& config_arg) {
@@ -30,7 +32,7 @@ Result<Storage> OpenStorage(const std::string& config_arg) {
   if (!driver) return MakeError(driver.error().code, "storage: " + driver.error().message);
   storage::StackOptions so;
   so.manifest_cache_bytes = 0;  // one pass over everything: a cache only costs memory
-  Storage s{*driver, storage::NewRegistry(*driver, so)};
+  Storage s{*driver, storage::NewRegistry(*driver, so), cfg};
   return s;
 }
 
@@ -114,6 +116,9 @@ int BackupCmd(const std::string& config, const std::string& dest) {
             << stats->blobs_written << " new blob(s) copied ("
             << cli::Progress::FormatBytes(stats->bytes_written) << "), " << stats->blobs_present
             << " already in " << dest << "\n";
+  auto meta = transfer::BackupMeta(st->config, dest);
+  if (!meta) return Fail("backup", meta.error());
+  if (!meta->empty()) std::cout << "backup: " << *meta << "\n";
   return 0;
 }
 
@@ -135,10 +140,14 @@ int RestoreCmd(const std::string& src, const std::string& config) {
   if (!in) return Fail("restore", in.error());
   auto st = OpenStorage(config);
   if (!st) return Fail("restore", st.error());
+  if (auto ok = transfer::CheckMetaRestore(src, st->config); !ok) return Fail("restore", ok.error());
   TransferProgress progress("restore");
   auto stats = transfer::Restore(**in, *st->ns, *st->driver, &progress);
   progress.Finish();
   if (!stats) return Fail("restore", stats.error());
+  auto meta = transfer::RestoreMeta(src, st->config);
+  if (!meta) return Fail("restore", meta.error());
+  if (!meta->empty()) std::cout << "restore: " << *meta << "\n";
   std::cout << "restored " << stats->tags << " tag(s), " << stats->manifests << " manifest(s), "
             << stats->blobs_uploaded << " blob(s) ("
             << cli::Progress::FormatBytes(stats->bytes_uploaded) << "); every digest verified\n";

@@ -151,10 +151,10 @@ Status PushManifest(RegistryClient& reg, std::string_view repo, std::string_view
   return Ok();
 }
 
-Status DeleteManifest(RegistryClient& reg, std::string_view repo, const Digest& d) {
+Status DeleteManifest(RegistryClient& reg, std::string_view repo, std::string_view reference) {
   Request req;
   req.method = "DELETE";
-  req.url = "/v2/" + std::string(repo) + "/manifests/" + d.str();
+  req.url = "/v2/" + std::string(repo) + "/manifests/" + std::string(reference);
   BERTH_ASSIGN_OR_RETURN(ResponsePtr res, reg.Send(std::move(req), PushScope(repo)));
   if (res->status != 202 && res->status != 200) {
     return std::unexpected(RegistryClient::ErrorFromResponse(*res, ErrorCode::kManifestUnknown));

@@ -48,7 +48,9 @@ Status PushBlob(RegistryClient& reg, std::string_view repo, const Digest& d, uin
 Status PushManifest(RegistryClient& reg, std::string_view repo, std::string_view reference,
                     std::string_view media_type, const std::string& bytes, const Digest& d);
 
-// DELETE /v2/<repo>/manifests/<d> (delete propagation). MANIFEST_UNKNOWN when absent.
-Status DeleteManifest(RegistryClient& reg, std::string_view repo, const Digest& d);
+// DELETE /v2/<repo>/manifests/<reference> (delete propagation): a digest deletes the manifest and
+// its tags; a tag deletes the tag only where the registry supports it (OCI 1.1; Distribution 2.8
+// answers UNSUPPORTED). MANIFEST_UNKNOWN when absent.
+Status DeleteManifest(RegistryClient& reg, std::string_view repo, std::string_view reference);
 
 }  // namespace berth::client

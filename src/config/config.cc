@@ -101,7 +101,7 @@ constexpr std::string_view kUnsupportedDrivers[] = {"s3", "s3aws", "azure", "gcs
 // Sections of `berth:` kept as raw YAML under "berth.<name>" for the module that decodes them:
 // retention and immutable (src/policy), notifications and audit (src/notify).
 constexpr std::string_view kRawBerthSections[] = {"retention", "immutable", "notifications",
-                                                  "audit"};
+                                                  "audit", "replication"};
 
 // Top-level sections kept as raw YAML (Config::raw_sections).
 constexpr std::string_view kRawSections[] = {"notifications", "proxy",     "redis",      "health",
@@ -179,7 +179,9 @@ Schema BuildSchema() {
                                          Leaf("deadletterafter"), Leaf("maxbackoff")}),
                Section("audit", {Leaf("enabled"), Leaf("path"), Leaf("maxsize"),
                                  Leaf("maxbackups")}),
-               Section("proxy", {Leaf("maxcachesize"), List("upstreams")})}),
+               Section("proxy", {Leaf("maxcachesize"), List("upstreams")}),
+               // Decoded by replicate/config.cc (berth.replication.rules.N keys are checked there).
+               Section("replication", {Leaf("directory"), Leaf("maxbackoff"), Opaque("rules")})}),
       Section("proxy", {Leaf("remoteurl"), Leaf("username"), Leaf("password"), Leaf("ttl")}),
   };
   // health: decoded by health/config.cc from raw_sections["health"].

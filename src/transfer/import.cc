@@ -115,12 +115,9 @@ class Importer {
                                                     " bytes, file has " + std::to_string(*size));
     }
     BERTH_ASSIGN_OR_RETURN(auto reader, in_.Open(BlobPath(d)));
-    BERTH_ASSIGN_OR_RETURN(auto upload, ns_.Uploads().Start(repo));
-    auto st = Upload(repo, upload.id, d, desc.size, *reader);
-    if (!st) {
-      (void)ns_.Uploads().Cancel(repo, upload.id);
-      return st;
-    }
+    BERTH_RETURN_IF_ERROR(StoreBlob(ns_, repo, d, desc.size,
+                                    [&](char* buf, size_t cap) { return reader->Read(buf, cap); },
+                                    progress_));
     ++stats_.blobs_uploaded;
     stats_.bytes_uploaded += desc.size;
     if (progress_) progress_->Item("blob " + d.str().substr(0, 19) + " -> " + repo, desc.size);
@@ -128,30 +125,6 @@ class Importer {
   }
 
  private:
-  Status Upload(const std::string& repo, const std::string& id, const Digest& d, uint64_t size,
-                storage::driver::Reader& r) {
-    BERTH_ASSIGN_OR_RETURN(auto w, ns_.Uploads().Open(repo, id));
-    w->Reserve(size);
-    std::vector<char> buf(1 << 20);
-    uint64_t total = 0;
-    for (;;) {
-      BERTH_ASSIGN_OR_RETURN(size_t n, r.Read(buf.data(), buf.size()));
-      if (n == 0) break;
-      total += n;
-      if (total > size) break;
-      BERTH_RETURN_IF_ERROR(w->Write(buf.data(), n));
-      if (progress_) progress_->Bytes(n);
-    }
-    if (total != size) {
-      return MakeError(ErrorCode::kSizeInvalid, "blob " + d.str() + " in the layout is not " +
-                                                    std::to_string(size) + " bytes");
-    }
-    // Commit hashes what streamed in and refuses (DIGEST_INVALID) anything but `d`.
-    auto c = w->Commit(d);
-    if (!c) return MakeError(c.error().code, "blob " + d.str() + ": " + c.error().message);
-    return Ok();
-  }
-
   LayoutReader& in_;
   storage::Namespace& ns_;
   Progress* progress_;
@@ -185,6 +158,37 @@ std::string Annotation(const json& entry, std::string_view key) {
 }
 
 }  // namespace
+
+Status StoreBlob(storage::Namespace& ns, const std::string& repo, const Digest& d, uint64_t size,
+                 const BlobReadFn& read, Progress* progress) {
+  BERTH_ASSIGN_OR_RETURN(auto upload, ns.Uploads().Start(repo));
+  auto store = [&]() -> Status {
+    BERTH_ASSIGN_OR_RETURN(auto w, ns.Uploads().Open(repo, upload.id));
+    w->Reserve(size);
+    std::vector<char> buf(1 << 20);
+    uint64_t total = 0;
+    for (;;) {
+      BERTH_ASSIGN_OR_RETURN(size_t n, read(buf.data(), buf.size()));
+      if (n == 0) break;
+      total += n;
+      if (total > size) break;
+      BERTH_RETURN_IF_ERROR(w->Write(buf.data(), n));
+      if (progress) progress->Bytes(n);
+    }
+    if (total != size) {
+      return MakeError(ErrorCode::kSizeInvalid,
+                       "blob " + d.str() + ": the source does not have " + std::to_string(size) +
+                           " bytes");
+    }
+    // Commit hashes what streamed in and refuses (DIGEST_INVALID) anything but `d`.
+    auto c = w->Commit(d);
+    if (!c) return MakeError(c.error().code, "blob " + d.str() + ": " + c.error().message);
+    return Ok();
+  };
+  auto st = store();
+  if (!st) (void)ns.Uploads().Cancel(repo, upload.id);
+  return st;
+}
 
 Result<ImportStats> ImportLayout(LayoutReader& in, storage::Namespace& ns,
                                  const ImportOptions& options) {

@@ -18,6 +18,7 @@
 // error stays (each blob and manifest is complete or absent).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/error.h"
@@ -40,6 +41,12 @@ struct ImportStats {
   size_t blobs_present = 0;  // the repository had them
   uint64_t bytes_uploaded = 0;
 };
+
+// Streams exactly `size` bytes from `read` into `repo` as blob `d` through an upload session
+// (cancelled on failure; Commit verifies the digest). kSizeInvalid when `read` gives another length.
+using BlobReadFn = std::function<Result<size_t>(char* buf, size_t cap)>;
+Status StoreBlob(storage::Namespace& ns, const std::string& repo, const Digest& d, uint64_t size,
+                 const BlobReadFn& read, Progress* progress);
 
 Result<ImportStats> ImportLayout(LayoutReader& in, storage::Namespace& ns,
                                  const ImportOptions& options);

@@ -10,16 +10,28 @@ bool GlobMatch(const std::string& glob, const std::string& name) {
   return ::fnmatch(glob.c_str(), name.c_str(), 0) == 0;
 }
 
-Result<Snapshot> TakeSnapshot(storage::Namespace& ns, const Selection& selection) {
-  std::optional<std::regex> re;
+Result<SelectionMatcher> SelectionMatcher::Compile(const Selection& selection) {
+  SelectionMatcher m;
+  m.glob_ = selection.repo_glob;
   if (!selection.tag_regex.empty()) {
     try {
-      re.emplace(selection.tag_regex, std::regex::ECMAScript);
+      m.tag_re_.emplace(selection.tag_regex, std::regex::ECMAScript);
     } catch (const std::regex_error& e) {
       return MakeError(ErrorCode::kInvalidArgument,
                        "bad tag regular expression \"" + selection.tag_regex + "\": " + e.what());
     }
   }
+  return m;
+}
+
+bool SelectionMatcher::Repository(const std::string& name) const { return GlobMatch(glob_, name); }
+
+bool SelectionMatcher::Tag(const std::string& tag) const {
+  return !tag_re_ || std::regex_match(tag, *tag_re_);
+}
+
+Result<Snapshot> TakeSnapshot(storage::Namespace& ns, const Selection& selection) {
+  BERTH_ASSIGN_OR_RETURN(SelectionMatcher match, SelectionMatcher::Compile(selection));
   Snapshot snap;
   std::string last;
   for (bool more = true; more;) {
@@ -27,7 +39,7 @@ Result<Snapshot> TakeSnapshot(storage::Namespace& ns, const Selection& selection
     if (page.empty()) break;
     last = page.back();
     for (auto& repo : page) {
-      if (GlobMatch(selection.repo_glob, repo)) snap.repos.push_back(std::move(repo));
+      if (match.Repository(repo)) snap.repos.push_back(std::move(repo));
     }
   }
   for (const auto& repo : snap.repos) {
@@ -37,7 +49,7 @@ Result<Snapshot> TakeSnapshot(storage::Namespace& ns, const Selection& selection
       return std::unexpected(tags.error());
     }
     for (const auto& tag : *tags) {
-      if (re && !std::regex_match(tag, *re)) continue;
+      if (!match.Tag(tag)) continue;
       auto d = ns.Tags().Resolve(repo, tag);
       if (!d) {
         if (d.error().Is(ErrorCode::kManifestUnknown)) continue;  // untagged since the listing

@@ -8,6 +8,8 @@
 // Errors: kInvalidArgument for a bad regular expression; storage errors as the Namespace returns
 // them. Thread-safe (no state).
 
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,19 @@ namespace berth::transfer {
 struct Selection {
   std::string repo_glob = "*";  // fnmatch(3) without FNM_PATHNAME: "team/*" matches "team/a/b"
   std::string tag_regex;        // ECMAScript, matching the whole tag; empty: every tag
+};
+
+// A Selection compiled once (the regular expression), for matching many names.
+class SelectionMatcher {
+ public:
+  // kInvalidArgument naming the expression when it does not compile.
+  static Result<SelectionMatcher> Compile(const Selection& selection);
+  bool Repository(const std::string& name) const;
+  bool Tag(const std::string& tag) const;
+
+ private:
+  std::string glob_;
+  std::optional<std::regex> tag_re_;
 };
 
 struct TaggedImage {

@@ -194,13 +194,22 @@ void Corrupt(const std::string& path) {
   f.write(&c, 1);
 }
 
-TEST(Import, TamperedLayerIsRefusedAndNotTagged) {
+// team/app:1 of a populated registry `src`, exported to the layout `t`; `dst` is empty.
+class ExportedApp : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    f = Populate(*src.ns);
+    auto out = OpenLayoutWriter(t.path());
+    ASSERT_TRUE(out.has_value());
+    ASSERT_TRUE(
+        ExportOciLayout(*src.ns, *TakeSnapshot(*src.ns, {"team/app", "1"}), **out, {}).has_value());
+  }
   TempDir t;
   Registry src, dst;
-  Fixture f = Populate(*src.ns);
-  auto out = OpenLayoutWriter(t.path());
-  ASSERT_TRUE(
-      ExportOciLayout(*src.ns, *TakeSnapshot(*src.ns, {"team/app", "1"}), **out, {}).has_value());
+  Fixture f;
+};
+
+TEST_F(ExportedApp, TamperedLayerIsRefusedAndNotTagged) {
   auto m = src.ns->Manifests().Read("team/app", f.image);
   auto parsed = storage::ParseManifest(m->bytes, "");
   Corrupt(t.path() + "/" + BlobPath(parsed->layers[0].digest));
@@ -212,13 +221,7 @@ TEST(Import, TamperedLayerIsRefusedAndNotTagged) {
   EXPECT_FALSE(dst.ns->Blobs().StatGlobal(parsed->layers[0].digest).has_value());
 }
 
-TEST(Import, TamperedManifestIsRefused) {
-  TempDir t;
-  Registry src, dst;
-  Fixture f = Populate(*src.ns);
-  auto out = OpenLayoutWriter(t.path());
-  ASSERT_TRUE(
-      ExportOciLayout(*src.ns, *TakeSnapshot(*src.ns, {"team/app", "1"}), **out, {}).has_value());
+TEST_F(ExportedApp, TamperedManifestIsRefused) {
   Corrupt(t.path() + "/" + BlobPath(f.image));
   auto in = OpenLayoutReader(t.path());
   auto im = ImportLayout(**in, *dst.ns, {});
@@ -226,13 +229,7 @@ TEST(Import, TamperedManifestIsRefused) {
   EXPECT_TRUE(im.error().Is(ErrorCode::kDigestInvalid)) << im.error().ToString();
 }
 
-TEST(Import, RepoOptionAndContainerdNameDecideTheRepository) {
-  TempDir t;
-  Registry src, dst;
-  Fixture f = Populate(*src.ns);
-  auto out = OpenLayoutWriter(t.path());
-  ASSERT_TRUE(
-      ExportOciLayout(*src.ns, *TakeSnapshot(*src.ns, {"team/app", "1"}), **out, {}).has_value());
+TEST_F(ExportedApp, RepoOptionAndContainerdNameDecideTheRepository) {
   auto in = OpenLayoutReader(t.path());
   ASSERT_TRUE(ImportLayout(**in, *dst.ns, {"mirror/app", nullptr}).has_value());
   auto d = dst.ns->Tags().Resolve("mirror/app", "1");
