@@ -40,6 +40,9 @@ namespace {
 
 using State = BlobFetcher::Fetch::State;
 
+// Bytes read from the upstream per call (the client reads straight into it from the socket).
+constexpr size_t kFetchBuffer = 1 << 20;
+
 // Reads a blob while its fetch writes it: from the session's data up to what has been written,
 // then from the published blob.
 class TailReader : public storage::driver::Reader {
@@ -183,27 +186,31 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     f->Fail(session.error());
     return;
   }
-  auto writer = uploads.Open(f->repo, session->id);
-  if (!writer) {
+  // The bytes go straight into the session's data file, unhashed, so that waiting clients get
+  // them as soon as they land; the session is hashed (from the page cache) and verified when it
+  // is committed at the end, off the clients' path. Only this fetch knows the session's id.
+  const std::string data_path = storage::paths::UploadData(f->repo, session->id);
+  auto file = driver_->NewWriter(data_path, /*append=*/true);
+  if (!file) {
     (void)uploads.Cancel(f->repo, session->id);
-    f->Fail(writer.error());
+    f->Fail(file.error());
     return;
   }
-  (*writer)->Reserve(*body.content_length);
+  (*file)->Reserve(*body.content_length);
   {
     std::lock_guard lk(f->mu);
     f->size = *body.content_length;
-    f->data_path = storage::paths::UploadData(f->repo, session->id);
+    f->data_path = data_path;
     f->state = State::kRunning;
   }
   f->cv.notify_all();
   auto fail = [&](Error e) {
-    (*writer)->Close();
+    file->reset();
     (void)uploads.Cancel(f->repo, session->id);
     spdlog::warn("proxy: fetching {} failed: {}", what, e.message);
     f->Fail(std::move(e));
   };
-  std::vector<char> buf(1 << 20);
+  std::vector<char> buf(kFetchBuffer);
   uint64_t total = 0;
   while (true) {
     {
@@ -216,7 +223,7 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     if (total + *n > *body.content_length) {
       return fail(Error{ErrorCode::kUnavailable, what + ": more bytes than announced", {}, 0});
     }
-    if (auto st = (*writer)->Write(buf.data(), *n); !st) return fail(st.error());
+    if (auto st = (*file)->Write(buf.data(), *n); !st) return fail(st.error());
     total += *n;
     {
       std::lock_guard lk(f->mu);
@@ -227,6 +234,10 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
   if (total != *body.content_length) {
     return fail(Error{ErrorCode::kUnavailable, what + ": body ended early", {}, 0});
   }
+  if (auto st = (*file)->Commit(); !st) return fail(st.error());
+  file->reset();
+  auto writer = uploads.Open(f->repo, session->id);
+  if (!writer) return fail(writer.error());
   auto committed = (*writer)->Commit(f->digest);
   if (!committed) {
     spdlog::warn("proxy: {} failed verification: {}", what, committed.error().message);
