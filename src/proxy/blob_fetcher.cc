@@ -2,20 +2,38 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstring>
+#include <deque>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "storage/paths.h"
 
 namespace berth::proxy {
 
 struct BlobFetcher::Fetch {
+  // Upstream bytes held in memory between their arrival and their write to the session's file.
+  struct Chunk {
+    uint64_t offset = 0;
+    size_t len = 0;
+    std::unique_ptr<char[]> data;
+  };
+
   Digest digest;
   std::string repo;
   std::mutex mu;
-  std::condition_variable cv;
+  std::condition_variable cv;  // any change below
   enum class State { kStarting, kRunning, kDone, kFailed } state = State::kStarting;  // Guarded.
   uint64_t size = 0;      // announced by the upstream. Guarded by mu.
+  uint64_t received = 0;  // bytes from the upstream (in `pending` or in the file). Guarded by mu.
   uint64_t written = 0;   // bytes in the session's data. Guarded by mu.
+  bool received_all = false;  // the receiver has pushed its last chunk. Guarded by mu.
+  // Received and not yet written, in order; the front one starts at `written`. Only the file
+  // writer pops, readers copy under mu. Guarded by mu.
+  std::deque<std::unique_ptr<Chunk>> pending;
+  std::vector<std::unique_ptr<Chunk>> spare;  // written chunks for reuse. Guarded by mu.
+  size_t chunks = 0;                          // chunks allocated. Guarded by mu.
   std::string data_path;  // the session's data file. Guarded by mu (set before kRunning).
   Error error;            // when kFailed. Guarded by mu.
 
@@ -29,6 +47,7 @@ struct BlobFetcher::Fetch {
   void Fail(Error e) {
     {
       std::lock_guard lk(mu);
+      if (state == State::kFailed) return;
       error = std::move(e);
       state = State::kFailed;
     }
@@ -40,8 +59,10 @@ namespace {
 
 using State = BlobFetcher::Fetch::State;
 
-// Bytes read from the upstream per call (the client reads straight into it from the socket).
-constexpr size_t kFetchBuffer = 1 << 20;
+// Bytes read from the upstream per call (the client reads straight into a chunk from the
+// socket), and how many chunks a fetch may hold in memory ahead of its file writer.
+constexpr size_t kChunkBytes = 1 << 20;
+constexpr size_t kMaxChunks = 16;
 
 // Reads a blob while its fetch writes it: from the session's data up to what has been written,
 // then from the published blob.
@@ -60,8 +81,7 @@ class TailReader : public storage::driver::Reader {
       std::unique_lock lk(f_->mu);
       bool woke = f_->cv.wait_for(lk, stall_, [&] {
         return f_->state == State::kDone || f_->state == State::kFailed ||
-               (f_->state == State::kRunning && f_->written > pos_) ||
-               (f_->state == State::kRunning && pos_ >= f_->size);
+               (f_->state == State::kRunning && (f_->received > pos_ || pos_ >= f_->size));
       });
       if (!woke) {
         return MakeError(ErrorCode::kUnavailable, "blob " + f_->digest.str() +
@@ -74,6 +94,7 @@ class TailReader : public storage::driver::Reader {
         lk.unlock();
         return ReadBlob(buf, cap);
       }
+      if (pos_ >= f_->written) return CopyPending(buf, cap);
       avail = f_->written - pos_;
       data_path = f_->data_path;
     }
@@ -96,6 +117,23 @@ class TailReader : public storage::driver::Reader {
   }
 
  private:
+  // Bytes from pos_ (which lies in [written, received)) out of the chunks not yet written: the
+  // clients following a fetch get them as they arrive, without waiting for the disk. mu held.
+  size_t CopyPending(char* buf, size_t cap) {
+    size_t copied = 0;
+    for (const auto& c : f_->pending) {
+      if (copied == cap) break;
+      if (pos_ >= c->offset + c->len) continue;
+      const size_t from = static_cast<size_t>(pos_ - c->offset);
+      const size_t n = std::min(cap - copied, c->len - from);
+      std::memcpy(buf + copied, c->data.get() + from, n);
+      copied += n;
+      pos_ += n;
+    }
+    tail_.reset();  // its file position is behind pos_ now
+    return copied;
+  }
+
   Result<size_t> WaitForEnd(char* buf, size_t cap) {
     std::unique_lock lk(f_->mu);
     if (!f_->cv.wait_for(
@@ -167,6 +205,34 @@ std::shared_ptr<BlobFetcher::Fetch> BlobFetcher::Join(const Match& m, std::strin
   return f;
 }
 
+void BlobFetcher::WriteChunks(Fetch& f, storage::driver::FileWriter& file) {
+  while (true) {
+    const Fetch::Chunk* c = nullptr;
+    {
+      std::unique_lock lk(f.mu);
+      f.cv.wait(lk, [&] {
+        return !f.pending.empty() || f.received_all || f.state == State::kFailed;
+      });
+      if (f.state == State::kFailed || f.pending.empty()) return;
+      c = f.pending.front().get();  // stays: only this thread pops
+    }
+    if (auto st = file.Write(c->data.get(), c->len); !st) {
+      f.Fail(Error{ErrorCode::kUnavailable,
+                   "blob " + f.digest.str() + ": writing the cache failed: " + st.error().message,
+                   {},
+                   0});
+      return;
+    }
+    {
+      std::lock_guard lk(f.mu);
+      f.written += c->len;
+      f.spare.push_back(std::move(f.pending.front()));
+      f.pending.pop_front();
+    }
+    f.cv.notify_all();
+  }
+}
+
 void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
   const std::string what =
       "blob " + f->digest.str() + " of " + m.upstream->cfg.url + "/" + m.remote;
@@ -186,9 +252,9 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     f->Fail(session.error());
     return;
   }
-  // The bytes go straight into the session's data file, unhashed, so that waiting clients get
-  // them as soon as they land; the session is hashed (from the page cache) and verified when it
-  // is committed at the end, off the clients' path. Only this fetch knows the session's id.
+  // The bytes go into the session's data file unhashed: the session is hashed (from the page
+  // cache) and verified when it is committed at the end, off the clients' path. Only this fetch
+  // knows the session's id.
   const std::string data_path = storage::paths::UploadData(f->repo, session->id);
   auto file = driver_->NewWriter(data_path, /*append=*/true);
   if (!file) {
@@ -204,46 +270,80 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     f->state = State::kRunning;
   }
   f->cv.notify_all();
+  // This thread receives into chunks that readers copy from at once; a second one writes them to
+  // the file, so the disk's pace (page-cache writeback throttling) holds back neither the upstream
+  // nor the clients until kMaxChunks are waiting for it.
+  std::thread writer([&f, &file] { WriteChunks(*f, **file); });
   auto fail = [&](Error e) {
+    f->Fail(e);
+    writer.join();
     file->reset();
     (void)uploads.Cancel(f->repo, session->id);
     spdlog::warn("proxy: fetching {} failed: {}", what, e.message);
-    f->Fail(std::move(e));
   };
-  std::vector<char> buf(kFetchBuffer);
   uint64_t total = 0;
   while (true) {
     {
       std::lock_guard lk(mu_);
       if (stopping_) return fail(Error{ErrorCode::kUnavailable, "shutting down", {}, 0});
     }
-    auto n = body.Read(buf.data(), buf.size());
+    std::unique_ptr<Fetch::Chunk> chunk;
+    std::optional<Error> writer_failed;
+    {
+      std::unique_lock lk(f->mu);
+      f->cv.wait(lk, [&] {
+        return !f->spare.empty() || f->chunks < kMaxChunks || f->state == State::kFailed;
+      });
+      if (f->state == State::kFailed) {
+        writer_failed = f->error;
+      } else if (!f->spare.empty()) {
+        chunk = std::move(f->spare.back());
+        f->spare.pop_back();
+      } else {
+        chunk = std::make_unique<Fetch::Chunk>();
+        chunk->data = std::make_unique_for_overwrite<char[]>(kChunkBytes);
+        ++f->chunks;
+      }
+    }
+    if (writer_failed) return fail(std::move(*writer_failed));
+    auto n = body.Read(chunk->data.get(), kChunkBytes);
     if (!n) return fail(n.error());
     if (*n == 0) break;
     if (total + *n > *body.content_length) {
       return fail(Error{ErrorCode::kUnavailable, what + ": more bytes than announced", {}, 0});
     }
-    if (auto st = (*file)->Write(buf.data(), *n); !st) return fail(st.error());
+    chunk->offset = total;
+    chunk->len = *n;
     total += *n;
     {
       std::lock_guard lk(f->mu);
-      f->written = total;
+      f->pending.push_back(std::move(chunk));
+      f->received = total;
     }
     f->cv.notify_all();
   }
   if (total != *body.content_length) {
     return fail(Error{ErrorCode::kUnavailable, what + ": body ended early", {}, 0});
   }
+  {
+    std::lock_guard lk(f->mu);
+    f->received_all = true;
+  }
+  f->cv.notify_all();
+  writer.join();
+  std::optional<Error> writer_failed;
+  {
+    std::lock_guard lk(f->mu);
+    if (f->state == State::kFailed) writer_failed = f->error;
+  }
+  if (writer_failed) return fail(std::move(*writer_failed));
   if (auto st = (*file)->Commit(); !st) return fail(st.error());
   file->reset();
-  auto writer = uploads.Open(f->repo, session->id);
-  if (!writer) return fail(writer.error());
-  auto committed = (*writer)->Commit(f->digest);
+  auto session_writer = uploads.Open(f->repo, session->id);
+  if (!session_writer) return fail(session_writer.error());
+  auto committed = (*session_writer)->Commit(f->digest);
   if (!committed) {
-    spdlog::warn("proxy: {} failed verification: {}", what, committed.error().message);
-    (void)uploads.Cancel(f->repo, session->id);
-    f->Fail(Error{ErrorCode::kUnavailable, what + ": " + committed.error().message, {}, 0});
-    return;
+    return fail(Error{ErrorCode::kUnavailable, what + ": " + committed.error().message, {}, 0});
   }
   f->Set(State::kDone);
 }

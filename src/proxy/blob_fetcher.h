@@ -1,19 +1,22 @@
 #pragma once
 // Single-flight blob fetches for the pull-through cache.
 //
-// The first request for an uncached blob starts one fetch on a thread of its own: it streams the
-// upstream's bytes into an ordinary upload session of the local repository (the local stores'
-// upload machinery: hashed as they arrive, verified and published atomically by Commit, which also
-// links the blob into the repository). Every request for the same digest while the fetch runs
-// joins it instead of fetching again, and reads the bytes as they land by tailing the session's
-// data file (storage/paths.h's UploadData) up to what has been written; once the fetch commits,
-// readers continue from the published blob. So:
+// The first request for an uncached blob starts one fetch on a thread of its own: it reads the
+// upstream's body straight into 1 MiB chunks; a second thread writes them, unhashed, into the data
+// file of an ordinary upload session of the local repository; at the end the session is committed
+// through the local stores' upload machinery (hashed from the page cache, verified, published
+// atomically, linked into the repository). Every request for the same digest while the fetch runs
+// joins it instead of fetching again, and follows it: bytes not yet written come from the chunks
+// in memory (at most 16 MiB per fetch: a disk slower than that holds the fetch back), bytes
+// already written from the session's file (storage/paths.h's UploadData), and once the fetch
+// commits, from the published blob. So:
 //   - one upstream GET per digest however many clients wait (the 21 requests registry:2 made for
 //     20 clients become one);
-//   - clients get bytes as they arrive, not after the whole blob is stored;
+//   - clients get bytes as they arrive, without waiting for the disk or the digest check (they
+//     check digests themselves; the cache keeps only verified content);
 //   - a client that leaves only drops its reader: the fetch goes on for the others and the cache;
-//   - a fetch that breaks (upstream gone, short body, digest mismatch) cancels the session, so
-//     nothing is cached; its readers get an error; the next request starts a new fetch.
+//   - a fetch that breaks (upstream gone, short body, disk full, digest mismatch) cancels the
+//     session, so nothing is cached; its readers get an error; the next request starts a new fetch.
 //
 // Thread-safety: all methods are thread-safe. Readers block on a condition variable (on the HTTP
 // server's blocking pool, never an event loop) with a bound (`stall_timeout`) on waiting for bytes.
@@ -55,6 +58,7 @@ class BlobFetcher {
  private:
   std::shared_ptr<Fetch> Join(const Match& m, std::string_view repo, const Digest& d);
   void Run(std::shared_ptr<Fetch> f, Match m);
+  static void WriteChunks(Fetch& f, storage::driver::FileWriter& file);
 
   storage::Namespace& local_;
   storage::driver::StorageDriverPtr driver_;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -180,6 +181,107 @@ TEST(Proxy, UpstreamBreakingMidBlobCachesNothingAndTheNextPullCompletes) {
   HttpClient fresh(proxy->port(), std::chrono::seconds(30));
   EXPECT_TRUE(Pull(fresh, "library/big", "latest", im));
   EXPECT_TRUE(std::filesystem::exists(data));
+}
+
+// A driver whose writers under _uploads/ block in Write until released: a disk that stalls.
+class StallingDriver : public storage::driver::DriverWrapper {
+ public:
+  using DriverWrapper::DriverWrapper;
+  void Release() {
+    {
+      std::lock_guard lk(mu_);
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ protected:
+  class Writer : public storage::driver::FileWriterWrapper {
+   public:
+    Writer(storage::driver::FileWriterPtr w, StallingDriver& d)
+        : FileWriterWrapper(std::move(w)), d_(d) {}
+    Status Write(const char* data, size_t n) override {
+      std::unique_lock lk(d_.mu_);
+      d_.cv_.wait_for(lk, std::chrono::seconds(30), [&] { return d_.released_; });
+      lk.unlock();
+      return FileWriterWrapper::Write(data, n);
+    }
+
+   private:
+    StallingDriver& d_;
+  };
+  Result<storage::driver::FileWriterPtr> DoNewWriter(std::string_view path, bool append) override {
+    BERTH_ASSIGN_OR_RETURN(auto w, target().NewWriter(path, append));
+    if (path.find("/_uploads/") == std::string_view::npos) return w;
+    return storage::driver::FileWriterPtr(std::make_unique<Writer>(std::move(w), *this));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+// Backs a mirror's storage with `driver` over a filesystem driver in `dir`.
+TestServerOptions MirrorOn(const TestServer& up, const TempDir& dir,
+                           storage::driver::StorageDriverPtr driver) {
+  TestServerOptions o = WithYaml(Mirror(up));
+  o.root = dir.path();
+  o.deps.driver = std::move(driver);
+  return o;
+}
+
+TEST(Proxy, ClientsGetTheBytesWhileTheCacheDiskStalls) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 6 << 20, 11);
+  TempDir dir;
+  auto base = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(base);
+  auto stalling = std::make_shared<StallingDriver>(*base);
+  auto proxy = StartServer(MirrorOn(*up, dir, stalling));
+  // The layer reaches the client from memory although nothing of it could be written yet.
+  HttpClient c(proxy->port(), std::chrono::seconds(20));
+  Response b = c.Request("GET", "/v2/library/app/blobs/" + im.layer_digest);
+  EXPECT_EQ(b.status, 200) << Describe(b);
+  EXPECT_TRUE(Sha256(b.body) == im.layer_digest);
+  stalling->Release();
+  // Once the disk moves again the blob is cached.
+  std::string hex = im.layer_digest.substr(7);
+  std::filesystem::path data =
+      dir.Path("docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline && !std::filesystem::exists(data)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(std::filesystem::exists(data));
+  EXPECT_TRUE(Pull(c, "library/app", "v1", im));
+}
+
+TEST(Proxy, CacheDiskFullMidBlobCachesNothingAndTheNextPullCompletes) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 24 << 20, 12);
+  TempDir dir;
+  auto base = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(base);
+  storage::driver::FaultPlan plan;
+  plan.FailWritesAfter(3 << 20, "/_uploads/");
+  auto proxy = StartServer(MirrorOn(*up, dir, storage::driver::NewFaultyDriver(*base, &plan)));
+  HttpClient c(proxy->port(), std::chrono::seconds(30));
+  Response broken = c.Request("GET", "/v2/library/app/blobs/" + im.layer_digest);
+  EXPECT_TRUE(broken.status == 0 || broken.status >= 500 || broken.body.size() < im.layer.size())
+      << Describe(broken);
+  std::filesystem::path uploads = dir.Path("docker/registry/v2/repositories/library/app/_uploads");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline && std::filesystem::exists(uploads) &&
+         !std::filesystem::is_empty(uploads)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(!std::filesystem::exists(uploads) || std::filesystem::is_empty(uploads));
+  plan.Clear();
+  HttpClient fresh(proxy->port(), std::chrono::seconds(30));
+  EXPECT_TRUE(Pull(fresh, "library/app", "v1", im));
 }
 
 TEST(Proxy, PrefixedUpstreamsBesideLocalRepositoriesAndContainerdNs) {
