@@ -238,6 +238,7 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
       "blob " + f->digest.str() + " of " + m.upstream->cfg.url + "/" + m.remote;
   auto res = m.upstream->client->GetBlob(m.remote, f->digest);
   if (!res) {
+    m.upstream->NoteFailure(res.error());
     f->Fail(res.error());
     return;
   }
@@ -275,6 +276,7 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
   // nor the clients until kMaxChunks are waiting for it.
   std::thread writer([&f, &file] { WriteChunks(*f, **file); });
   auto fail = [&](Error e) {
+    m.upstream->errors.fetch_add(1);
     f->Fail(e);
     writer.join();
     file->reset();
@@ -315,6 +317,7 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     chunk->offset = total;
     chunk->len = *n;
     total += *n;
+    m.upstream->bytes_fetched.fetch_add(*n);
     {
       std::lock_guard lk(f->mu);
       f->pending.push_back(std::move(chunk));

@@ -284,6 +284,49 @@ TEST(Proxy, CacheDiskFullMidBlobCachesNothingAndTheNextPullCompletes) {
   EXPECT_TRUE(Pull(fresh, "library/app", "v1", im));
 }
 
+// The value of the series `series` (exact text before the value) in a scrape, or -1.
+double Scraped(const std::string& scrape, const std::string& series) {
+  size_t pos = scrape.find("\n" + series + " ");
+  if (pos == std::string::npos) return -1;
+  return std::stod(scrape.substr(pos + series.size() + 2));
+}
+
+TEST(Proxy, MetricsPerUpstreamOnTheDebugEndpoint) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 300'000, 13);
+  auto proxy = StartServer(WithYaml(
+      "http:\n  debug:\n    addr: 127.0.0.1:0\n    prometheus:\n      enabled: true\n"
+      "berth:\n  proxy:\n    upstreams:\n      - prefix: hub/\n        url: http://" +
+      up->hostport() + "\n        tagttl: 0s\n      - prefix: other/\n        url: http://" +
+      up->hostport() + "\n"));
+  HttpClient c(proxy->port());
+  ASSERT_TRUE(Pull(c, "hub/library/app", "v1", im));  // cold
+  ASSERT_TRUE(Pull(c, "hub/library/app", "v1", im));  // warm (the tag revalidated: unchanged)
+  up->Stop();
+  ASSERT_TRUE(Pull(c, "hub/library/app", "v1", im));  // the tag served stale
+  HttpClient debug(proxy->debug_port());
+  Response r = debug.Request("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  auto at = [&](const char* family, const char* upstream) {
+    return Scraped(r.body, std::string(family) + "{upstream=\"" + upstream + "\"}");
+  };
+  EXPECT_EQ(at("berth_proxy_blob_fetches_total", "hub/"), 2);
+  const double bodies = static_cast<double>(im.layer.size() + im.config.size() + im.manifest.size());
+  EXPECT_EQ(at("berth_proxy_fetched_bytes_total", "hub/"), bodies);
+  EXPECT_GE(at("berth_proxy_misses_total", "hub/"), 3);  // tag, config, layer
+  EXPECT_GE(at("berth_proxy_hits_total", "hub/"), 4);    // the warm pull's tag and two blobs...
+  EXPECT_GE(at("berth_proxy_upstream_requests_total", "hub/"), 4);
+  EXPECT_EQ(at("berth_proxy_stale_serves_total", "hub/"), 1);
+  EXPECT_GE(at("berth_proxy_errors_total", "hub/"), 1);  // the HEAD that found it down
+  for (const char* family :
+       {"berth_proxy_hits_total", "berth_proxy_misses_total", "berth_proxy_upstream_requests_total",
+        "berth_proxy_blob_fetches_total", "berth_proxy_fetched_bytes_total",
+        "berth_proxy_errors_total", "berth_proxy_stale_serves_total"}) {
+    EXPECT_EQ(at(family, "other/"), 0) << family;
+  }
+}
+
 TEST(Proxy, PrefixedUpstreamsBesideLocalRepositoriesAndContainerdNs) {
   auto up = StartServer();
   HttpClient uc(up->port());
