@@ -167,8 +167,11 @@ class TailReader : public storage::driver::Reader {
 }  // namespace
 
 BlobFetcher::BlobFetcher(storage::Namespace& local, storage::driver::StorageDriverPtr driver,
-                         std::chrono::milliseconds stall_timeout)
-    : local_(local), driver_(std::move(driver)), stall_timeout_(stall_timeout) {}
+                         std::chrono::milliseconds stall_timeout, size_t max_fetches)
+    : local_(local),
+      driver_(std::move(driver)),
+      stall_timeout_(stall_timeout),
+      max_fetches_(std::max<size_t>(max_fetches, 1)) {}
 
 BlobFetcher::~BlobFetcher() {
   std::unique_lock lk(mu_);
@@ -181,11 +184,25 @@ size_t BlobFetcher::running() const {
   return running_.size();
 }
 
+size_t BlobFetcher::threads() const {
+  std::lock_guard lk(mu_);
+  return threads_;
+}
+
+void BlobFetcher::Forget(const std::shared_ptr<Fetch>& f) {
+  auto it = running_.find(f->repo + "@" + f->digest.str());
+  if (it != running_.end() && it->second == f) running_.erase(it);
+}
+
 std::shared_ptr<BlobFetcher::Fetch> BlobFetcher::Join(const Match& m, std::string_view repo,
                                                       const Digest& d) {
   std::string key = std::string(repo) + "@" + d.str();
   std::lock_guard lk(mu_);
-  if (auto it = running_.find(key); it != running_.end()) return it->second;
+  if (auto it = running_.find(key); it != running_.end()) {
+    // A fetch that failed is only waiting for its thread to clean up: start afresh instead.
+    std::lock_guard flk(it->second->mu);
+    if (it->second->state != State::kFailed) return it->second;
+  }
   auto f = std::make_shared<Fetch>();
   f->digest = d;
   f->repo = std::string(repo);
@@ -194,13 +211,35 @@ std::shared_ptr<BlobFetcher::Fetch> BlobFetcher::Join(const Match& m, std::strin
     return f;
   }
   running_[key] = f;
-  ++threads_;
   m.upstream->blob_fetches.fetch_add(1);
+  if (threads_ >= max_fetches_) {
+    // At the cap: the fetch waits its turn (its clients wait in WaitStarted, bounded by the stall
+    // timeout) and starts on the first thread that finishes.
+    queue_.emplace_back(f, m);
+    return f;
+  }
+  ++threads_;
   std::thread([this, f, m] {
-    Run(f, m);
-    std::lock_guard lk(mu_);
-    running_.erase(f->repo + "@" + f->digest.str());
-    if (--threads_ == 0) idle_.notify_all();
+    std::shared_ptr<Fetch> next = f;
+    Match next_m = m;
+    while (next) {
+      Run(next, next_m);
+      std::lock_guard lk(mu_);
+      Forget(next);
+      next.reset();
+      while (!queue_.empty() && !next) {
+        auto [qf, qm] = std::move(queue_.front());
+        queue_.pop_front();
+        if (stopping_) {
+          Forget(qf);
+          qf->Fail(Error{ErrorCode::kUnavailable, "the registry is shutting down", {}, 0});
+        } else {
+          next = std::move(qf);
+          next_m = std::move(qm);
+        }
+      }
+      if (!next && --threads_ == 0) idle_.notify_all();
+    }
   }).detach();
   return f;
 }

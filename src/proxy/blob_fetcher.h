@@ -23,10 +23,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "proxy/upstreams.h"
 #include "storage/registry.h"
@@ -36,8 +38,13 @@ namespace berth::proxy {
 class BlobFetcher {
  public:
   // `local` is the wrapped (cache) namespace; `driver` the driver under it (to tail session data).
+  // At most `max_fetches` fetches run at once (each on a thread of its own, plus its file
+  // writer); further ones queue in arrival order and start as running ones end, their clients
+  // waiting (up to `stall_timeout` for the upstream's answer) rather than being refused.
   BlobFetcher(storage::Namespace& local, storage::driver::StorageDriverPtr driver,
-              std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(120'000));
+              std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(120'000),
+              size_t max_fetches = kDefaultMaxFetches);
+  static constexpr size_t kDefaultMaxFetches = 8;
   // Stops running fetches (they cancel their sessions) and joins their threads.
   ~BlobFetcher();
   BlobFetcher(const BlobFetcher&) = delete;
@@ -50,14 +57,17 @@ class BlobFetcher {
   Result<storage::driver::ReaderPtr> Open(const Match& m, std::string_view repo, const Digest& d,
                                           uint64_t offset);
 
-  // Fetches currently running (tests).
+  // Fetches running or queued, and fetch threads alive (tests).
   size_t running() const;
+  size_t threads() const;
 
   struct Fetch;  // blob_fetcher.cc
 
  private:
   std::shared_ptr<Fetch> Join(const Match& m, std::string_view repo, const Digest& d);
   void Run(std::shared_ptr<Fetch> f, Match m);
+  // Removes `f` from running_ unless a newer fetch took its key. mu_ held.
+  void Forget(const std::shared_ptr<Fetch>& f);
   static void WriteChunks(Fetch& f, storage::driver::FileWriter& file);
 
   storage::Namespace& local_;
@@ -68,6 +78,9 @@ class BlobFetcher {
   // By repository and digest (a fetch links into its repository, and the upstream repository it
   // reads from is the one that answers for the client's access). Guarded by mu_.
   std::map<std::string, std::shared_ptr<Fetch>> running_;
+  const size_t max_fetches_;
+  // Fetches waiting for a thread, oldest first. Guarded by mu_.
+  std::deque<std::pair<std::shared_ptr<Fetch>, Match>> queue_;
   size_t threads_ = 0;     // fetch threads alive (detached; the destructor waits). Guarded by mu_.
   bool stopping_ = false;  // Guarded by mu_.
 };

@@ -10,7 +10,11 @@
 
 #include "auth/htpasswd.h"
 #include "auth/jwt.h"
+#include "common/digest.h"
+#include "proxy/blob_fetcher.h"
+#include "proxy/upstreams.h"
 #include "storage/driver/faulty.h"
+#include "storage/factory.h"
 #include "storage/driver/filesystem.h"
 #include "test/api/api_test_util.h"
 #include "test/api/counting_stores.h"
@@ -325,6 +329,52 @@ TEST(Proxy, MetricsPerUpstreamOnTheDebugEndpoint) {
         "berth_proxy_errors_total", "berth_proxy_stale_serves_total"}) {
     EXPECT_EQ(at(family, "other/"), 0) << family;
   }
+}
+
+TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  std::vector<Image> images;
+  for (int i = 0; i < 6; ++i) {
+    images.push_back(PushBigImage(uc, "library/app", "v" + std::to_string(i), 2 << 20, 20 + i));
+  }
+  proxy::ProxyConfig pc;
+  pc.upstreams.push_back({.url = "http://" + up->hostport(), .where = "proxy"});
+
+  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
+  ASSERT_TRUE(ups) << ups.error().ToString();
+  TempDir dir;
+  auto driver = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(driver);
+  storage::NamespacePtr local = storage::NewRegistry(*driver);
+  proxy::BlobFetcher fetcher(*local, *driver, std::chrono::seconds(60), /*max_fetches=*/2);
+  proxy::Match m = (*ups)->Find("library/app");
+  ASSERT_TRUE(m);
+  std::atomic<size_t> most_threads{0};
+  std::atomic<int> intact{0};
+  std::vector<std::thread> clients;
+  for (const Image& im : images) {
+    clients.emplace_back([&, d = *Digest::Parse(im.layer_digest)] {
+      auto r = fetcher.Open(m, "library/app", d, 0);
+      if (!r) return;
+      Hasher h(DigestAlgorithm::kSha256);
+      std::vector<char> buf(1 << 20);
+      while (true) {
+        size_t t = fetcher.threads();
+        size_t seen = most_threads.load();
+        while (t > seen && !most_threads.compare_exchange_weak(seen, t)) {
+        }
+        auto n = (*r)->Read(buf.data(), buf.size());
+        if (!n || *n == 0) break;
+        h.Update(std::string_view(buf.data(), *n));
+      }
+      if (h.Current() == d) ++intact;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(intact.load(), 6);
+  EXPECT_LE(most_threads.load(), 2u);
+  EXPECT_EQ((*ups)->all()[0]->blob_fetches.load(), 6u);
 }
 
 TEST(Proxy, PrefixedUpstreamsBesideLocalRepositoriesAndContainerdNs) {
