@@ -249,9 +249,8 @@ void BlobFetcher::WriteChunks(Fetch& f, storage::driver::FileWriter& file) {
     const Fetch::Chunk* c = nullptr;
     {
       std::unique_lock lk(f.mu);
-      f.cv.wait(lk, [&] {
-        return !f.pending.empty() || f.received_all || f.state == State::kFailed;
-      });
+      f.cv.wait(lk,
+                [&] { return !f.pending.empty() || f.received_all || f.state == State::kFailed; });
       if (f.state == State::kFailed || f.pending.empty()) return;
       c = f.pending.front().get();  // stays: only this thread pops
     }

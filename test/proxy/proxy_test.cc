@@ -14,8 +14,8 @@
 #include "proxy/blob_fetcher.h"
 #include "proxy/upstreams.h"
 #include "storage/driver/faulty.h"
-#include "storage/factory.h"
 #include "storage/driver/filesystem.h"
+#include "storage/factory.h"
 #include "test/api/api_test_util.h"
 #include "test/api/counting_stores.h"
 #include "test/support/temp_dir.h"
@@ -226,66 +226,77 @@ class StallingDriver : public storage::driver::DriverWrapper {
   bool released_ = false;
 };
 
-// Backs a mirror's storage with `driver` over a filesystem driver in `dir`.
-TestServerOptions MirrorOn(const TestServer& up, const TempDir& dir,
-                           storage::driver::StorageDriverPtr driver) {
-  TestServerOptions o = WithYaml(Mirror(up));
-  o.root = dir.path();
-  o.deps.driver = std::move(driver);
-  return o;
+// An upstream holding library/app:v1 with a `layer_size`-byte layer, and a filesystem driver over
+// a temp dir for a mirror of it to use (through a decorator the test chooses).
+struct UpstreamAndDisk {
+  std::unique_ptr<TestServer> up = StartServer();
+  Image im;
+  TempDir dir;
+  storage::driver::StorageDriverPtr base;
+
+  UpstreamAndDisk(uint64_t layer_size, int seed) {
+    HttpClient uc(up->port());
+    im = PushBigImage(uc, "library/app", "v1", layer_size, seed);
+    auto b = storage::driver::NewFilesystemDriver(dir.path());
+    EXPECT_TRUE(b);
+    if (b) base = *b;
+  }
+  std::unique_ptr<TestServer> StartMirror(storage::driver::StorageDriverPtr driver) const {
+    TestServerOptions o = WithYaml(Mirror(*up));
+    o.root = dir.path();
+    o.deps.driver = std::move(driver);
+    return StartServer(o);
+  }
+  std::string Path(const std::string& rel) const { return dir.Path(rel); }
+};
+
+// Polls `cond` until it holds or `limit` passes; its last value.
+template <typename F>
+bool WaitUntil(F cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+bool EmptyOrAbsent(const std::string& dir) {
+  return !std::filesystem::exists(dir) || std::filesystem::is_empty(dir);
 }
 
 TEST(Proxy, ClientsGetTheBytesWhileTheCacheDiskStalls) {
-  auto up = StartServer();
-  HttpClient uc(up->port());
-  Image im = PushBigImage(uc, "library/app", "v1", 6 << 20, 11);
-  TempDir dir;
-  auto base = storage::driver::NewFilesystemDriver(dir.path());
-  ASSERT_TRUE(base);
-  auto stalling = std::make_shared<StallingDriver>(*base);
-  auto proxy = StartServer(MirrorOn(*up, dir, stalling));
+  UpstreamAndDisk env(6 << 20, 11);
+  auto stalling = std::make_shared<StallingDriver>(env.base);
+  auto proxy = env.StartMirror(stalling);
   // The layer reaches the client from memory although nothing of it could be written yet.
   HttpClient c(proxy->port(), std::chrono::seconds(20));
-  Response b = c.Request("GET", "/v2/library/app/blobs/" + im.layer_digest);
+  Response b = c.Request("GET", "/v2/library/app/blobs/" + env.im.layer_digest);
   EXPECT_EQ(b.status, 200) << Describe(b);
-  EXPECT_TRUE(Sha256(b.body) == im.layer_digest);
+  EXPECT_TRUE(Sha256(b.body) == env.im.layer_digest);
   stalling->Release();
   // Once the disk moves again the blob is cached.
-  std::string hex = im.layer_digest.substr(7);
-  std::filesystem::path data =
-      dir.Path("docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline && !std::filesystem::exists(data)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(std::filesystem::exists(data));
-  EXPECT_TRUE(Pull(c, "library/app", "v1", im));
+  std::string hex = env.im.layer_digest.substr(7);
+  std::string data =
+      env.Path("docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data");
+  EXPECT_TRUE(WaitUntil([&] { return std::filesystem::exists(data); }));
+  EXPECT_TRUE(Pull(c, "library/app", "v1", env.im));
 }
 
 TEST(Proxy, CacheDiskFullMidBlobCachesNothingAndTheNextPullCompletes) {
-  auto up = StartServer();
-  HttpClient uc(up->port());
-  Image im = PushBigImage(uc, "library/app", "v1", 24 << 20, 12);
-  TempDir dir;
-  auto base = storage::driver::NewFilesystemDriver(dir.path());
-  ASSERT_TRUE(base);
+  UpstreamAndDisk env(24 << 20, 12);
   storage::driver::FaultPlan plan;
   plan.FailWritesAfter(3 << 20, "/_uploads/");
-  auto proxy = StartServer(MirrorOn(*up, dir, storage::driver::NewFaultyDriver(*base, &plan)));
+  auto proxy = env.StartMirror(storage::driver::NewFaultyDriver(env.base, &plan));
   HttpClient c(proxy->port(), std::chrono::seconds(30));
-  Response broken = c.Request("GET", "/v2/library/app/blobs/" + im.layer_digest);
-  EXPECT_TRUE(broken.status == 0 || broken.status >= 500 || broken.body.size() < im.layer.size())
+  Response broken = c.Request("GET", "/v2/library/app/blobs/" + env.im.layer_digest);
+  EXPECT_TRUE(broken.status == 0 || broken.status >= 500 ||
+              broken.body.size() < env.im.layer.size())
       << Describe(broken);
-  std::filesystem::path uploads = dir.Path("docker/registry/v2/repositories/library/app/_uploads");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline && std::filesystem::exists(uploads) &&
-         !std::filesystem::is_empty(uploads)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(!std::filesystem::exists(uploads) || std::filesystem::is_empty(uploads));
+  std::string uploads = env.Path("docker/registry/v2/repositories/library/app/_uploads");
+  EXPECT_TRUE(WaitUntil([&] { return EmptyOrAbsent(uploads); }, std::chrono::seconds(10)));
   plan.Clear();
   HttpClient fresh(proxy->port(), std::chrono::seconds(30));
-  EXPECT_TRUE(Pull(fresh, "library/app", "v1", im));
+  EXPECT_TRUE(Pull(fresh, "library/app", "v1", env.im));
 }
 
 // The value of the series `series` (exact text before the value) in a scrape, or -1.
@@ -316,7 +327,8 @@ TEST(Proxy, MetricsPerUpstreamOnTheDebugEndpoint) {
     return Scraped(r.body, std::string(family) + "{upstream=\"" + upstream + "\"}");
   };
   EXPECT_EQ(at("berth_proxy_blob_fetches_total", "hub/"), 2);
-  const double bodies = static_cast<double>(im.layer.size() + im.config.size() + im.manifest.size());
+  const double bodies =
+      static_cast<double>(im.layer.size() + im.config.size() + im.manifest.size());
   EXPECT_EQ(at("berth_proxy_fetched_bytes_total", "hub/"), bodies);
   EXPECT_GE(at("berth_proxy_misses_total", "hub/"), 3);  // tag, config, layer
   EXPECT_GE(at("berth_proxy_hits_total", "hub/"), 4);    // the warm pull's tag and two blobs...
