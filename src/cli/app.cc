@@ -25,6 +25,7 @@
 #include "notify/runtime.h"
 #include "observe/observability.h"
 #include "policy/setup.h"
+#include "proxy/metrics.h"
 #include "proxy/proxy.h"
 #include "replicate/install.h"
 #include "replicate/metrics.h"
@@ -316,6 +317,7 @@ Result<std::unique_ptr<App>> App::Create(const config::Config& cfg, AppDeps deps
   // other layer looks at it; what the cache stores passes through the layers below (leases).
   BERTH_ASSIGN_OR_RETURN(im.proxy, proxy::Install(cfg, driver, &im.registry, im.clock,
                                                   im.scheduler.get()));
+  if (im.proxy) proxy::RegisterMetrics(im.observe->metrics(), *im.proxy);
   BERTH_RETURN_IF_ERROR(im.AddJobs());
   BERTH_RETURN_IF_ERROR(im.observe->Attach(*im.scheduler, driver, im.root, cfg.storage.readonly));
   ao.delete_enabled = cfg.storage.delete_enabled;

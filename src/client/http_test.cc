@@ -1,6 +1,10 @@
 #include "client/http.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <cstdlib>
@@ -135,6 +139,14 @@ TEST(HttpClient, StreamsALargeBodyInChunksAndReusesTheConnection) {
   EXPECT_EQ(c.connects(), 1u);
 }
 
+// A GET of `url` answers 200, and the client has opened `connects` connections by then.
+void ExpectServedAfterConnects(HttpClient& c, const std::string& url, uint64_t connects) {
+  auto res = c.Send(Get(url));
+  ASSERT_TRUE(res) << res.error().ToString();
+  EXPECT_EQ((*res)->status, 200);
+  EXPECT_EQ(c.connects(), connects);
+}
+
 TEST(HttpClient, ResponseLeftUnreadClosesItsConnection) {
   TestServer srv(Routes());
   HttpClient c;
@@ -145,10 +157,7 @@ TEST(HttpClient, ResponseLeftUnreadClosesItsConnection) {
     char buf[10];
     ASSERT_TRUE((*res)->Read(buf, sizeof buf));
   }
-  auto res = c.Send(Get(url));
-  ASSERT_TRUE(res);
-  EXPECT_EQ((*res)->status, 200);
-  EXPECT_EQ(c.connects(), 2u);
+  ExpectServedAfterConnects(c, url, 2);
 }
 
 TEST(HttpClient, HeadHasNoBody) {
@@ -160,9 +169,80 @@ TEST(HttpClient, HeadHasNoBody) {
   EXPECT_EQ((*res)->content_length, uint64_t{8} << 20);
   EXPECT_TRUE((*res)->done());
   res->reset();
-  auto again = c.Send(Get("http://127.0.0.1:" + std::to_string(srv.port()) + "/headers"));
-  ASSERT_TRUE(again);
-  EXPECT_EQ((*again)->status, 200);
+  ExpectServedAfterConnects(c, "http://127.0.0.1:" + std::to_string(srv.port()) + "/headers", 1);
+}
+
+// A one-connection server over a raw socket that answers every request on it with `answer`.
+class RawServer {
+ public:
+  explicit RawServer(std::string answer) : answer_(std::move(answer)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 1) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ADD_FAILURE() << "cannot listen";
+      return;
+    }
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      int c = ::accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string in;
+      char buf[4096];
+      while (true) {
+        ssize_t n = ::read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        in.append(buf, static_cast<size_t>(n));
+        for (size_t end; (end = in.find("\r\n\r\n")) != std::string::npos;) {
+          in.erase(0, end + 4);
+          for (size_t off = 0; off < answer_.size();) {
+            ssize_t w = ::write(c, answer_.data() + off, answer_.size() - off);
+            if (w <= 0) break;
+            off += static_cast<size_t>(w);
+          }
+        }
+      }
+      ::close(c);
+    });
+  }
+  ~RawServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    if (thread_.joinable()) thread_.join();
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  std::string answer_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(HttpClient, ChunkedBodiesAreFramedAndTheConnectionReused) {
+  const std::string body = PatternString(300'000);
+  std::string answer = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < body.size(); at += 70'000) {
+    std::string part = body.substr(at, 70'000);
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", part.size());
+    answer += size + part + "\r\n";
+  }
+  answer += "0\r\n\r\n";
+  RawServer srv(answer);
+  HttpClient c;
+  std::string url = "http://127.0.0.1:" + std::to_string(srv.port()) + "/";
+  for (int round = 0; round < 2; ++round) {
+    auto res = c.Send(Get(url));
+    ASSERT_TRUE(res) << res.error().ToString();
+    EXPECT_FALSE((*res)->content_length);
+    auto got = (*res)->ReadAll(1'000'000);
+    ASSERT_TRUE(got) << got.error().ToString();
+    EXPECT_TRUE(*got == body);
+  }
   EXPECT_EQ(c.connects(), 1u);
 }
 

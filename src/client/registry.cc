@@ -371,22 +371,35 @@ Result<ResponsePtr> RegistryClient::GetBlob(std::string_view repo, const Digest&
   return res;
 }
 
+namespace {
+
+// A page of names: the JSON body's string array `key` ("tags", "repositories") and the Link
+// header's next page. `what` names the list in errors.
+Result<Page> ReadPage(Response& res, std::string_view key, std::string_view what) {
+  Page p;
+  p.next = NextLink(res.headers.Get("Link"));
+  BERTH_ASSIGN_OR_RETURN(std::string body, res.ReadAll(16 << 20));
+  auto j = json::parse(body, nullptr, false);
+  if (!j.is_object()) {
+    return MakeError(ErrorCode::kUnavailable, "upstream " + std::string(what) + " is not JSON");
+  }
+  auto it = j.find(key);
+  if (it != j.end() && it->is_array()) {
+    for (const auto& t : *it) {
+      if (t.is_string()) p.names.push_back(t.get<std::string>());
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
 Result<Page> RegistryClient::ListTags(std::string_view repo, size_t n, std::string_view last) {
   Request req;
   req.url = "/v2/" + std::string(repo) + "/tags/list" + PageQuery(n, last);
   BERTH_ASSIGN_OR_RETURN(ResponsePtr res, Send(std::move(req), Scope(repo)));
   if (res->status != 200) return std::unexpected(ErrorFromResponse(*res, ErrorCode::kNameUnknown));
-  Page p;
-  p.next = NextLink(res->headers.Get("Link"));
-  BERTH_ASSIGN_OR_RETURN(std::string body, res->ReadAll(16 << 20));
-  auto j = json::parse(body, nullptr, false);
-  if (!j.is_object()) return MakeError(ErrorCode::kUnavailable, "upstream tag list is not JSON");
-  if (j.contains("tags") && j["tags"].is_array()) {
-    for (const auto& t : j["tags"]) {
-      if (t.is_string()) p.names.push_back(t.get<std::string>());
-    }
-  }
-  return p;
+  return ReadPage(*res, "tags", "tag list");
 }
 
 Result<Page> RegistryClient::Catalog(size_t n, std::string_view last) {
@@ -394,17 +407,7 @@ Result<Page> RegistryClient::Catalog(size_t n, std::string_view last) {
   req.url = "/v2/_catalog" + PageQuery(n, last);
   BERTH_ASSIGN_OR_RETURN(ResponsePtr res, Send(std::move(req), "registry:catalog:*"));
   if (res->status != 200) return std::unexpected(ErrorFromResponse(*res, ErrorCode::kNameUnknown));
-  Page p;
-  p.next = NextLink(res->headers.Get("Link"));
-  BERTH_ASSIGN_OR_RETURN(std::string body, res->ReadAll(16 << 20));
-  auto j = json::parse(body, nullptr, false);
-  if (!j.is_object()) return MakeError(ErrorCode::kUnavailable, "upstream catalog is not JSON");
-  if (j.contains("repositories") && j["repositories"].is_array()) {
-    for (const auto& t : j["repositories"]) {
-      if (t.is_string()) p.names.push_back(t.get<std::string>());
-    }
-  }
-  return p;
+  return ReadPage(*res, "repositories", "catalog");
 }
 
 }  // namespace berth::client

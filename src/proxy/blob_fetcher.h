@@ -1,29 +1,34 @@
 #pragma once
 // Single-flight blob fetches for the pull-through cache.
 //
-// The first request for an uncached blob starts one fetch on a thread of its own: it streams the
-// upstream's bytes into an ordinary upload session of the local repository (the local stores'
-// upload machinery: hashed as they arrive, verified and published atomically by Commit, which also
-// links the blob into the repository). Every request for the same digest while the fetch runs
-// joins it instead of fetching again, and reads the bytes as they land by tailing the session's
-// data file (storage/paths.h's UploadData) up to what has been written; once the fetch commits,
-// readers continue from the published blob. So:
+// The first request for an uncached blob starts one fetch on a thread of its own: it reads the
+// upstream's body straight into 1 MiB chunks; a second thread writes them, unhashed, into the data
+// file of an ordinary upload session of the local repository; at the end the session is committed
+// through the local stores' upload machinery (hashed from the page cache, verified, published
+// atomically, linked into the repository). Every request for the same digest while the fetch runs
+// joins it instead of fetching again, and follows it: bytes not yet written come from the chunks
+// in memory (at most 16 MiB per fetch: a disk slower than that holds the fetch back), bytes
+// already written from the session's file (storage/paths.h's UploadData), and once the fetch
+// commits, from the published blob. So:
 //   - one upstream GET per digest however many clients wait (the 21 requests registry:2 made for
 //     20 clients become one);
-//   - clients get bytes as they arrive, not after the whole blob is stored;
+//   - clients get bytes as they arrive, without waiting for the disk or the digest check (they
+//     check digests themselves; the cache keeps only verified content);
 //   - a client that leaves only drops its reader: the fetch goes on for the others and the cache;
-//   - a fetch that breaks (upstream gone, short body, digest mismatch) cancels the session, so
-//     nothing is cached; its readers get an error; the next request starts a new fetch.
+//   - a fetch that breaks (upstream gone, short body, disk full, digest mismatch) cancels the
+//     session, so nothing is cached; its readers get an error; the next request starts a new fetch.
 //
 // Thread-safety: all methods are thread-safe. Readers block on a condition variable (on the HTTP
 // server's blocking pool, never an event loop) with a bound (`stall_timeout`) on waiting for bytes.
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 
 #include "proxy/upstreams.h"
 #include "storage/registry.h"
@@ -33,8 +38,13 @@ namespace berth::proxy {
 class BlobFetcher {
  public:
   // `local` is the wrapped (cache) namespace; `driver` the driver under it (to tail session data).
+  // At most `max_fetches` fetches run at once (each on a thread of its own, plus its file
+  // writer); further ones queue in arrival order and start as running ones end, their clients
+  // waiting (up to `stall_timeout` for the upstream's answer) rather than being refused.
   BlobFetcher(storage::Namespace& local, storage::driver::StorageDriverPtr driver,
-              std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(120'000));
+              std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(120'000),
+              size_t max_fetches = kDefaultMaxFetches);
+  static constexpr size_t kDefaultMaxFetches = 8;
   // Stops running fetches (they cancel their sessions) and joins their threads.
   ~BlobFetcher();
   BlobFetcher(const BlobFetcher&) = delete;
@@ -47,14 +57,18 @@ class BlobFetcher {
   Result<storage::driver::ReaderPtr> Open(const Match& m, std::string_view repo, const Digest& d,
                                           uint64_t offset);
 
-  // Fetches currently running (tests).
+  // Fetches running or queued, and fetch threads alive (tests).
   size_t running() const;
+  size_t threads() const;
 
   struct Fetch;  // blob_fetcher.cc
 
  private:
   std::shared_ptr<Fetch> Join(const Match& m, std::string_view repo, const Digest& d);
   void Run(std::shared_ptr<Fetch> f, Match m);
+  // Removes `f` from running_ unless a newer fetch took its key. mu_ held.
+  void Forget(const std::shared_ptr<Fetch>& f);
+  static void WriteChunks(Fetch& f, storage::driver::FileWriter& file);
 
   storage::Namespace& local_;
   storage::driver::StorageDriverPtr driver_;
@@ -64,6 +78,9 @@ class BlobFetcher {
   // By repository and digest (a fetch links into its repository, and the upstream repository it
   // reads from is the one that answers for the client's access). Guarded by mu_.
   std::map<std::string, std::shared_ptr<Fetch>> running_;
+  const size_t max_fetches_;
+  // Fetches waiting for a thread, oldest first. Guarded by mu_.
+  std::deque<std::pair<std::shared_ptr<Fetch>, Match>> queue_;
   size_t threads_ = 0;     // fetch threads alive (detached; the destructor waits). Guarded by mu_.
   bool stopping_ = false;  // Guarded by mu_.
 };

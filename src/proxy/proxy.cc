@@ -48,7 +48,10 @@ struct Shared {
                                             const Digest& d) {
     if (!local->Blobs().StatGlobal(d)) return std::nullopt;
     auto head = m.upstream->client->HeadBlob(m.remote, d);
-    if (!head) return std::nullopt;
+    if (!head) {
+      m.upstream->NoteFailure(head.error());
+      return std::nullopt;
+    }
     auto linked = local->Blobs().Link(repo, d);
     if (!linked) return std::nullopt;
     return *linked;
@@ -58,10 +61,16 @@ struct Shared {
   // local store's reference check on purpose: the blobs it names are fetched when pulled.
   Status EnsureManifest(const Match& m, std::string_view repo, const Digest& d) {
     if (local->Manifests().Resolve(repo, Reference{"", d})) return Ok();
-    BERTH_ASSIGN_OR_RETURN(client::RemoteManifest got,
-                           m.upstream->client->GetManifest(m.remote, d.str()));
+    auto fetched = m.upstream->client->GetManifest(m.remote, d.str());
+    if (!fetched) {
+      m.upstream->NoteFailure(fetched.error());
+      return std::unexpected(fetched.error());
+    }
+    client::RemoteManifest& got = *fetched;
+    m.upstream->bytes_fetched.fetch_add(got.bytes.size());
     auto parsed = storage::ParseManifest(got.bytes, got.media_type);
     if (!parsed) {
+      m.upstream->errors.fetch_add(1);
       return MakeError(ErrorCode::kUnavailable, "upstream " + m.upstream->cfg.url +
                                                     " sent an "
                                                     "invalid manifest " +
@@ -90,6 +99,7 @@ struct Shared {
     }
     auto head = m.upstream->client->HeadManifest(m.remote, tag);
     if (!head) {
+      m.upstream->NoteFailure(head.error());
       if (cached && client::IsUpstreamDown(head.error()) &&
           now - checked < cfg.tag_ttl + cfg.staleness) {
         m.upstream->stale_served.fetch_add(1);
@@ -240,6 +250,7 @@ class Tags : public storage::TagServiceWrapper {
     for (int page = 0; page < 1000; ++page) {
       auto p = m.upstream->client->ListTags(m.remote, 0, last);
       if (!p) {
+        m.upstream->NoteFailure(p.error());
         if (client::IsUpstreamDown(p.error())) {
           spdlog::warn("proxy: tag list of {} from the cache: {}", repo, p.error().message);
           return target().List(repo);

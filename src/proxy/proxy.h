@@ -23,11 +23,13 @@
 // server's blocking pool); they never run on an event loop.
 
 #include <memory>
+#include <vector>
 
 #include "common/error.h"
 #include "common/time.h"
 #include "config/config.h"
 #include "http/message.h"
+#include "metrics/registry.h"
 #include "proxy/upstreams.h"
 #include "storage/registry.h"
 
@@ -52,6 +54,9 @@ class Proxy {
   // Applies containerd's ?ns= (see the top). Leaves other requests alone.
   void Rewrite(http::Request& req) const;
   Upstreams& upstreams() { return *upstreams_; }
+  const std::shared_ptr<Upstreams>& upstreams_ptr() const { return upstreams_; }
+  // Keeps a metrics callback registered as long as the proxy (proxy/metrics.h).
+  void KeepRegistration(metrics::Registration r) { registrations_.push_back(std::move(r)); }
   // The size/age limits (proxy/evictor.h); set by Wrap.
   const std::shared_ptr<Evictor>& evictor() const { return evictor_; }
 
@@ -61,6 +66,7 @@ class Proxy {
   storage::driver::StorageDriverPtr driver_;
   const Clock* clock_ = nullptr;
   std::shared_ptr<Evictor> evictor_;
+  std::vector<metrics::Registration> registrations_;
 };
 
 // The one call in cli/app.cc: when the config has upstreams, wraps `*registry`, adds the

@@ -23,11 +23,23 @@ namespace berth::proxy {
 struct Upstream {
   UpstreamConfig cfg;
   client::RegistryClientPtr client;
-  // Counters (read by tests and the log): blob fetches started upstream, cache hits and misses.
+  // Counters (read by tests and proxy/metrics.h): blob fetches started upstream, cache hits and
+  // misses, tags served unchecked because the upstream was down, body bytes received (blobs and
+  // manifests), and failures (upstream down, 5xx, 429, broken or invalid bodies, failed fetches).
   std::atomic<uint64_t> blob_fetches{0};
   std::atomic<uint64_t> hits{0};
   std::atomic<uint64_t> misses{0};
   std::atomic<uint64_t> stale_served{0};
+  std::atomic<uint64_t> bytes_fetched{0};
+  std::atomic<uint64_t> errors{0};
+
+  // Counts `e` in `errors` when it means the upstream could not answer (client::IsUpstreamDown);
+  // a definite answer (unknown, denied) is not an error of the upstream.
+  void NoteFailure(const Error& e) {
+    if (client::IsUpstreamDown(e)) errors.fetch_add(1);
+  }
+  // The label value metrics use: the prefix, or the URL when the upstream mirrors everything.
+  std::string name() const { return cfg.prefix.empty() ? cfg.url : cfg.prefix; }
 };
 
 struct Match {

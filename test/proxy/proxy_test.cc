@@ -3,14 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "auth/htpasswd.h"
 #include "auth/jwt.h"
+#include "common/digest.h"
+#include "proxy/blob_fetcher.h"
+#include "proxy/upstreams.h"
 #include "storage/driver/faulty.h"
 #include "storage/driver/filesystem.h"
+#include "storage/factory.h"
 #include "test/api/api_test_util.h"
 #include "test/api/counting_stores.h"
 #include "test/support/temp_dir.h"
@@ -180,6 +185,208 @@ TEST(Proxy, UpstreamBreakingMidBlobCachesNothingAndTheNextPullCompletes) {
   HttpClient fresh(proxy->port(), std::chrono::seconds(30));
   EXPECT_TRUE(Pull(fresh, "library/big", "latest", im));
   EXPECT_TRUE(std::filesystem::exists(data));
+}
+
+// A driver whose writers under _uploads/ block in Write until released: a disk that stalls.
+class StallingDriver : public storage::driver::DriverWrapper {
+ public:
+  using DriverWrapper::DriverWrapper;
+  void Release() {
+    {
+      std::lock_guard lk(mu_);
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ protected:
+  class Writer : public storage::driver::FileWriterWrapper {
+   public:
+    Writer(storage::driver::FileWriterPtr w, StallingDriver& d)
+        : FileWriterWrapper(std::move(w)), d_(d) {}
+    Status Write(const char* data, size_t n) override {
+      std::unique_lock lk(d_.mu_);
+      d_.cv_.wait_for(lk, std::chrono::seconds(30), [&] { return d_.released_; });
+      lk.unlock();
+      return FileWriterWrapper::Write(data, n);
+    }
+
+   private:
+    StallingDriver& d_;
+  };
+  Result<storage::driver::FileWriterPtr> DoNewWriter(std::string_view path, bool append) override {
+    BERTH_ASSIGN_OR_RETURN(auto w, target().NewWriter(path, append));
+    if (path.find("/_uploads/") == std::string_view::npos) return w;
+    return storage::driver::FileWriterPtr(std::make_unique<Writer>(std::move(w), *this));
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+// An upstream holding library/app:v1 with a `layer_size`-byte layer, and a filesystem driver over
+// a temp dir for a mirror of it to use (through a decorator the test chooses).
+struct UpstreamAndDisk {
+  std::unique_ptr<TestServer> up = StartServer();
+  Image im;
+  TempDir dir;
+  storage::driver::StorageDriverPtr base;
+
+  UpstreamAndDisk(uint64_t layer_size, int seed) {
+    HttpClient uc(up->port());
+    im = PushBigImage(uc, "library/app", "v1", layer_size, seed);
+    auto b = storage::driver::NewFilesystemDriver(dir.path());
+    EXPECT_TRUE(b);
+    if (b) base = *b;
+  }
+  std::unique_ptr<TestServer> StartMirror(storage::driver::StorageDriverPtr driver) const {
+    TestServerOptions o = WithYaml(Mirror(*up));
+    o.root = dir.path();
+    o.deps.driver = std::move(driver);
+    return StartServer(o);
+  }
+  std::string Path(const std::string& rel) const { return dir.Path(rel); }
+};
+
+// Polls `cond` until it holds or `limit` passes; its last value.
+template <typename F>
+bool WaitUntil(F cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+bool EmptyOrAbsent(const std::string& dir) {
+  return !std::filesystem::exists(dir) || std::filesystem::is_empty(dir);
+}
+
+TEST(Proxy, ClientsGetTheBytesWhileTheCacheDiskStalls) {
+  UpstreamAndDisk env(6 << 20, 11);
+  auto stalling = std::make_shared<StallingDriver>(env.base);
+  auto proxy = env.StartMirror(stalling);
+  // The layer reaches the client from memory although nothing of it could be written yet.
+  HttpClient c(proxy->port(), std::chrono::seconds(20));
+  Response b = c.Request("GET", "/v2/library/app/blobs/" + env.im.layer_digest);
+  EXPECT_EQ(b.status, 200) << Describe(b);
+  EXPECT_TRUE(Sha256(b.body) == env.im.layer_digest);
+  stalling->Release();
+  // Once the disk moves again the blob is cached.
+  std::string hex = env.im.layer_digest.substr(7);
+  std::string data =
+      env.Path("docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data");
+  EXPECT_TRUE(WaitUntil([&] { return std::filesystem::exists(data); }));
+  EXPECT_TRUE(Pull(c, "library/app", "v1", env.im));
+}
+
+TEST(Proxy, CacheDiskFullMidBlobCachesNothingAndTheNextPullCompletes) {
+  UpstreamAndDisk env(24 << 20, 12);
+  storage::driver::FaultPlan plan;
+  plan.FailWritesAfter(3 << 20, "/_uploads/");
+  auto proxy = env.StartMirror(storage::driver::NewFaultyDriver(env.base, &plan));
+  HttpClient c(proxy->port(), std::chrono::seconds(30));
+  Response broken = c.Request("GET", "/v2/library/app/blobs/" + env.im.layer_digest);
+  EXPECT_TRUE(broken.status == 0 || broken.status >= 500 ||
+              broken.body.size() < env.im.layer.size())
+      << Describe(broken);
+  std::string uploads = env.Path("docker/registry/v2/repositories/library/app/_uploads");
+  EXPECT_TRUE(WaitUntil([&] { return EmptyOrAbsent(uploads); }, std::chrono::seconds(10)));
+  plan.Clear();
+  HttpClient fresh(proxy->port(), std::chrono::seconds(30));
+  EXPECT_TRUE(Pull(fresh, "library/app", "v1", env.im));
+}
+
+// The value of the series `series` (exact text before the value) in a scrape, or -1.
+double Scraped(const std::string& scrape, const std::string& series) {
+  size_t pos = scrape.find("\n" + series + " ");
+  if (pos == std::string::npos) return -1;
+  return std::stod(scrape.substr(pos + series.size() + 2));
+}
+
+TEST(Proxy, MetricsPerUpstreamOnTheDebugEndpoint) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 300'000, 13);
+  auto proxy = StartServer(WithYaml(
+      "http:\n  debug:\n    addr: 127.0.0.1:0\n    prometheus:\n      enabled: true\n"
+      "berth:\n  proxy:\n    upstreams:\n      - prefix: hub/\n        url: http://" +
+      up->hostport() + "\n        tagttl: 0s\n      - prefix: other/\n        url: http://" +
+      up->hostport() + "\n"));
+  HttpClient c(proxy->port());
+  ASSERT_TRUE(Pull(c, "hub/library/app", "v1", im));  // cold
+  ASSERT_TRUE(Pull(c, "hub/library/app", "v1", im));  // warm (the tag revalidated: unchanged)
+  up->Stop();
+  ASSERT_TRUE(Pull(c, "hub/library/app", "v1", im));  // the tag served stale
+  HttpClient debug(proxy->debug_port());
+  Response r = debug.Request("GET", "/metrics");
+  ASSERT_EQ(r.status, 200);
+  auto at = [&](const char* family, const char* upstream) {
+    return Scraped(r.body, std::string(family) + "{upstream=\"" + upstream + "\"}");
+  };
+  EXPECT_EQ(at("berth_proxy_blob_fetches_total", "hub/"), 2);
+  const double bodies =
+      static_cast<double>(im.layer.size() + im.config.size() + im.manifest.size());
+  EXPECT_EQ(at("berth_proxy_fetched_bytes_total", "hub/"), bodies);
+  EXPECT_GE(at("berth_proxy_misses_total", "hub/"), 3);  // tag, config, layer
+  EXPECT_GE(at("berth_proxy_hits_total", "hub/"), 4);    // the warm pull's tag and two blobs...
+  EXPECT_GE(at("berth_proxy_upstream_requests_total", "hub/"), 4);
+  EXPECT_EQ(at("berth_proxy_stale_serves_total", "hub/"), 1);
+  EXPECT_GE(at("berth_proxy_errors_total", "hub/"), 1);  // the HEAD that found it down
+  for (const char* family :
+       {"berth_proxy_hits_total", "berth_proxy_misses_total", "berth_proxy_upstream_requests_total",
+        "berth_proxy_blob_fetches_total", "berth_proxy_fetched_bytes_total",
+        "berth_proxy_errors_total", "berth_proxy_stale_serves_total"}) {
+    EXPECT_EQ(at(family, "other/"), 0) << family;
+  }
+}
+
+TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  std::vector<Image> images;
+  for (int i = 0; i < 6; ++i) {
+    images.push_back(PushBigImage(uc, "library/app", "v" + std::to_string(i), 2 << 20, 20 + i));
+  }
+  proxy::ProxyConfig pc;
+  pc.upstreams.push_back({.url = "http://" + up->hostport(), .where = "proxy"});
+
+  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
+  ASSERT_TRUE(ups) << ups.error().ToString();
+  TempDir dir;
+  auto driver = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(driver);
+  storage::NamespacePtr local = storage::NewRegistry(*driver);
+  proxy::BlobFetcher fetcher(*local, *driver, std::chrono::seconds(60), /*max_fetches=*/2);
+  proxy::Match m = (*ups)->Find("library/app");
+  ASSERT_TRUE(m);
+  std::atomic<size_t> most_threads{0};
+  std::atomic<int> intact{0};
+  std::vector<std::thread> clients;
+  for (const Image& im : images) {
+    clients.emplace_back([&, d = *Digest::Parse(im.layer_digest)] {
+      auto r = fetcher.Open(m, "library/app", d, 0);
+      if (!r) return;
+      Hasher h(DigestAlgorithm::kSha256);
+      std::vector<char> buf(1 << 20);
+      while (true) {
+        size_t t = fetcher.threads();
+        size_t seen = most_threads.load();
+        while (t > seen && !most_threads.compare_exchange_weak(seen, t)) {
+        }
+        auto n = (*r)->Read(buf.data(), buf.size());
+        if (!n || *n == 0) break;
+        h.Update(std::string_view(buf.data(), *n));
+      }
+      if (h.Current() == d) ++intact;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(intact.load(), 6);
+  EXPECT_LE(most_threads.load(), 2u);
+  EXPECT_EQ((*ups)->all()[0]->blob_fetches.load(), 6u);
 }
 
 TEST(Proxy, PrefixedUpstreamsBesideLocalRepositoriesAndContainerdNs) {
