@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/file_io.h"
+#include "common/pump.h"
 
 namespace berth::archive {
 namespace {
@@ -107,15 +108,8 @@ Status TarWriter::AddFile(std::string_view name, std::string_view content) {
 
 Status TarWriter::AddStream(std::string_view name, uint64_t size, const ReadFn& read) {
   BERTH_RETURN_IF_ERROR(WriteHeader(name, '0', size));
-  std::vector<char> buf(1 << 20);
-  uint64_t done = 0;
-  for (;;) {
-    BERTH_ASSIGN_OR_RETURN(size_t n, read(buf.data(), buf.size()));
-    if (n == 0) break;
-    done += n;
-    if (done > size) break;
-    BERTH_RETURN_IF_ERROR(WriteAll(buf.data(), n));
-  }
+  BERTH_ASSIGN_OR_RETURN(
+      uint64_t done, Pump(read, size, [this](const char* p, size_t n) { return WriteAll(p, n); }));
   if (done != size) {
     // The archive is now unusable: make sure nobody finishes it.
     ::close(fd_);

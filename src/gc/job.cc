@@ -9,6 +9,20 @@
 #include "jobs/scheduler.h"
 
 namespace berth::gc {
+namespace {
+
+// One line per run of the online job.
+void LogRun(const Result<CollectStats>& stats, uint64_t ms) {
+  if (!stats) return spdlog::warn("garbage collection failed: {}", stats.error().ToString());
+  spdlog::info(
+      "garbage collection: {} repositories, {} blobs ({} marked, {} young), deleted {} "
+      "manifests, {} blobs ({} bytes), {} links in {} ms{}",
+      stats->repositories, stats->blobs, stats->blobs_marked, stats->blobs_young,
+      stats->manifests_deleted, stats->blobs_deleted, stats->bytes_freed, stats->links_deleted, ms,
+      stats->errors ? ", " + std::to_string(stats->errors) + " errors" : "");
+}
+
+}  // namespace
 
 Result<Installed> Install(const config::Config& cfg, storage::driver::StorageDriverPtr driver,
                           const Clock& clock, storage::NamespacePtr registry,
@@ -33,17 +47,7 @@ Result<Installed> Install(const config::Config& cfg, storage::driver::StorageDri
         auto stats =
             Collect(*driver, *clock, options, nullptr, [&ctx] { return ctx.StopRequested(); });
         Record(*counters, stats);
-        if (!stats) {
-          spdlog::warn("garbage collection failed: {}", stats.error().ToString());
-          return;
-        }
-        spdlog::info(
-            "garbage collection: {} repositories, {} blobs ({} marked, {} young), deleted {} "
-            "manifests, {} blobs ({} bytes), {} links in {} ms{}",
-            stats->repositories, stats->blobs, stats->blobs_marked, stats->blobs_young,
-            stats->manifests_deleted, stats->blobs_deleted, stats->bytes_freed,
-            stats->links_deleted, counters->last_duration_us.load() / 1000,
-            stats->errors ? ", " + std::to_string(stats->errors) + " errors" : "");
+        LogRun(stats, counters->last_duration_us.load() / 1000);
       }));
   return out;
 }

@@ -18,8 +18,8 @@ void TakeForRead(Leases& leases, const Digest& d) {
 
 class LeasingBlobs : public storage::BlobStoreWrapper {
  public:
-  LeasingBlobs(storage::BlobStore& target, Leases& leases)
-      : BlobStoreWrapper(target), leases_(leases) {}
+  LeasingBlobs(storage::Namespace& inner, Leases& leases)
+      : BlobStoreWrapper(inner.Blobs()), leases_(leases) {}
 
   Result<BlobInfo> Stat(std::string_view repo, const Digest& d) override {
     TakeForRead(leases_, d);
@@ -64,8 +64,8 @@ class LeasingWriter : public storage::UploadWriter {
 
 class LeasingUploads : public storage::UploadServiceWrapper {
  public:
-  LeasingUploads(storage::UploadService& target, Leases& leases)
-      : UploadServiceWrapper(target), leases_(leases) {}
+  LeasingUploads(storage::Namespace& inner, Leases& leases)
+      : UploadServiceWrapper(inner.Uploads()), leases_(leases) {}
   Result<storage::UploadWriterPtr> Open(std::string_view repo, std::string_view id) override {
     BERTH_ASSIGN_OR_RETURN(storage::UploadWriterPtr w, target().Open(repo, id));
     return storage::UploadWriterPtr(std::make_unique<LeasingWriter>(std::move(w), leases_));
@@ -77,8 +77,8 @@ class LeasingUploads : public storage::UploadServiceWrapper {
 
 class LeasingManifests : public storage::ManifestServiceWrapper {
  public:
-  LeasingManifests(storage::ManifestService& target, storage::BlobStore& blobs, Leases& leases)
-      : ManifestServiceWrapper(target), blobs_(blobs), leases_(leases) {}
+  LeasingManifests(storage::Namespace& inner, Leases& leases)
+      : ManifestServiceWrapper(inner.Manifests()), blobs_(inner.Blobs()), leases_(leases) {}
 
   Result<storage::PutManifestResult> Put(std::string_view repo, const Reference& reference,
                                          std::string_view content_type,
@@ -117,30 +117,11 @@ class LeasingManifests : public storage::ManifestServiceWrapper {
   Leases& leases_;
 };
 
-class LeasingNamespace : public storage::NamespaceWrapper {
- public:
-  LeasingNamespace(storage::NamespacePtr inner, LeasesPtr leases)
-      : NamespaceWrapper(inner),
-        leases_(std::move(leases)),
-        blobs_(inner->Blobs(), *leases_),
-        uploads_(inner->Uploads(), *leases_),
-        manifests_(inner->Manifests(), inner->Blobs(), *leases_) {}
-
-  storage::BlobStore& Blobs() override { return blobs_; }
-  storage::UploadService& Uploads() override { return uploads_; }
-  storage::ManifestService& Manifests() override { return manifests_; }
-
- private:
-  LeasesPtr leases_;
-  LeasingBlobs blobs_;
-  LeasingUploads uploads_;
-  LeasingManifests manifests_;
-};
-
 }  // namespace
 
 storage::NamespacePtr WithLeases(storage::NamespacePtr inner, LeasesPtr leases) {
-  return std::make_shared<LeasingNamespace>(std::move(inner), std::move(leases));
+  return storage::Decorate<LeasingBlobs, LeasingUploads, LeasingManifests>(std::move(inner),
+                                                                           std::move(leases));
 }
 
 }  // namespace berth::gc

@@ -50,8 +50,8 @@ class QuotaWriter : public storage::UploadWriter {
 
 class QuotaUploads : public storage::UploadServiceWrapper {
  public:
-  QuotaUploads(storage::UploadService& target, Store& store)
-      : UploadServiceWrapper(target), store_(store) {}
+  QuotaUploads(storage::Namespace& inner, Store& store)
+      : UploadServiceWrapper(inner.Uploads()), store_(store) {}
   Result<storage::UploadInfo> Start(std::string_view repo) override {
     auto q = store_.GetQuota(std::string(NamespaceOf(repo)));
     if (!q) return std::unexpected(Unavailable(q.error()));
@@ -79,7 +79,8 @@ class QuotaUploads : public storage::UploadServiceWrapper {
 
 class QuotaBlobs : public storage::BlobStoreWrapper {
  public:
-  QuotaBlobs(storage::BlobStore& target, Store& store) : BlobStoreWrapper(target), store_(store) {}
+  QuotaBlobs(storage::Namespace& inner, Store& store)
+      : BlobStoreWrapper(inner.Blobs()), store_(store) {}
   Result<storage::BlobInfo> Link(std::string_view repo, const Digest& d) override {
     auto info = target().StatGlobal(d);
     if (!info) return info;
@@ -103,26 +104,10 @@ class QuotaBlobs : public storage::BlobStoreWrapper {
   Store& store_;
 };
 
-class QuotaNamespace : public storage::NamespaceWrapper {
- public:
-  QuotaNamespace(storage::NamespacePtr inner, StorePtr store)
-      : NamespaceWrapper(inner),
-        store_(std::move(store)),
-        uploads_(inner->Uploads(), *store_),
-        blobs_(inner->Blobs(), *store_) {}
-  storage::UploadService& Uploads() override { return uploads_; }
-  storage::BlobStore& Blobs() override { return blobs_; }
-
- private:
-  StorePtr store_;
-  QuotaUploads uploads_;
-  QuotaBlobs blobs_;
-};
-
 }  // namespace
 
 storage::NamespacePtr WithQuotas(storage::NamespacePtr inner, StorePtr store) {
-  return std::make_shared<QuotaNamespace>(std::move(inner), std::move(store));
+  return storage::Decorate<QuotaUploads, QuotaBlobs>(std::move(inner), std::move(store));
 }
 
 }  // namespace berth::meta

@@ -49,6 +49,7 @@ class RepoLocks {
   std::array<std::mutex, 64> mu_;
 };
 
+// What the two decorators share: the rules and one lock per repository.
 struct Shared {
   std::shared_ptr<const ImmutableTags> rules;
   RepoLocks locks;
@@ -72,8 +73,8 @@ Status CheckMove(storage::TagService& tags, std::string_view repo, std::string_v
 
 class GuardedTags : public storage::TagServiceWrapper {
  public:
-  GuardedTags(storage::TagService& target, Shared& shared)
-      : TagServiceWrapper(target), s_(shared) {}
+  GuardedTags(storage::Namespace& inner, Shared& shared)
+      : TagServiceWrapper(inner.Tags()), s_(shared) {}
 
   Status Tag(std::string_view repo, std::string_view tag, const Digest& d) override {
     const ImmutableRule* rule = s_.rules->Covering(repo, tag);
@@ -97,22 +98,10 @@ class GuardedTags : public storage::TagServiceWrapper {
   Shared& s_;
 };
 
-class GuardedManifests : public storage::ManifestServiceWrapper {
+class GuardedManifests final : public storage::ManifestServiceWrapper {
  public:
-  GuardedManifests(storage::ManifestService& target, storage::TagService& tags, Shared& shared)
-      : ManifestServiceWrapper(target), tags_(tags), s_(shared) {}
-
-  Result<storage::PutManifestResult> Put(std::string_view repo, const Reference& reference,
-                                         std::string_view content_type,
-                                         std::string bytes) override {
-    const ImmutableRule* rule =
-        reference.is_digest() ? nullptr : s_.rules->Covering(repo, reference.tag);
-    if (rule == nullptr) return target().Put(repo, reference, content_type, std::move(bytes));
-    auto lock = s_.locks.Lock(repo);
-    // The digest the store will give content put by tag (storage/fs: sha256 of the bytes).
-    BERTH_RETURN_IF_ERROR(CheckMove(tags_, repo, reference.tag, Digest::Of(bytes), *rule));
-    return target().Put(repo, reference, content_type, std::move(bytes));
-  }
+  GuardedManifests(storage::Namespace& inner, Shared& shared)
+      : ManifestServiceWrapper(inner.Manifests()), tags_(inner.Tags()), s_(shared) {}
 
   Status Delete(std::string_view repo, const Digest& d) override {
     if (!s_.rules->CoversRepository(repo)) return target().Delete(repo, d);
@@ -128,26 +117,21 @@ class GuardedManifests : public storage::ManifestServiceWrapper {
     return target().Delete(repo, d);
   }
 
+  Result<storage::PutManifestResult> Put(std::string_view repo, const Reference& reference,
+                                         std::string_view content_type,
+                                         std::string bytes) override {
+    const ImmutableRule* rule =
+        reference.is_digest() ? nullptr : s_.rules->Covering(repo, reference.tag);
+    if (rule == nullptr) return target().Put(repo, reference, content_type, std::move(bytes));
+    auto lock = s_.locks.Lock(repo);
+    // The digest the store will give content put by tag (storage/fs: sha256 of the bytes).
+    BERTH_RETURN_IF_ERROR(CheckMove(tags_, repo, reference.tag, Digest::Of(bytes), *rule));
+    return target().Put(repo, reference, content_type, std::move(bytes));
+  }
+
  private:
-  storage::TagService& tags_;
+  storage::TagService& tags_;  // the undecorated tags
   Shared& s_;
-};
-
-class ImmutableNamespace : public storage::NamespaceWrapper {
- public:
-  ImmutableNamespace(storage::NamespacePtr inner, std::shared_ptr<const ImmutableTags> rules)
-      : NamespaceWrapper(inner),
-        shared_{std::move(rules), {}},
-        tags_(inner->Tags(), shared_),
-        manifests_(inner->Manifests(), inner->Tags(), shared_) {}
-
-  storage::TagService& Tags() override { return tags_; }
-  storage::ManifestService& Manifests() override { return manifests_; }
-
- private:
-  Shared shared_;
-  GuardedTags tags_;
-  GuardedManifests manifests_;
 };
 
 }  // namespace
@@ -155,7 +139,8 @@ class ImmutableNamespace : public storage::NamespaceWrapper {
 storage::NamespacePtr WithImmutableTags(storage::NamespacePtr inner,
                                         std::shared_ptr<const ImmutableTags> rules) {
   if (!rules || rules->empty()) return inner;
-  return std::make_shared<ImmutableNamespace>(std::move(inner), std::move(rules));
+  return storage::Decorate<GuardedTags, GuardedManifests>(
+      std::move(inner), std::make_shared<Shared>(std::move(rules)));
 }
 
 }  // namespace berth::policy

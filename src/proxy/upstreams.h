@@ -26,12 +26,9 @@ struct Upstream {
   // Counters (read by tests and proxy/metrics.h): blob fetches started upstream, cache hits and
   // misses, tags served unchecked because the upstream was down, body bytes received (blobs and
   // manifests), and failures (upstream down, 5xx, 429, broken or invalid bodies, failed fetches).
-  std::atomic<uint64_t> blob_fetches{0};
-  std::atomic<uint64_t> hits{0};
-  std::atomic<uint64_t> misses{0};
-  std::atomic<uint64_t> stale_served{0};
-  std::atomic<uint64_t> bytes_fetched{0};
-  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> hits{0}, misses{0};
+  std::atomic<uint64_t> blob_fetches{0}, bytes_fetched{0};
+  std::atomic<uint64_t> stale_served{0}, errors{0};
 
   // Counts `e` in `errors` when it means the upstream could not answer (client::IsUpstreamDown);
   // a definite answer (unknown, denied) is not an error of the upstream.

@@ -142,8 +142,9 @@ void Service::Emit(const api::Event& e) noexcept {
 
 void Service::Flush() {
   std::unique_lock lock(mu_);
-  uint64_t target = emitted_;
-  flushed_cv_.wait(lock, [&] { return written_ >= target || (stop_ && !writer_.joinable()); });
+  flushed_cv_.wait(lock, [this, target = emitted_] {
+    return written_ >= target || (stop_ && !writer_.joinable());
+  });
 }
 
 void Service::Stop() {

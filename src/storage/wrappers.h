@@ -4,14 +4,15 @@
 // what it changes. Service wrappers hold a reference to the wrapped service, which must outlive
 // them (the wrapped Namespace owns its services; a NamespaceWrapper keeps that Namespace alive).
 //
-// A decorator of one service inside a stack is a NamespaceWrapper that overrides the service's
-// accessor to return its own wrapper:
+// A decorator of some services inside a stack is a namespace whose accessors return its own
+// wrappers; Decorate (at the end) builds one:
 //
-//   class CountingNamespace : public NamespaceWrapper {
-//     explicit CountingNamespace(NamespacePtr inner) : NamespaceWrapper(inner),
-//     blobs_(inner->Blobs()) {} BlobStore& Blobs() override { return blobs_; } CountingBlobs
-//     blobs_;  // a BlobStoreWrapper overriding Stat
+//   class CountingBlobs : public BlobStoreWrapper {  // overrides Stat
+//    public:
+//     CountingBlobs(Namespace& inner, Counts& c) : BlobStoreWrapper(inner.Blobs()), c_(c) {}
+//     ...
 //   };
+//   NamespacePtr counted = Decorate<CountingBlobs>(inner, std::make_shared<Counts>());
 //
 // Thread-safety: as the wrapped object's.
 
@@ -21,52 +22,57 @@
 
 namespace berth::storage {
 
-class BlobStoreWrapper : public BlobStore {
+// What the service wrappers below share: the wrapped service, by reference.
+template <typename Service>
+class ForwardingTo : public Service {
  public:
-  explicit BlobStoreWrapper(BlobStore& target) : target_(target) {}
-  BlobStore& target() const { return target_; }
-
-  Result<BlobInfo> Stat(std::string_view repo, const Digest& d) override {
-    return target_.Stat(repo, d);
-  }
-  Result<driver::ReaderPtr> Open(std::string_view repo, const Digest& d, uint64_t offset) override {
-    return target_.Open(repo, d, offset);
-  }
-  Status Delete(std::string_view repo, const Digest& d) override { return target_.Delete(repo, d); }
-  Result<BlobInfo> Link(std::string_view repo, const Digest& d) override {
-    return target_.Link(repo, d);
-  }
-  Result<BlobInfo> Mount(std::string_view repo, std::string_view from, const Digest& d) override {
-    return target_.Mount(repo, from, d);
-  }
-  Result<BlobInfo> StatGlobal(const Digest& d) override { return target_.StatGlobal(d); }
-  Status DeleteGlobal(const Digest& d) override { return target_.DeleteGlobal(d); }
+  explicit ForwardingTo(Service& target) : target_(target) {}
+  Service& target() const { return target_; }
 
  private:
-  BlobStore& target_;
+  Service& target_;
 };
 
-class UploadServiceWrapper : public UploadService {
+class BlobStoreWrapper : public ForwardingTo<BlobStore> {
  public:
-  explicit UploadServiceWrapper(UploadService& target) : target_(target) {}
-  UploadService& target() const { return target_; }
+  using ForwardingTo::ForwardingTo;
 
-  Result<UploadInfo> Start(std::string_view repo) override { return target_.Start(repo); }
+  Result<BlobInfo> Stat(std::string_view repo, const Digest& d) override {
+    return target().Stat(repo, d);
+  }
+  Result<driver::ReaderPtr> Open(std::string_view repo, const Digest& d, uint64_t offset) override {
+    return target().Open(repo, d, offset);
+  }
+  Status Delete(std::string_view repo, const Digest& d) override {
+    return target().Delete(repo, d);
+  }
+  Result<BlobInfo> Link(std::string_view repo, const Digest& d) override {
+    return target().Link(repo, d);
+  }
+  Result<BlobInfo> Mount(std::string_view repo, std::string_view from, const Digest& d) override {
+    return target().Mount(repo, from, d);
+  }
+  Result<BlobInfo> StatGlobal(const Digest& d) override { return target().StatGlobal(d); }
+  Status DeleteGlobal(const Digest& d) override { return target().DeleteGlobal(d); }
+};
+
+class UploadServiceWrapper : public ForwardingTo<UploadService> {
+ public:
+  using ForwardingTo::ForwardingTo;
+
+  Result<UploadInfo> Start(std::string_view repo) override { return target().Start(repo); }
   Result<UploadInfo> Get(std::string_view repo, std::string_view id) override {
-    return target_.Get(repo, id);
+    return target().Get(repo, id);
   }
   Result<UploadWriterPtr> Open(std::string_view repo, std::string_view id) override {
-    return target_.Open(repo, id);
+    return target().Open(repo, id);
   }
   Status Cancel(std::string_view repo, std::string_view id) override {
-    return target_.Cancel(repo, id);
+    return target().Cancel(repo, id);
   }
   Result<size_t> Purge(SystemTime cutoff, bool dry_run) override {
-    return target_.Purge(cutoff, dry_run);
+    return target().Purge(cutoff, dry_run);
   }
-
- private:
-  UploadService& target_;
 };
 
 // Unlike the service wrappers, owns what it wraps (a writer is one request's).
@@ -86,63 +92,53 @@ class UploadWriterWrapper : public UploadWriter {
   UploadWriterPtr target_;
 };
 
-class TagServiceWrapper : public TagService {
+class TagServiceWrapper : public ForwardingTo<TagService> {
  public:
-  explicit TagServiceWrapper(TagService& target) : target_(target) {}
-  TagService& target() const { return target_; }
+  using ForwardingTo::ForwardingTo;
 
   Result<Digest> Resolve(std::string_view repo, std::string_view tag) override {
-    return target_.Resolve(repo, tag);
+    return target().Resolve(repo, tag);
   }
   Status Tag(std::string_view repo, std::string_view tag, const Digest& d) override {
-    return target_.Tag(repo, tag, d);
+    return target().Tag(repo, tag, d);
   }
   Status Untag(std::string_view repo, std::string_view tag) override {
-    return target_.Untag(repo, tag);
+    return target().Untag(repo, tag);
   }
   Result<std::vector<std::string>> List(std::string_view repo) override {
-    return target_.List(repo);
+    return target().List(repo);
   }
   Result<std::vector<std::string>> Lookup(std::string_view repo, const Digest& d) override {
-    return target_.Lookup(repo, d);
+    return target().Lookup(repo, d);
   }
-
- private:
-  TagService& target_;
 };
 
-class ManifestServiceWrapper : public ManifestService {
+class ManifestServiceWrapper : public ForwardingTo<ManifestService> {
  public:
-  explicit ManifestServiceWrapper(ManifestService& target) : target_(target) {}
-  ManifestService& target() const { return target_; }
+  using ForwardingTo::ForwardingTo;
 
   Result<PutManifestResult> Put(std::string_view repo, const Reference& reference,
                                 std::string_view content_type, std::string bytes) override {
-    return target_.Put(repo, reference, content_type, std::move(bytes));
+    return target().Put(repo, reference, content_type, std::move(bytes));
   }
   Result<Digest> Resolve(std::string_view repo, const Reference& reference) override {
-    return target_.Resolve(repo, reference);
+    return target().Resolve(repo, reference);
   }
   Result<StoredManifest> Read(std::string_view repo, const Digest& d) override {
-    return target_.Read(repo, d);
+    return target().Read(repo, d);
   }
-  Status Delete(std::string_view repo, const Digest& d) override { return target_.Delete(repo, d); }
-
- private:
-  ManifestService& target_;
+  Status Delete(std::string_view repo, const Digest& d) override {
+    return target().Delete(repo, d);
+  }
 };
 
-class ReferrerServiceWrapper : public ReferrerService {
+class ReferrerServiceWrapper : public ForwardingTo<ReferrerService> {
  public:
-  explicit ReferrerServiceWrapper(ReferrerService& target) : target_(target) {}
-  ReferrerService& target() const { return target_; }
+  using ForwardingTo::ForwardingTo;
 
   Result<std::vector<Referrer>> List(std::string_view repo, const Digest& subject) override {
-    return target_.List(repo, subject);
+    return target().List(repo, subject);
   }
-
- private:
-  ReferrerService& target_;
 };
 
 class NamespaceWrapper : public Namespace {
@@ -166,5 +162,60 @@ class NamespaceWrapper : public Namespace {
  private:
   NamespacePtr target_;
 };
+
+// A namespace whose services are decorators of another's: the ones set replace the inner
+// namespace's, the null ones are the inner namespace's own. `state` is what the decorators share
+// (a store, leases, rules); it outlives them. Built by Decorate, below.
+struct ServiceDecorators {
+  std::shared_ptr<void> state;
+  std::unique_ptr<BlobStore> blobs;
+  std::unique_ptr<UploadService> uploads;
+  std::unique_ptr<ManifestService> manifests;
+  std::unique_ptr<TagService> tags;
+  std::unique_ptr<ReferrerService> referrers;
+};
+
+class DecoratedNamespace final : public NamespaceWrapper {
+ public:
+  DecoratedNamespace(NamespacePtr inner, ServiceDecorators d)
+      : NamespaceWrapper(std::move(inner)), d_(std::move(d)) {}
+
+  BlobStore& Blobs() override { return d_.blobs ? *d_.blobs : target().Blobs(); }
+  UploadService& Uploads() override { return d_.uploads ? *d_.uploads : target().Uploads(); }
+  ManifestService& Manifests() override {
+    return d_.manifests ? *d_.manifests : target().Manifests();
+  }
+  TagService& Tags() override { return d_.tags ? *d_.tags : target().Tags(); }
+  ReferrerService& Referrers() override {
+    return d_.referrers ? *d_.referrers : target().Referrers();
+  }
+
+ private:
+  ServiceDecorators d_;
+};
+
+namespace internal {
+inline void Place(ServiceDecorators& d, std::unique_ptr<BlobStore> s) { d.blobs = std::move(s); }
+inline void Place(ServiceDecorators& d, std::unique_ptr<UploadService> s) {
+  d.uploads = std::move(s);
+}
+inline void Place(ServiceDecorators& d, std::unique_ptr<ManifestService> s) {
+  d.manifests = std::move(s);
+}
+inline void Place(ServiceDecorators& d, std::unique_ptr<TagService> s) { d.tags = std::move(s); }
+inline void Place(ServiceDecorators& d, std::unique_ptr<ReferrerService> s) {
+  d.referrers = std::move(s);
+}
+}  // namespace internal
+
+// `inner` with the services Ds replaced: each D is built as D(*inner, *state) and takes the place
+// of the service it derives from. E.g. Decorate<QuotaBlobs, QuotaUploads>(inner, store).
+template <typename... Ds, typename State>
+NamespacePtr Decorate(NamespacePtr inner, std::shared_ptr<State> state) {
+  ServiceDecorators d;
+  (internal::Place(d, std::make_unique<Ds>(*inner, *state)), ...);
+  d.state = std::move(state);
+  return std::make_shared<DecoratedNamespace>(std::move(inner), std::move(d));
+}
 
 }  // namespace berth::storage

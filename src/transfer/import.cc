@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/names.h"
+#include "common/pump.h"
 #include "storage/manifest.h"
 #include "transfer/oci_layout.h"
 
@@ -115,9 +116,9 @@ class Importer {
                                                     " bytes, file has " + std::to_string(*size));
     }
     BERTH_ASSIGN_OR_RETURN(auto reader, in_.Open(BlobPath(d)));
-    BERTH_RETURN_IF_ERROR(StoreBlob(ns_, repo, d, desc.size,
-                                    [&](char* buf, size_t cap) { return reader->Read(buf, cap); },
-                                    progress_));
+    BERTH_RETURN_IF_ERROR(StoreBlob(
+        ns_, repo, d, desc.size, [&](char* buf, size_t cap) { return reader->Read(buf, cap); },
+        progress_));
     ++stats_.blobs_uploaded;
     stats_.bytes_uploaded += desc.size;
     if (progress_) progress_->Item("blob " + d.str().substr(0, 19) + " -> " + repo, desc.size);
@@ -165,20 +166,14 @@ Status StoreBlob(storage::Namespace& ns, const std::string& repo, const Digest& 
   auto store = [&]() -> Status {
     BERTH_ASSIGN_OR_RETURN(auto w, ns.Uploads().Open(repo, upload.id));
     w->Reserve(size);
-    std::vector<char> buf(1 << 20);
-    uint64_t total = 0;
-    for (;;) {
-      BERTH_ASSIGN_OR_RETURN(size_t n, read(buf.data(), buf.size()));
-      if (n == 0) break;
-      total += n;
-      if (total > size) break;
-      BERTH_RETURN_IF_ERROR(w->Write(buf.data(), n));
-      if (progress) progress->Bytes(n);
-    }
+    BERTH_ASSIGN_OR_RETURN(uint64_t total, Pump(read, size, [&](const char* p, size_t n) -> Status {
+                             BERTH_RETURN_IF_ERROR(w->Write(p, n));
+                             if (progress) progress->Bytes(n);
+                             return Ok();
+                           }));
     if (total != size) {
-      return MakeError(ErrorCode::kSizeInvalid,
-                       "blob " + d.str() + ": the source does not have " + std::to_string(size) +
-                           " bytes");
+      return MakeError(ErrorCode::kSizeInvalid, "blob " + d.str() + ": the source does not have " +
+                                                    std::to_string(size) + " bytes");
     }
     // Commit hashes what streamed in and refuses (DIGEST_INVALID) anything but `d`.
     auto c = w->Commit(d);
