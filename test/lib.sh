@@ -406,6 +406,48 @@ push_fixture() {
     "oci:$FIXTURES/$name:1" "docker://$REG/$dest"
 }
 
+# put_blob REPO FILE: a monolithic upload of FILE to $REG (POST, then PUT with its digest).
+put_blob() {
+  local loc
+  loc=$(curl -sS -m 30 -D - -o /dev/null -X POST "http://$REG/v2/$1/blobs/uploads/" |
+    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  case "$loc" in http*) ;; *) loc="http://$REG$loc" ;; esac
+  local sep='?'; case "$loc" in *\?*) sep='&' ;; esac
+  curl -sS -m 30 -f -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
+    --data-binary "@$2" "$loc${sep}digest=$(sha256_of <"$2")"
+}
+# push_artifact REPO CONTENT [SUBJECT_DIGEST SUBJECT_SIZE [/REFERENCE]] -> prints the manifest
+# digest: an OCI artifact (one layer holding CONTENT, the empty config) pushed to $REG by digest or
+# by /REFERENCE, with a subject when SUBJECT_DIGEST is given (a signature-like referrer).
+push_artifact() {
+  local repo=$1 content=$2 subject=${3:-} f="$T/art.$RANDOM" cfg="$T/cfg.$RANDOM" m
+  printf '%s' "$content" >"$f"; printf '{}' >"$cfg"
+  put_blob "$repo" "$f" && put_blob "$repo" "$cfg" || return 1
+  m=$(jq -cn --arg l "$(sha256_of <"$f")" --argjson ls "$(stat -c %s "$f")" \
+    --arg c "$(sha256_of <"$cfg")" --arg s "$subject" --argjson ss "${4:-0}" '
+    {schemaVersion:2, mediaType:"application/vnd.oci.image.manifest.v1+json",
+     artifactType:"application/vnd.example.signature",
+     config:{mediaType:"application/vnd.oci.empty.v1+json",digest:$c,size:2},
+     layers:[{mediaType:"application/octet-stream",digest:$l,size:$ls}]}
+    + (if $s == "" then {} else {subject:{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$s,size:$ss}} end)')
+  local d; d=$(printf '%s' "$m" | sha256_of)
+  curl -sS -m 30 -f -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary "$m" "http://$REG/v2/$repo/manifests${5:-/$d}" || return 1
+  echo "$d"
+}
+
+# seed_test_images: builds the fixtures and starts Berth ("sut", root $T/a, A=$REG) holding
+# test/busybox:1 (OCI), test/layers3:1 (Docker schema 2) and test/multiarch:1 (an index).
+seed_test_images() {
+  FIXTURE_MID_MIB=${FIXTURE_MID_MIB:-4} build_fixtures "$T/img"
+  write_config "$T/a.yml" "$T/a"
+  start_server sut a "$T/a.yml"
+  A=$REG
+  check "seed: busybox (OCI)" push_fixture busybox test/busybox:1
+  check "seed: layers3 (Docker schema 2)" push_fixture layers3 test/layers3:1 --format v2s2
+  check "seed: multiarch (index)" push_fixture multiarch test/multiarch:1
+}
+
 # ---------------------------------------------------------------- docker
 
 # start_dockerd: a private dockerd exactly as CLIENTS.md says (own data root under $T/dockerd, vfs,

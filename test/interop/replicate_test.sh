@@ -10,34 +10,10 @@ lib_init
 need skopeo jq curl "$DISTRIBUTION_BIN"
 B=$BERTH_BIN
 
-FIXTURE_MID_MIB=${FIXTURE_MID_MIB:-4} build_fixtures "$T/img"
-write_config "$T/a.yml" "$T/a"
-start_server sut a "$T/a.yml"
-A=$REG
-check "seed: busybox (OCI)" push_fixture busybox test/busybox:1
-check "seed: layers3 (Docker schema 2)" push_fixture layers3 test/layers3:1 --format v2s2
-check "seed: multiarch (index)" push_fixture multiarch test/multiarch:1
-
-# A referrer (a signature-like artifact) of busybox, pushed with curl.
-put_blob() { # put_blob REPO FILE
-  local loc sep='?'
-  loc=$(curl -sS -m 30 -D - -o /dev/null -X POST "http://$A/v2/$1/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-  case "$loc" in http*) ;; *) loc="http://$A$loc" ;; esac
-  case "$loc" in *\?*) sep='&' ;; esac
-  curl -sS -m 30 -f -o /dev/null -X PUT --data-binary "@$2" "$loc${sep}digest=$(sha256_of <"$2")"
-}
+seed_test_images
 BB=$(fixture_digest busybox)
-printf 'signed' >"$T/sig"; printf '{}' >"$T/empty"
-put_blob test/busybox "$T/sig" && put_blob test/busybox "$T/empty"
-SIGM=$(jq -cn --arg l "$(sha256_of <"$T/sig")" --arg c "$(sha256_of <"$T/empty")" --arg s "$BB" \
-  --argjson ss "$(skopeo inspect --raw "oci:$FIXTURES/busybox:1" | wc -c)" '
-  {schemaVersion:2, mediaType:"application/vnd.oci.image.manifest.v1+json", artifactType:"application/vnd.example.sig",
-   config:{mediaType:"application/vnd.oci.empty.v1+json",digest:$c,size:2},
-   layers:[{mediaType:"application/octet-stream",digest:$l,size:6}],
-   subject:{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$s,size:$ss}}')
-SIG=$(printf '%s' "$SIGM" | sha256_of)
-check "seed: referrer of busybox" curl -sS -m 30 -f -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-  --data-binary "$SIGM" "http://$A/v2/test/busybox/manifests/$SIG"
+SIG=$(push_artifact test/busybox "signed" "$BB" "$(skopeo inspect --raw "oci:$FIXTURES/busybox:1" | wc -c)") &&
+  pass "seed: referrer of busybox" || fail "seed: referrer of busybox"
 
 TAGS=(test/busybox:1 test/layers3:1 test/multiarch:1)
 declare -A WANT=()

@@ -14,40 +14,8 @@ need skopeo jq curl
 B=$BERTH_BIN
 HOST_ARCH=$(dpkg --print-architecture)
 
-FIXTURE_MID_MIB=${FIXTURE_MID_MIB:-4} build_fixtures "$T/img"
-write_config "$T/a.yml" "$T/a"
-start_server sut a "$T/a.yml"
-A=$REG
-check "seed: busybox (OCI)" push_fixture busybox test/busybox:1
-check "seed: layers3 (Docker schema 2)" push_fixture layers3 test/layers3:1 --format v2s2
-check "seed: multiarch (index)" push_fixture multiarch test/multiarch:1
+seed_test_images
 
-# push_artifact REPO CONTENT [SUBJECT_DIGEST SUBJECT_SIZE] -> prints the manifest digest
-put_blob() { # put_blob REPO FILE
-  local loc
-  loc=$(curl -sS -m 30 -D - -o /dev/null -X POST "http://$REG/v2/$1/blobs/uploads/" |
-    tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-  case "$loc" in http*) ;; *) loc="http://$REG$loc" ;; esac
-  local sep='?'; case "$loc" in *\?*) sep='&' ;; esac
-  curl -sS -m 30 -f -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
-    --data-binary "@$2" "$loc${sep}digest=$(sha256_of <"$2")"
-}
-push_artifact() {
-  local repo=$1 content=$2 subject=${3:-} f="$T/art.$RANDOM" cfg="$T/cfg.$RANDOM" m
-  printf '%s' "$content" >"$f"; printf '{}' >"$cfg"
-  put_blob "$repo" "$f" && put_blob "$repo" "$cfg" || return 1
-  m=$(jq -cn --arg l "$(sha256_of <"$f")" --argjson ls "$(stat -c %s "$f")" \
-    --arg c "$(sha256_of <"$cfg")" --arg s "$subject" --argjson ss "${4:-0}" '
-    {schemaVersion:2, mediaType:"application/vnd.oci.image.manifest.v1+json",
-     artifactType:"application/vnd.example.signature",
-     config:{mediaType:"application/vnd.oci.empty.v1+json",digest:$c,size:2},
-     layers:[{mediaType:"application/octet-stream",digest:$l,size:$ls}]}
-    + (if $s == "" then {} else {subject:{mediaType:"application/vnd.oci.image.manifest.v1+json",digest:$s,size:$ss}} end)')
-  local d; d=$(printf '%s' "$m" | sha256_of)
-  curl -sS -m 30 -f -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary "$m" "http://$REG/v2/$repo/manifests${5:-/$d}" || return 1
-  echo "$d"
-}
 BB=$(fixture_digest busybox)
 BB_SIZE=$(skopeo inspect --raw "oci:$FIXTURES/busybox:1" | wc -c)
 SIG=$(push_artifact test/busybox "signed by test" "$BB" "$BB_SIZE") && pass "seed: referrer $SIG" || fail "seed referrer"
