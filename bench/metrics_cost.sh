@@ -8,6 +8,7 @@
 #
 #   bash bench/metrics_cost.sh [BERTH_BIN] [LOADGEN_BIN] [ROUNDS=5] [SECONDS=5]
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BERTH=${1:-$ROOT/build/berth}
 LOADGEN=${2:-$ROOT/build/bench/berth_loadgen}
@@ -32,12 +33,7 @@ start() {  # start NAME [extra http YAML lines]
   : >"$WORK/$name.log"  # exists before the first poll (the background job opens it later)
   taskset -c 0 "$BERTH" serve "$WORK/$name.yml" >"$WORK/$name.log" 2>&1 &
   PID[$name]=$!
-  for _ in $(seq 1 200); do
-    PORT[$name]=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$WORK/$name.log" | head -n1)
-    [ -n "${PORT[$name]}" ] && return 0
-    sleep 0.05
-  done
-  echo "$name did not start: $(cat "$WORK/$name.log")" >&2; exit 1
+  PORT[$name]=$(wait_port "$WORK/$name.log" 200) || exit 1
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -7,6 +7,7 @@
 # Usage: bash bench/replication.sh [BERTH_BIN] [LAYER_MIB] [IMAGES]   (defaults: build/berth 64 4)
 #        DEST=distribution bash bench/replication.sh ...
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN=${1:-$ROOT/build/berth}; MIB=${2:-64}; N=${3:-4}; DEST=${DEST:-berth}
 W=$(mktemp -d /tmp/replbench.XXXXXX)
@@ -21,12 +22,7 @@ start() { # start KIND NAME -> PORT
   local cmd=("$BIN" serve); [ "$1" = distribution ] && cmd=(/usr/bin/docker-registry serve)
   "${cmd[@]}" "$W/$2.yml" > "$W/$2.log" 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 1 400); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$W/$2.log" | head -n1)
-    [ -n "$port" ] && { echo "$port"; return; }
-    sleep 0.05
-  done
-  echo "$2 did not start" >&2; cat "$W/$2.log" >&2; exit 1
+  wait_port "$W/$2.log" 400 || exit 1
 }
 now() { date +%s.%N; }
 conf dst; DP=$(start "$DEST" dst)

@@ -7,6 +7,7 @@
 # Issue 15's target: tenancy's rate >= 80 % of htpasswd's.
 # Usage: bash bench/tenancy.sh [BERTH_BIN] [SECONDS_PER_RUN] [ROUNDS]   (defaults: build/berth 10 5)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN=${1:-$ROOT/build/berth}; SECS=${2:-10}; ROUNDS=${3:-5}
 command -v wrk >/dev/null || { echo "needs wrk (scripts/setup.sh bench packages)" >&2; exit 2; }
@@ -33,12 +34,7 @@ echo pw | "$BIN" user add alice -c "$W/tenancy.yml" >/dev/null
 start() { # start CONFIG -> PORT
   "$BIN" serve "$1" > "$W/log" 2>&1 &
   echo $! > "$W/pid"
-  for _ in $(seq 1 200); do
-    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9][0-9]*\).*/\1/p' "$W/log" | head -n1)
-    [ -n "$port" ] && { echo "$port"; return; }
-    sleep 0.05
-  done
-  echo "server did not start" >&2; cat "$W/log" >&2; exit 1
+  wait_port "$W/log" 200 || exit 1
 }
 stop() { # ends the server `start` recorded, by its pid, and waits until it is gone
   local p; p=$(cat "$W/pid"); kill "$p" 2>/dev/null || true
