@@ -61,6 +61,8 @@ PY
     tail -n1 "$WORK/rows"
   done
 done
+# Threads per server: both should run alike (a pool grown differently would skew the comparison).
+for side in off on; do echo "$side server threads: $(ls "/proc/${PID[$side]}/task" | wc -l)"; done
 python3 - "$WORK/rows" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]

@@ -4,11 +4,16 @@
 // file descriptor), so that the event-loop threads only do socket I/O and one slow handler never
 // stalls the other connections of its loop (Distribution's `maxthreads` idea).
 //
-// Threads are started on demand, up to `max_threads`, and live until Stop. Jobs run in the order
-// they were queued.
+// Threads are started on demand and live until Stop. Up to `eager` threads (a few per core) start
+// as soon as a job finds no idle thread. Beyond that the pool grows only when threads are stuck:
+// a monitor thread, awake only while jobs wait, starts another thread (up to `max_threads`) when
+// fewer than `eager` threads are free of a job that has run longer than `stall`. So a burst of
+// quick jobs is served by a few threads (a hundred threads sharing two cores only switch contexts),
+// while jobs that block (a slow disk, a proxy waiting on its upstream) never hold back the others
+// for longer than about `stall`. Jobs run in the order they were queued.
 //
-// Bound: a job submitted with `admission` is refused (Submit returns false) when every thread is
-// started and `max_queue` jobs are already waiting for one; the server then answers that request
+// Bound: a job submitted with `admission` is refused (Submit returns false) when `max_queue` jobs
+// are already waiting beyond what idle threads and threads not yet started could take; the server then answers that request
 // 503 without calling the handler. Jobs that continue a request already admitted (its body chunks,
 // Finish, body reads) are never refused, since refusing them would lose an upload part-way; each
 // connection has at most one job at a time, so the queue holds at most max_queue plus one job per
@@ -17,6 +22,7 @@
 // Thread-safety: Submit from any thread. Stop from one controlling thread, once no new work can
 // arrive; it runs what is queued, then joins the threads.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -36,28 +42,41 @@ namespace berth::http {
 class BlockingPool {
  public:
   using Job = std::move_only_function<void()>;
+  using Clock = std::chrono::steady_clock;
 
-  BlockingPool(size_t max_threads, size_t max_queue);
+  // `eager` 0 means four threads per usable core, at least 8; it is capped at `max_threads`.
+  BlockingPool(size_t max_threads, size_t max_queue, size_t eager = 0,
+               Clock::duration stall = std::chrono::milliseconds(5));
   ~BlockingPool();
   BlockingPool(const BlockingPool&) = delete;
   BlockingPool& operator=(const BlockingPool&) = delete;
 
   // Queues `job`. False (and `job` untouched) when the pool is stopped, or when `admission` is set
-  // and max_queue jobs already wait for a thread that cannot be started.
+  // and the queue is full (see the bound above).
   [[nodiscard]] bool Submit(Job& job, bool admission);
   void Stop();
+  size_t Threads();  // threads started so far (for tests and diagnostics)
 
  private:
-  void Loop();
+  void Loop(size_t slot);
+  void Monitor();
+  void StartThread();  // Requires mu_.
 
   const size_t max_threads_;
   const size_t max_queue_;
+  const size_t eager_;
+  const Clock::duration stall_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable monitor_cv_;
   std::deque<Job> queue_;             // Guarded by mu_.
   std::vector<std::thread> threads_;  // Guarded by mu_.
-  size_t idle_ = 0;                   // Guarded by mu_.
-  bool stopped_ = false;              // Guarded by mu_.
+  // When each thread's current job started; Clock::time_point::max() while it has none.
+  std::vector<Clock::time_point> busy_since_;  // Guarded by mu_.
+  std::thread monitor_;                        // Guarded by mu_; started with the first need.
+  bool monitor_waiting_ = false;               // Guarded by mu_: asleep until notified.
+  size_t idle_ = 0;                            // Guarded by mu_.
+  bool stopped_ = false;                       // Guarded by mu_.
 };
 
 // Runs `f` on `pool` and resumes the calling coroutine on its own executor with the result (an

@@ -195,5 +195,50 @@ TEST(BlockingPool, GrowsToItsLimitAndRunsEveryJob) {
   EXPECT_TRUE(late);  // refused jobs stay with the caller
 }
 
+// A burst of jobs that all wait is served by the eager threads alone while none of them is stuck
+// (the stall limit here is far longer than the test).
+TEST(BlockingPool, BurstStaysOnTheEagerThreads) {
+  BlockingPool pool(100, 1000, /*eager=*/4, /*stall=*/30s);
+  Gate gate;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 200; ++i) {
+    BlockingPool::Job job = [&] {
+      gate.Block(10s);
+      ++done;
+    };
+    ASSERT_TRUE(pool.Submit(job, /*admission=*/false));
+  }
+  ASSERT_TRUE(gate.WaitEntered(4));
+  EXPECT_EQ(pool.Threads(), 4u);
+  gate.Open();
+  pool.Stop();
+  EXPECT_EQ(done.load(), 200);
+}
+
+// When every eager thread is stuck in a long job, the monitor starts another thread so that a
+// waiting job still runs, long before the stuck ones finish.
+TEST(BlockingPool, StuckThreadsAreReplaced) {
+  BlockingPool pool(16, 1000, /*eager=*/2, /*stall=*/20ms);
+  Gate gate;
+  for (int i = 0; i < 2; ++i) {
+    BlockingPool::Job job = [&] { gate.Block(20s); };
+    ASSERT_TRUE(pool.Submit(job, /*admission=*/false));
+  }
+  ASSERT_TRUE(gate.WaitEntered(2));
+  std::mutex mu;
+  std::condition_variable cv;
+  bool ran = false;
+  BlockingPool::Job quick = [&] {
+    std::lock_guard lock(mu);
+    ran = true;
+    cv.notify_all();
+  };
+  ASSERT_TRUE(pool.Submit(quick, /*admission=*/false));
+  EXPECT_TRUE(WaitFor(mu, cv, [&] { return ran; }));
+  EXPECT_EQ(pool.Threads(), 3u);
+  gate.Open();
+  pool.Stop();
+}
+
 }  // namespace
 }  // namespace berth::http
