@@ -13,13 +13,23 @@ Starts an upstream registry on loopback (Berth by default, or Debian's docker-re
   warm_ratio     warm_s / normal_s      (the issue asks for about 1)
 
   python3 bench/proxy.py --berth build/berth [--upstream distribution] [--layer-mib 256]
+                         [--upstream-mbps 1000]
+
+--upstream-mbps N puts the upstream behind a link of N Mbit/s (a mirror's upstream is remote by
+definition): a relay on 127.0.0.1, in a process of its own, paces the bytes of every connection
+to the upstream, in both directions, through one shared budget per direction (one link). Both the
+direct pull and the mirror's fetches go through it; the normal pull (a local registry) does not.
+Without it everything runs on loopback, where a cold pull through any cache that writes and
+verifies what it serves is bound by the machine's CPU rather than by the transfer.
 
 Prints one JSON object; --out also writes it to a file. Each pull reads every body to the end
 (no hashing: only the transfer is timed; the first pull of each kind is verified by digest).
 """
 
 import argparse
+import asyncio
 import hashlib
+import multiprocessing
 import http.client
 import json
 import os
@@ -50,6 +60,64 @@ def start(cmd, config_text, workdir, name):
         time.sleep(0.05)
     log.seek(0)
     sys.exit(f"{name} did not start:\n{log.read()[-2000:]}")
+
+
+async def _relay(listen_sock, target_port, rate, ready):
+    # One pacing clock per direction: a byte leaves no earlier than the link could have carried
+    # it after the bytes before it (serialisation delay at `rate` bytes/s).
+    clocks = {"down": 0.0, "up": 0.0}
+    loop = asyncio.get_running_loop()
+
+    async def pipe(reader, writer, direction):
+        try:
+            while True:
+                data = await reader.read(256 << 10)
+                if not data:
+                    break
+                now = loop.time()
+                clocks[direction] = max(clocks[direction], now) + len(data) / rate
+                if clocks[direction] > now:
+                    await asyncio.sleep(clocks[direction] - now)
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve(cr, cw):
+        try:
+            ur, uw = await asyncio.open_connection("127.0.0.1", target_port)
+        except OSError:
+            cw.close()
+            return
+        await asyncio.gather(pipe(cr, uw, "up"), pipe(ur, cw, "down"))
+
+    server = await asyncio.start_server(serve, sock=listen_sock)
+    ready.send(True)
+    async with server:
+        await server.serve_forever()
+
+
+def _relay_main(listen_sock, target_port, rate, ready):
+    asyncio.run(_relay(listen_sock, target_port, rate, ready))
+
+
+def start_relay(target_port, mbps):
+    """A paced TCP relay on 127.0.0.1 in front of target_port: (process, port)."""
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+    ours, theirs = multiprocessing.Pipe()
+    p = multiprocessing.Process(target=_relay_main,
+                                args=(sock, target_port, mbps * 1e6 / 8, theirs), daemon=True)
+    p.start()
+    sock.close()
+    if not ours.poll(20):
+        sys.exit("the relay did not start")
+    return p, port
 
 
 def config(root, extra=""):
@@ -126,6 +194,8 @@ def main():
     ap.add_argument("--distribution", default="/usr/bin/docker-registry")
     ap.add_argument("--layer-mib", type=int, default=256)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--upstream-mbps", type=float, default=0,
+                    help="put the upstream behind a link of this many Mbit/s (0: loopback)")
     ap.add_argument("--out")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="berth-proxy-bench-")
@@ -140,14 +210,18 @@ def main():
             p, plain = start([a.berth], config(os.path.join(work, "plain")), work, "plain")
             procs.append(p)
             push(plain, "library/bench", a.layer_mib)
-        pull(up_port, "library/bench", verify=True)
-        direct = [pull(up_port, "library/bench") for _ in range(a.runs)]
+        remote = up_port
+        if a.upstream_mbps > 0:
+            relay, remote = start_relay(up_port, a.upstream_mbps)
+            procs.append(relay)
+        pull(remote, "library/bench", verify=True)
+        direct = [pull(remote, "library/bench") for _ in range(a.runs)]
         normal = [pull(plain, "library/bench") for _ in range(a.runs)]
         cold, warm = [], []
         for i in range(a.runs):
             root = os.path.join(work, f"mirror{i}")
             p, port = start([a.berth],
-                            config(root, f"proxy:\n  remoteurl: http://127.0.0.1:{up_port}\n"),
+                            config(root, f"proxy:\n  remoteurl: http://127.0.0.1:{remote}\n"),
                             work, f"mirror{i}")
             cold.append(pull(port, "library/bench", verify=(i == 0)))
             warm.append(pull(port, "library/bench"))
@@ -158,6 +232,7 @@ def main():
         out = {
             "upstream": a.upstream,
             "layer_mib": a.layer_mib,
+            "upstream_mbps": a.upstream_mbps or None,
             "runs": a.runs,
             "direct_s": round(med(direct), 4),
             "cold_s": round(med(cold), 4),
@@ -173,6 +248,9 @@ def main():
     finally:
         for p in procs:
             p.terminate()
+            if isinstance(p, multiprocessing.Process):
+                p.join(timeout=30)
+                continue
             try:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:

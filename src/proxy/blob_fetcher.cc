@@ -11,12 +11,24 @@
 #include "storage/paths.h"
 
 namespace berth::proxy {
+namespace {
+
+// Bytes per chunk of a fetch's memory (the receiver reads from the socket straight into it, up to
+// its end), and how many chunks a fetch may hold: the window readers are served from, and how far
+// the receiver may run ahead of the file writer.
+constexpr size_t kChunkBytes = 1 << 20;
+constexpr size_t kMaxChunks = 16;
+
+}  // namespace
 
 struct BlobFetcher::Fetch {
-  // Upstream bytes held in memory between their arrival and their write to the session's file.
+  // Upstream bytes in memory: filled by the receiver up to kChunkBytes (readers may copy the
+  // filled part at once), then written and hashed into the session by the file writer, then kept
+  // for readers until the receiver needs the room. A reader holds a reference while it copies
+  // outside the lock, so a chunk the receiver drops meanwhile stays alive for that copy.
   struct Chunk {
     uint64_t offset = 0;
-    size_t len = 0;
+    size_t len = 0;  // bytes filled; readers copy [0, len). Guarded by Fetch::mu.
     std::unique_ptr<char[]> data;
   };
 
@@ -26,16 +38,22 @@ struct BlobFetcher::Fetch {
   std::condition_variable cv;  // any change below
   enum class State { kStarting, kRunning, kDone, kFailed } state = State::kStarting;  // Guarded.
   uint64_t size = 0;      // announced by the upstream. Guarded by mu.
-  uint64_t received = 0;  // bytes from the upstream (in `pending` or in the file). Guarded by mu.
-  uint64_t written = 0;   // bytes in the session's data. Guarded by mu.
-  bool received_all = false;  // the receiver has pushed its last chunk. Guarded by mu.
-  // Received and not yet written, in order; the front one starts at `written`. Only the file
-  // writer pops, readers copy under mu. Guarded by mu.
-  std::deque<std::unique_ptr<Chunk>> pending;
-  std::vector<std::unique_ptr<Chunk>> spare;  // written chunks for reuse. Guarded by mu.
-  size_t chunks = 0;                          // chunks allocated. Guarded by mu.
+  uint64_t received = 0;  // bytes from the upstream (in `chunks` or in the file). Guarded by mu.
+  uint64_t written = 0;   // bytes written (and hashed) into the session. Guarded by mu.
+  bool received_all = false;  // the receiver has filled its last chunk. Guarded by mu.
+  // The newest bytes, contiguous and in order: chunks already written (kept for readers), then
+  // chunks the writer has still to take, the last one possibly filling. At most the memory
+  // window's count; every one but the last is full. Guarded by mu.
+  std::deque<std::shared_ptr<Chunk>> chunks;
   std::string data_path;  // the session's data file. Guarded by mu (set before kRunning).
   Error error;            // when kFailed. Guarded by mu.
+
+  // The chunk holding byte `pos`, which lies in [chunks.front()->offset, received). mu held.
+  const std::shared_ptr<Chunk>& ChunkAt(uint64_t pos) const {
+    return chunks[static_cast<size_t>((pos - chunks.front()->offset) / kChunkBytes)];
+  }
+  // First byte still in memory (bytes before it are only in the file). mu held.
+  uint64_t MemoryStart() const { return chunks.empty() ? received : chunks.front()->offset; }
 
   void Set(State s) {
     {
@@ -59,13 +77,8 @@ namespace {
 
 using State = BlobFetcher::Fetch::State;
 
-// Bytes read from the upstream per call (the client reads straight into a chunk from the
-// socket), and how many chunks a fetch may hold in memory ahead of its file writer.
-constexpr size_t kChunkBytes = 1 << 20;
-constexpr size_t kMaxChunks = 16;
-
-// Reads a blob while its fetch writes it: from the session's data up to what has been written,
-// then from the published blob.
+// Reads a blob while its fetch runs: bytes still in the fetch's memory from there, older ones
+// from the session's data, and once the fetch has committed, from the published blob.
 class TailReader : public storage::driver::Reader {
  public:
   TailReader(std::shared_ptr<BlobFetcher::Fetch> f, storage::Namespace& local,
@@ -77,6 +90,8 @@ class TailReader : public storage::driver::Reader {
     if (blob_) return ReadBlob(buf, cap);
     uint64_t avail = 0;
     std::string data_path;
+    std::shared_ptr<BlobFetcher::Fetch::Chunk> chunk;
+    size_t from = 0, n = 0;
     {
       std::unique_lock lk(f_->mu);
       bool woke = f_->cv.wait_for(lk, stall_, [&] {
@@ -94,9 +109,22 @@ class TailReader : public storage::driver::Reader {
         lk.unlock();
         return ReadBlob(buf, cap);
       }
-      if (pos_ >= f_->written) return CopyPending(buf, cap);
-      avail = f_->written - pos_;
-      data_path = f_->data_path;
+      if (pos_ >= f_->MemoryStart()) {
+        // From memory: as the bytes arrive, without waiting for the disk. The copy runs outside
+        // the lock (the reference keeps the chunk); its bytes below `len` no longer change.
+        chunk = f_->ChunkAt(pos_);
+        from = static_cast<size_t>(pos_ - chunk->offset);
+        n = std::min(cap, chunk->len - from);
+      } else {
+        avail = f_->MemoryStart() - pos_;  // in the file: before memory, so written
+        data_path = f_->data_path;
+      }
+    }
+    if (chunk) {
+      std::memcpy(buf, chunk->data.get() + from, n);
+      pos_ += n;
+      tail_.reset();  // its file position is behind pos_ now
+      return n;
     }
     if (!tail_) {
       auto r = driver_->NewReader(data_path, pos_);
@@ -107,33 +135,16 @@ class TailReader : public storage::driver::Reader {
       }
       tail_ = std::move(*r);
     }
-    auto n = tail_->Read(buf, static_cast<size_t>(std::min<uint64_t>(cap, avail)));
-    if (!n || *n == 0) {
+    auto got = tail_->Read(buf, static_cast<size_t>(std::min<uint64_t>(cap, avail)));
+    if (!got || *got == 0) {
       tail_.reset();
       return WaitForEnd(buf, cap);
     }
-    pos_ += *n;
-    return *n;
+    pos_ += *got;
+    return *got;
   }
 
  private:
-  // Bytes from pos_ (which lies in [written, received)) out of the chunks not yet written: the
-  // clients following a fetch get them as they arrive, without waiting for the disk. mu held.
-  size_t CopyPending(char* buf, size_t cap) {
-    size_t copied = 0;
-    for (const auto& c : f_->pending) {
-      if (copied == cap) break;
-      if (pos_ >= c->offset + c->len) continue;
-      const size_t from = static_cast<size_t>(pos_ - c->offset);
-      const size_t n = std::min(cap - copied, c->len - from);
-      std::memcpy(buf + copied, c->data.get() + from, n);
-      copied += n;
-      pos_ += n;
-    }
-    tail_.reset();  // its file position is behind pos_ now
-    return copied;
-  }
-
   Result<size_t> WaitForEnd(char* buf, size_t cap) {
     std::unique_lock lk(f_->mu);
     if (!f_->cv.wait_for(
@@ -244,17 +255,25 @@ std::shared_ptr<BlobFetcher::Fetch> BlobFetcher::Join(const Match& m, std::strin
   return f;
 }
 
-void BlobFetcher::WriteChunks(Fetch& f, storage::driver::FileWriter& file) {
+void BlobFetcher::WriteChunks(Fetch& f, storage::UploadWriter& session) {
   while (true) {
-    const Fetch::Chunk* c = nullptr;
+    std::shared_ptr<Fetch::Chunk> c;
     {
       std::unique_lock lk(f.mu);
-      f.cv.wait(lk,
-                [&] { return !f.pending.empty() || f.received_all || f.state == State::kFailed; });
-      if (f.state == State::kFailed || f.pending.empty()) return;
-      c = f.pending.front().get();  // stays: only this thread pops
+      // The next chunk once it is full (or the last): whole 1 MiB writes.
+      f.cv.wait(lk, [&] {
+        if (f.state == State::kFailed || f.written == f.received) {
+          return f.state == State::kFailed || f.received_all;
+        }
+        const auto& next = f.ChunkAt(f.written);
+        return next->len == kChunkBytes || f.received_all;
+      });
+      if (f.state == State::kFailed || f.written == f.received) return;
+      c = f.ChunkAt(f.written);
     }
-    if (auto st = file.Write(c->data.get(), c->len); !st) {
+    // Hashed as it is written (the session keeps the hash state), so the commit verifies the
+    // digest without reading the file back.
+    if (auto st = session.Write(c->data.get(), c->len); !st) {
       f.Fail(Error{ErrorCode::kUnavailable,
                    "blob " + f.digest.str() + ": writing the cache failed: " + st.error().message,
                    {},
@@ -264,8 +283,6 @@ void BlobFetcher::WriteChunks(Fetch& f, storage::driver::FileWriter& file) {
     {
       std::lock_guard lk(f.mu);
       f.written += c->len;
-      f.spare.push_back(std::move(f.pending.front()));
-      f.pending.pop_front();
     }
     f.cv.notify_all();
   }
@@ -286,87 +303,94 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     return;
   }
   storage::UploadService& uploads = local_.Uploads();
-  auto session = uploads.Start(f->repo);
+  auto started = uploads.Start(f->repo);
+  if (!started) {
+    f->Fail(started.error());
+    return;
+  }
+  // Only this fetch knows the session's id.
+  const std::string id = started->id;
+  auto session = uploads.Open(f->repo, id);
   if (!session) {
+    (void)uploads.Cancel(f->repo, id);
     f->Fail(session.error());
     return;
   }
-  // The bytes go into the session's data file unhashed: the session is hashed (from the page
-  // cache) and verified when it is committed at the end, off the clients' path. Only this fetch
-  // knows the session's id.
-  const std::string data_path = storage::paths::UploadData(f->repo, session->id);
-  auto file = driver_->NewWriter(data_path, /*append=*/true);
-  if (!file) {
-    (void)uploads.Cancel(f->repo, session->id);
-    f->Fail(file.error());
-    return;
-  }
-  (*file)->Reserve(*body.content_length);
+  (*session)->Reserve(*body.content_length);
   {
     std::lock_guard lk(f->mu);
     f->size = *body.content_length;
-    f->data_path = data_path;
+    f->data_path = storage::paths::UploadData(f->repo, id);
     f->state = State::kRunning;
   }
   f->cv.notify_all();
-  // This thread receives into chunks that readers copy from at once; a second one writes them to
-  // the file, so the disk's pace (page-cache writeback throttling) holds back neither the upstream
-  // nor the clients until kMaxChunks are waiting for it.
-  std::thread writer([&f, &file] { WriteChunks(*f, **file); });
+  // This thread receives into chunks that readers copy from at once; a second one writes and
+  // hashes them into the session, so neither the disk's pace (page-cache writeback throttling)
+  // nor the hash holds back the upstream or the clients until the window is full.
+  std::thread writer([&f, &session] { WriteChunks(*f, **session); });
   auto fail = [&](Error e) {
     m.upstream->errors.fetch_add(1);
     f->Fail(e);
-    writer.join();
-    file->reset();
-    (void)uploads.Cancel(f->repo, session->id);
+    if (writer.joinable()) writer.join();
+    session->reset();
+    (void)uploads.Cancel(f->repo, id);
     spdlog::warn("proxy: fetching {} failed: {}", what, e.message);
   };
+  const uint64_t size = *body.content_length;
   uint64_t total = 0;
-  while (true) {
+  std::shared_ptr<Fetch::Chunk> chunk;  // the one being filled
+  while (total < size) {
     {
       std::lock_guard lk(mu_);
       if (stopping_) return fail(Error{ErrorCode::kUnavailable, "shutting down", {}, 0});
     }
-    std::unique_ptr<Fetch::Chunk> chunk;
-    std::optional<Error> writer_failed;
-    {
+    if (!chunk || chunk->len == kChunkBytes) {
+      // A fresh chunk: new while the window has room, else the oldest written one (readers
+      // behind it read the file), reused unless a reader is copying from it.
+      std::optional<Error> writer_failed;
       std::unique_lock lk(f->mu);
       f->cv.wait(lk, [&] {
-        return !f->spare.empty() || f->chunks < kMaxChunks || f->state == State::kFailed;
+        return f->chunks.size() < kMaxChunks ||
+               f->chunks.front()->offset + f->chunks.front()->len <= f->written ||
+               f->state == State::kFailed;
       });
       if (f->state == State::kFailed) {
         writer_failed = f->error;
-      } else if (!f->spare.empty()) {
-        chunk = std::move(f->spare.back());
-        f->spare.pop_back();
       } else {
-        chunk = std::make_unique<Fetch::Chunk>();
-        chunk->data = std::make_unique_for_overwrite<char[]>(kChunkBytes);
-        ++f->chunks;
+        chunk.reset();
+        if (f->chunks.size() >= kMaxChunks) {
+          if (f->chunks.front().use_count() == 1) chunk = std::move(f->chunks.front());
+          f->chunks.pop_front();
+        }
+        if (!chunk) {
+          chunk = std::make_shared<Fetch::Chunk>();
+          chunk->data = std::make_unique_for_overwrite<char[]>(kChunkBytes);
+        }
+        chunk->offset = total;
+        chunk->len = 0;
+        f->chunks.push_back(chunk);
+      }
+      if (writer_failed) {
+        lk.unlock();
+        return fail(std::move(*writer_failed));
       }
     }
-    if (writer_failed) return fail(std::move(*writer_failed));
-    auto n = body.Read(chunk->data.get(), kChunkBytes);
+    const size_t want =
+        static_cast<size_t>(std::min<uint64_t>(kChunkBytes - chunk->len, size - total));
+    auto n = body.Read(chunk->data.get() + chunk->len, want);
     if (!n) return fail(n.error());
-    if (*n == 0) break;
-    if (total + *n > *body.content_length) {
-      return fail(Error{ErrorCode::kUnavailable, what + ": more bytes than announced", {}, 0});
-    }
-    chunk->offset = total;
-    chunk->len = *n;
+    if (*n == 0) return fail(Error{ErrorCode::kUnavailable, what + ": body ended early", {}, 0});
     total += *n;
     m.upstream->bytes_fetched.fetch_add(*n);
     {
       std::lock_guard lk(f->mu);
-      f->pending.push_back(std::move(chunk));
+      chunk->len += *n;
       f->received = total;
+      f->received_all = total == size;
     }
     f->cv.notify_all();
   }
-  if (total != *body.content_length) {
-    return fail(Error{ErrorCode::kUnavailable, what + ": body ended early", {}, 0});
-  }
-  {
+  if (size == 0) {
     std::lock_guard lk(f->mu);
     f->received_all = true;
   }
@@ -378,14 +402,12 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     if (f->state == State::kFailed) writer_failed = f->error;
   }
   if (writer_failed) return fail(std::move(*writer_failed));
-  if (auto st = (*file)->Commit(); !st) return fail(st.error());
-  file->reset();
-  auto session_writer = uploads.Open(f->repo, session->id);
-  if (!session_writer) return fail(session_writer.error());
-  auto committed = (*session_writer)->Commit(f->digest);
+  // Verified against the digest (hashed as written), then published and linked.
+  auto committed = (*session)->Commit(f->digest);
   if (!committed) {
     return fail(Error{ErrorCode::kUnavailable, what + ": " + committed.error().message, {}, 0});
   }
+  session->reset();
   f->Set(State::kDone);
 }
 

@@ -68,7 +68,7 @@ class BlobFetcher {
   void Run(std::shared_ptr<Fetch> f, Match m);
   // Removes `f` from running_ unless a newer fetch took its key. mu_ held.
   void Forget(const std::shared_ptr<Fetch>& f);
-  static void WriteChunks(Fetch& f, storage::driver::FileWriter& file);
+  static void WriteChunks(Fetch& f, storage::UploadWriter& session);
 
   storage::Namespace& local_;
   storage::driver::StorageDriverPtr driver_;
