@@ -389,6 +389,73 @@ TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
   EXPECT_EQ((*ups)->all()[0]->blob_fetches.load(), 6u);
 }
 
+// A driver that counts readers opened on upload data (the cache's sessions).
+class UploadReadCountingDriver : public storage::driver::DriverWrapper {
+ public:
+  using DriverWrapper::DriverWrapper;
+  int upload_reads() const { return upload_reads_.load(); }
+
+ protected:
+  Result<storage::driver::ReaderPtr> DoNewReader(std::string_view path, uint64_t offset) override {
+    if (path.find("/_uploads/") != std::string_view::npos) ++upload_reads_;
+    return DriverWrapper::DoNewReader(path, offset);
+  }
+
+ private:
+  std::atomic<int> upload_reads_{0};
+};
+
+TEST(ProxyFetcher, TheCommitVerifiesTheDigestWithoutReadingTheBlobBack) {
+  UpstreamAndDisk env(8 << 20, 14);
+  proxy::ProxyConfig pc;
+  pc.upstreams.push_back({.url = "http://" + env.up->hostport(), .where = "proxy"});
+  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
+  ASSERT_TRUE(ups) << ups.error().ToString();
+  auto counting = std::make_shared<UploadReadCountingDriver>(env.base);
+  storage::NamespacePtr local = storage::NewRegistry(counting);
+  proxy::BlobFetcher fetcher(*local, counting, std::chrono::seconds(60));
+  proxy::Match m = (*ups)->Find("library/app");
+  ASSERT_TRUE(m);
+  const Digest d = *Digest::Parse(env.im.layer_digest);
+  // No client reads along: the fetch writes, hashes as it writes, commits.
+  auto info = fetcher.Stat(m, "library/app", d);
+  ASSERT_TRUE(info) << info.error().ToString();
+  EXPECT_EQ(info->size, env.im.layer.size());
+  ASSERT_TRUE(WaitUntil([&] { return fetcher.running() == 0; }));
+  auto cached = local->Blobs().Stat("library/app", d);
+  ASSERT_TRUE(cached) << cached.error().ToString();
+  EXPECT_EQ(cached->size, env.im.layer.size());
+  // The 8 MiB were hashed on their way to the disk, not read back from it at the commit.
+  EXPECT_EQ(counting->upload_reads(), 0);
+}
+
+TEST(Proxy, UpstreamSendingOtherBytesForADigestCachesNothing) {
+  CountedUpstream up;
+  HttpClient uc(up.server->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 3 << 20, 15);
+  // The upstream's copy of the layer rots on its disk: same size, other bytes (it serves them
+  // as they are; the mirror must not keep them under the layer's digest).
+  std::string hex = im.layer_digest.substr(7);
+  const std::string rel = "docker/registry/v2/blobs/sha256/" + hex.substr(0, 2) + "/" + hex + "/data";
+  {
+    std::string rotten = im.layer;
+    rotten[rotten.size() / 2] ^= 0x55;
+    std::ofstream(up.server->root() + "/" + rel, std::ios::binary | std::ios::trunc) << rotten;
+  }
+  auto proxy = StartServer(WithYaml(Mirror(*up.server)));
+  up.counts.Reset();
+  HttpClient c(proxy->port(), std::chrono::seconds(30));
+  Response b = c.Request("GET", "/v2/library/app/blobs/" + im.layer_digest);
+  EXPECT_NE(Sha256(b.body), im.layer_digest);  // whatever arrived is not the layer
+  std::string uploads = proxy->root() + "/docker/registry/v2/repositories/library/app/_uploads";
+  EXPECT_TRUE(WaitUntil([&] { return EmptyOrAbsent(uploads); }, std::chrono::seconds(10)));
+  EXPECT_FALSE(std::filesystem::exists(proxy->root() + "/" + rel));
+  // Not cached: the next request fetches again.
+  (void)c.Request("GET", "/v2/library/app/blobs/" + im.layer_digest);
+  EXPECT_EQ(up.counts.Get("Blobs.Open"), 2) << "upstream blob GETs";
+  EXPECT_FALSE(std::filesystem::exists(proxy->root() + "/" + rel));
+}
+
 TEST(Proxy, PrefixedUpstreamsBesideLocalRepositoriesAndContainerdNs) {
   auto up = StartServer();
   HttpClient uc(up->port());
