@@ -14,10 +14,8 @@ namespace berth::proxy {
 namespace {
 
 // Bytes per chunk of a fetch's memory (the receiver reads from the socket straight into it, up to
-// its end), and how many chunks a fetch may hold: the window readers are served from, and how far
-// the receiver may run ahead of the file writer.
+// its end). A fetch holds at most its window's worth of chunks.
 constexpr size_t kChunkBytes = 1 << 20;
-constexpr size_t kMaxChunks = 16;
 
 }  // namespace
 
@@ -178,11 +176,13 @@ class TailReader : public storage::driver::Reader {
 }  // namespace
 
 BlobFetcher::BlobFetcher(storage::Namespace& local, storage::driver::StorageDriverPtr driver,
-                         std::chrono::milliseconds stall_timeout, size_t max_fetches)
+                         std::chrono::milliseconds stall_timeout, size_t max_fetches,
+                         uint64_t window_bytes)
     : local_(local),
       driver_(std::move(driver)),
       stall_timeout_(stall_timeout),
-      max_fetches_(std::max<size_t>(max_fetches, 1)) {}
+      max_fetches_(std::max<size_t>(max_fetches, 1)),
+      window_chunks_(std::max<size_t>(static_cast<size_t>(window_bytes / kChunkBytes), 1)) {}
 
 BlobFetcher::~BlobFetcher() {
   std::unique_lock lk(mu_);
@@ -350,7 +350,7 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
       std::optional<Error> writer_failed;
       std::unique_lock lk(f->mu);
       f->cv.wait(lk, [&] {
-        return f->chunks.size() < kMaxChunks ||
+        return f->chunks.size() < window_chunks_ ||
                f->chunks.front()->offset + f->chunks.front()->len <= f->written ||
                f->state == State::kFailed;
       });
@@ -358,7 +358,7 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
         writer_failed = f->error;
       } else {
         chunk.reset();
-        if (f->chunks.size() >= kMaxChunks) {
+        if (f->chunks.size() >= window_chunks_) {
           if (f->chunks.front().use_count() == 1) chunk = std::move(f->chunks.front());
           f->chunks.pop_front();
         }

@@ -7,7 +7,8 @@
 // through the local stores' upload machinery (hashed from the page cache, verified, published
 // atomically, linked into the repository). Every request for the same digest while the fetch runs
 // joins it instead of fetching again, and follows it: bytes not yet written come from the chunks
-// in memory (at most 16 MiB per fetch: a disk slower than that holds the fetch back), bytes
+// in memory (at most the window, 16 MiB by default, per fetch: a disk slower than that holds
+// the fetch back), bytes
 // already written from the session's file (storage/paths.h's UploadData), and once the fetch
 // commits, from the published blob. So:
 //   - one upstream GET per digest however many clients wait (the 21 requests registry:2 made for
@@ -40,11 +41,15 @@ class BlobFetcher {
   // `local` is the wrapped (cache) namespace; `driver` the driver under it (to tail session data).
   // At most `max_fetches` fetches run at once (each on a thread of its own, plus its file
   // writer); further ones queue in arrival order and start as running ones end, their clients
-  // waiting (up to `stall_timeout` for the upstream's answer) rather than being refused.
+  // waiting (up to `stall_timeout` for the upstream's answer) rather than being refused. Each
+  // fetch holds at most `window_bytes` (whole MiB, at least one) of the upstream's bytes in
+  // memory: how far it may run ahead of the disk, and what waiting clients are served from.
   BlobFetcher(storage::Namespace& local, storage::driver::StorageDriverPtr driver,
               std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(120'000),
-              size_t max_fetches = kDefaultMaxFetches);
+              size_t max_fetches = kDefaultMaxFetches,
+              uint64_t window_bytes = kDefaultWindowBytes);
   static constexpr size_t kDefaultMaxFetches = 8;
+  static constexpr uint64_t kDefaultWindowBytes = 16 << 20;
   // Stops running fetches (they cancel their sessions) and joins their threads.
   ~BlobFetcher();
   BlobFetcher(const BlobFetcher&) = delete;
@@ -79,6 +84,7 @@ class BlobFetcher {
   // reads from is the one that answers for the client's access). Guarded by mu_.
   std::map<std::string, std::shared_ptr<Fetch>> running_;
   const size_t max_fetches_;
+  const size_t window_chunks_;  // chunks (of 1 MiB) a fetch may hold
   // Fetches waiting for a thread, oldest first. Guarded by mu_.
   std::deque<std::pair<std::shared_ptr<Fetch>, Match>> queue_;
   size_t threads_ = 0;     // fetch threads alive (detached; the destructor waits). Guarded by mu_.

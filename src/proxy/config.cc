@@ -32,6 +32,30 @@ Result<std::optional<std::chrono::milliseconds>> Duration(const YAML::Node& pare
   return std::optional(std::chrono::duration_cast<std::chrono::milliseconds>(*d));
 }
 
+// berth.proxy.maxfetches and berth.proxy.fetchwindow.
+Status DecodeFetchLimits(const YAML::Node& n, ProxyConfig& out) {
+  BERTH_ASSIGN_OR_RETURN(std::string fetches, Scalar(n, "maxfetches", "berth.proxy"));
+  if (!fetches.empty()) {
+    auto v = ParseUint64(fetches);
+    if (!v || *v < 1 || *v > 1024) {
+      return Bad("berth.proxy.maxfetches", "must be a whole number from 1 to 1024, not \"" +
+                                               fetches + "\"");
+    }
+    out.max_fetches = static_cast<size_t>(*v);
+  }
+  BERTH_ASSIGN_OR_RETURN(std::string window, Scalar(n, "fetchwindow", "berth.proxy"));
+  if (!window.empty()) {
+    auto v = config::ParseByteSize(window);
+    if (!v) return Bad("berth.proxy.fetchwindow", v.error().message);
+    constexpr uint64_t kMiB = 1 << 20;
+    if (*v < kMiB || *v > 1024 * kMiB) {
+      return Bad("berth.proxy.fetchwindow", "must be from 1MiB to 1GiB, not \"" + window + "\"");
+    }
+    out.fetch_window_bytes = (*v + kMiB - 1) / kMiB * kMiB;
+  }
+  return Ok();
+}
+
 Status CheckUrl(const std::string& url, const std::string& path) {
   auto u = client::Url::Parse(url);
   if (!u) return Bad(path, u.error().message);
@@ -126,6 +150,7 @@ Result<ProxyConfig> Decode(const config::Config& cfg) {
     } catch (const YAML::Exception& e) {
       return Bad("berth.proxy", e.what());
     }
+    if (n.IsMap()) BERTH_RETURN_IF_ERROR(DecodeFetchLimits(n, out));
     YAML::Node list = n.IsMap() ? n["upstreams"] : YAML::Node();
     if (list.IsDefined() && !list.IsNull()) {
       if (!list.IsSequence()) return Bad("berth.proxy.upstreams", "must be a list");

@@ -11,6 +11,9 @@
 //   berth:
 //     proxy:
 //       maxcachesize: 50GiB                # least-recently-pulled cached blobs evicted beyond it
+//       maxfetches: 8                      # blob fetches running at once (more queue)
+//       fetchwindow: 16MiB                 # per fetch: upstream bytes held in memory ahead of
+//                                          # the disk, which waiting clients are served from
 //       upstreams:
 //         - prefix: hub/                   # hub/library/busybox -> library/busybox upstream
 //           url: https://registry-1.docker.io
@@ -54,6 +57,8 @@ struct ProxyConfig {
   std::vector<UpstreamConfig> upstreams;
   uint64_t max_cache_bytes = 0;              // 0: no size limit
   std::chrono::milliseconds content_ttl{0};  // proxy.ttl; 0: no age limit
+  size_t max_fetches = 8;                    // berth.proxy.maxfetches
+  uint64_t fetch_window_bytes = 16 << 20;    // berth.proxy.fetchwindow (whole MiB)
   bool enabled() const { return !upstreams.empty(); }
 };
 

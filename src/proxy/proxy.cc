@@ -315,8 +315,9 @@ storage::NamespacePtr Proxy::Wrap(storage::NamespacePtr local) {
   s->driver = driver_;
   s->upstreams = upstreams_;
   s->clock = clock_;
-  s->fetcher = std::make_unique<BlobFetcher>(*local, driver_);
   const ProxyConfig& pc = upstreams_->config();
+  s->fetcher = std::make_unique<BlobFetcher>(*local, driver_, std::chrono::milliseconds(120'000),
+                                             pc.max_fetches, pc.fetch_window_bytes);
   evictor_ = std::make_shared<Evictor>(local, driver_, upstreams_, clock_, pc.max_cache_bytes,
                                        pc.content_ttl);
   s->evictor = evictor_;

@@ -429,6 +429,35 @@ TEST(ProxyFetcher, TheCommitVerifiesTheDigestWithoutReadingTheBlobBack) {
   EXPECT_EQ(counting->upload_reads(), 0);
 }
 
+TEST(ProxyFetcher, TheMemoryWindowBoundsHowFarAFetchRunsAheadOfAStalledDisk) {
+  UpstreamAndDisk env(6 << 20, 16);
+  proxy::ProxyConfig pc;
+  pc.upstreams.push_back({.url = "http://" + env.up->hostport(), .where = "proxy"});
+  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
+  ASSERT_TRUE(ups) << ups.error().ToString();
+  auto stalling = std::make_shared<StallingDriver>(env.base);
+  storage::NamespacePtr local = storage::NewRegistry(stalling);
+  proxy::BlobFetcher fetcher(*local, stalling, std::chrono::milliseconds(500), 8,
+                             /*window_bytes=*/2 << 20);
+  proxy::Match m = (*ups)->Find("library/app");
+  ASSERT_TRUE(m);
+  const Digest d = *Digest::Parse(env.im.layer_digest);
+  auto r = fetcher.Open(m, "library/app", d, 0);
+  ASSERT_TRUE(r) << r.error().ToString();
+  // Nothing reaches the disk: the client gets the window's 2 MiB, then nothing more comes.
+  std::string got;
+  std::vector<char> buf(256 << 10);
+  Result<size_t> n;
+  while ((n = (*r)->Read(buf.data(), buf.size())) && *n > 0) got.append(buf.data(), *n);
+  EXPECT_FALSE(n);
+  EXPECT_EQ(got.size(), 2u << 20);
+  EXPECT_EQ(got, env.im.layer.substr(0, got.size()));
+  // Once the disk moves the fetch completes and caches the blob.
+  stalling->Release();
+  ASSERT_TRUE(WaitUntil([&] { return fetcher.running() == 0; }));
+  EXPECT_TRUE(local->Blobs().Stat("library/app", d));
+}
+
 TEST(Proxy, UpstreamSendingOtherBytesForADigestCachesNothing) {
   CountedUpstream up;
   HttpClient uc(up.server->port());
