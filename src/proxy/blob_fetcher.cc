@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <optional>
@@ -16,6 +17,8 @@ namespace {
 // Bytes per chunk of a fetch's memory (the receiver reads from the socket straight into it, up to
 // its end). A fetch holds at most its window's worth of chunks.
 constexpr size_t kChunkBytes = 1 << 20;
+// The longest a request arriving after the last upstream byte waits for the fetch to commit.
+constexpr std::chrono::milliseconds kCommitWait{250};
 
 }  // namespace
 
@@ -31,7 +34,8 @@ struct BlobFetcher::Fetch {
   };
 
   Digest digest;
-  std::string repo;
+  std::string repo;  // the repository it fetches for (its upload session, its link)
+  std::string key;   // in BlobFetcher::running_
   std::mutex mu;
   std::condition_variable cv;  // any change below
   enum class State { kStarting, kRunning, kDone, kFailed } state = State::kStarting;  // Guarded.
@@ -45,6 +49,10 @@ struct BlobFetcher::Fetch {
   std::deque<std::shared_ptr<Chunk>> chunks;
   std::string data_path;  // the session's data file. Guarded by mu (set before kRunning).
   Error error;            // when kFailed. Guarded by mu.
+  // Other repositories of the same upstream that joined (each confirmed upstream): linked too
+  // when the fetch commits; once `linked_all`, a joiner links itself. Guarded by mu.
+  std::vector<std::string> also_for;
+  bool linked_all = false;
 
   // The chunk holding byte `pos`, which lies in [chunks.front()->offset, received). mu held.
   const std::shared_ptr<Chunk>& ChunkAt(uint64_t pos) const {
@@ -79,10 +87,15 @@ using State = BlobFetcher::Fetch::State;
 // from the session's data, and once the fetch has committed, from the published blob.
 class TailReader : public storage::driver::Reader {
  public:
-  TailReader(std::shared_ptr<BlobFetcher::Fetch> f, storage::Namespace& local,
+  TailReader(std::shared_ptr<BlobFetcher::Fetch> f, std::string repo, storage::Namespace& local,
              storage::driver::StorageDriverPtr driver, uint64_t offset,
              std::chrono::milliseconds stall)
-      : f_(std::move(f)), local_(local), driver_(std::move(driver)), pos_(offset), stall_(stall) {}
+      : f_(std::move(f)),
+        repo_(std::move(repo)),
+        local_(local),
+        driver_(std::move(driver)),
+        pos_(offset),
+        stall_(stall) {}
 
   Result<size_t> Read(char* buf, size_t cap) override {
     if (blob_) return ReadBlob(buf, cap);
@@ -157,7 +170,7 @@ class TailReader : public storage::driver::Reader {
   Result<size_t> ReadBlob(char* buf, size_t cap) {
     if (!blob_) {
       tail_.reset();
-      BERTH_ASSIGN_OR_RETURN(blob_, local_.Blobs().Open(f_->repo, f_->digest, pos_));
+      BERTH_ASSIGN_OR_RETURN(blob_, local_.Blobs().Open(repo_, f_->digest, pos_));
     }
     BERTH_ASSIGN_OR_RETURN(size_t n, blob_->Read(buf, cap));
     pos_ += n;
@@ -165,6 +178,7 @@ class TailReader : public storage::driver::Reader {
   }
 
   std::shared_ptr<BlobFetcher::Fetch> f_;
+  std::string repo_;  // the reader's repository (linked when the fetch commits)
   storage::Namespace& local_;
   storage::driver::StorageDriverPtr driver_;
   uint64_t pos_;
@@ -201,22 +215,30 @@ size_t BlobFetcher::threads() const {
 }
 
 void BlobFetcher::Forget(const std::shared_ptr<Fetch>& f) {
-  auto it = running_.find(f->repo + "@" + f->digest.str());
+  auto it = running_.find(f->key);
   if (it != running_.end() && it->second == f) running_.erase(it);
 }
 
 std::shared_ptr<BlobFetcher::Fetch> BlobFetcher::Join(const Match& m, std::string_view repo,
-                                                      const Digest& d) {
-  std::string key = std::string(repo) + "@" + d.str();
+                                                      const Digest& d, bool* other_repo) {
+  // One fetch per upstream and digest (the upstream's identity: its entry in the config).
+  std::string key = std::to_string(reinterpret_cast<uintptr_t>(m.upstream)) + "@" + d.str();
+  *other_repo = false;
   std::lock_guard lk(mu_);
   if (auto it = running_.find(key); it != running_.end()) {
     // A fetch that failed is only waiting for its thread to clean up: start afresh instead.
     std::lock_guard flk(it->second->mu);
-    if (it->second->state != State::kFailed) return it->second;
+    if (it->second->state != State::kFailed) {
+      const auto& also = it->second->also_for;
+      *other_repo = it->second->repo != repo &&
+                    std::find(also.begin(), also.end(), repo) == also.end();
+      return it->second;
+    }
   }
   auto f = std::make_shared<Fetch>();
   f->digest = d;
   f->repo = std::string(repo);
+  f->key = key;
   if (stopping_) {
     f->Fail(Error{ErrorCode::kUnavailable, "the registry is shutting down", {}, 0});
     return f;
@@ -408,6 +430,18 @@ void BlobFetcher::Run(std::shared_ptr<Fetch> f, Match m) {
     return fail(Error{ErrorCode::kUnavailable, what + ": " + committed.error().message, {}, 0});
   }
   session->reset();
+  std::vector<std::string> also_for;
+  {
+    std::lock_guard lk(f->mu);
+    also_for = std::move(f->also_for);
+    f->linked_all = true;
+  }
+  for (const auto& r : also_for) {
+    if (auto linked = local_.Blobs().Link(r, f->digest); !linked) {
+      spdlog::warn("proxy: linking fetched {} into {} failed: {}", f->digest.str(), r,
+                   linked.error().message);
+    }
+  }
   f->Set(State::kDone);
 }
 
@@ -426,9 +460,34 @@ Status WaitStarted(BlobFetcher::Fetch& f, std::unique_lock<std::mutex>& lk,
 
 }  // namespace
 
+Result<std::shared_ptr<BlobFetcher::Fetch>> BlobFetcher::Acquire(const Match& m,
+                                                                 std::string_view repo,
+                                                                 const Digest& d) {
+  bool other_repo = false;
+  auto f = Join(m, repo, d, &other_repo);
+  if (!other_repo) return f;
+  // Another repository's fetch of the same blob: this one shares it once the upstream confirms
+  // that `repo` has the blob too (so a mirrored name never gets content through another's).
+  auto head = m.upstream->client->HeadBlob(m.remote, d);
+  if (!head) {
+    m.upstream->NoteFailure(head.error());
+    return std::unexpected(head.error());
+  }
+  {
+    std::lock_guard lk(f->mu);
+    if (!f->linked_all) {
+      f->also_for.emplace_back(repo);
+      return f;
+    }
+  }
+  // Committed meanwhile: link it here.
+  BERTH_RETURN_IF_ERROR(local_.Blobs().Link(repo, d));
+  return f;
+}
+
 Result<storage::BlobInfo> BlobFetcher::Stat(const Match& m, std::string_view repo,
                                             const Digest& d) {
-  auto f = Join(m, repo, d);
+  BERTH_ASSIGN_OR_RETURN(auto f, Acquire(m, repo, d));
   std::unique_lock lk(f->mu);
   BERTH_RETURN_IF_ERROR(WaitStarted(*f, lk, stall_timeout_));
   return storage::BlobInfo{d, f->size};
@@ -436,16 +495,29 @@ Result<storage::BlobInfo> BlobFetcher::Stat(const Match& m, std::string_view rep
 
 Result<storage::driver::ReaderPtr> BlobFetcher::Open(const Match& m, std::string_view repo,
                                                      const Digest& d, uint64_t offset) {
-  auto f = Join(m, repo, d);
+  BERTH_ASSIGN_OR_RETURN(auto f, Acquire(m, repo, d));
   {
     std::unique_lock lk(f->mu);
     BERTH_RETURN_IF_ERROR(WaitStarted(*f, lk, stall_timeout_));
     if (offset > f->size) {
       return MakeError(ErrorCode::kInvalidOffset, "offset past the end of blob " + d.str());
     }
+    if (f->state == State::kRunning && f->received_all) {
+      // Every byte is in: the commit is at most a window's writing and hashing away. Waiting for
+      // it lets this client be served like any cached blob (from its file, without the copies a
+      // follower makes) instead of competing with that hashing; a disk that stalls longer than
+      // kCommitWait is not waited for (the client follows the fetch from memory).
+      f->cv.wait_for(lk, std::min(stall_timeout_, kCommitWait),
+                     [&] { return f->state == State::kDone || f->state == State::kFailed; });
+    }
+    if (f->state == State::kFailed) return std::unexpected(f->error);
+    if (f->state == State::kDone) {
+      lk.unlock();
+      return local_.Blobs().Open(repo, d, offset);
+    }
   }
   return storage::driver::ReaderPtr(
-      std::make_unique<TailReader>(f, local_, driver_, offset, stall_timeout_));
+      std::make_unique<TailReader>(f, std::string(repo), local_, driver_, offset, stall_timeout_));
 }
 
 }  // namespace berth::proxy

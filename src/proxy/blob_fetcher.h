@@ -2,15 +2,17 @@
 // Single-flight blob fetches for the pull-through cache.
 //
 // The first request for an uncached blob starts one fetch on a thread of its own: it reads the
-// upstream's body straight into 1 MiB chunks; a second thread writes them, unhashed, into the data
-// file of an ordinary upload session of the local repository; at the end the session is committed
-// through the local stores' upload machinery (hashed from the page cache, verified, published
-// atomically, linked into the repository). Every request for the same digest while the fetch runs
-// joins it instead of fetching again, and follows it: bytes not yet written come from the chunks
-// in memory (at most the window, 16 MiB by default, per fetch: a disk slower than that holds
-// the fetch back), bytes
-// already written from the session's file (storage/paths.h's UploadData), and once the fetch
-// commits, from the published blob. So:
+// upstream's body straight into 1 MiB chunks in memory; a second thread writes each full chunk
+// into an ordinary upload session of the local repository, which hashes it on the way; at the end
+// the session is committed through the local stores' upload machinery (the digest checked against
+// that running hash without reading the file back, published atomically, linked into the
+// repository). Every request for the same digest from the same upstream while the fetch runs
+// joins it instead of fetching again (from another mirrored repository only after the upstream
+// confirms with a HEAD that this repository has the blob; it is then linked there too), and
+// follows it: bytes still in memory come from the chunks (a fetch holds at most its window, 16 MiB
+// by default: a disk slower than that holds the fetch back), older ones from the session's file
+// (storage/paths.h's UploadData), and once the fetch commits, from the published blob; a request
+// arriving when every byte is in waits for the commit and is served as a cached blob. So:
 //   - one upstream GET per digest however many clients wait (the 21 requests registry:2 made for
 //     20 clients become one);
 //   - clients get bytes as they arrive, without waiting for the disk or the digest check (they
@@ -69,7 +71,12 @@ class BlobFetcher {
   struct Fetch;  // blob_fetcher.cc
 
  private:
-  std::shared_ptr<Fetch> Join(const Match& m, std::string_view repo, const Digest& d);
+  // The running fetch of `d` from m's upstream, or a new one for `repo`; `*other_repo` when the
+  // running one is another repository's that `repo` has not joined yet.
+  std::shared_ptr<Fetch> Join(const Match& m, std::string_view repo, const Digest& d,
+                              bool* other_repo);
+  // Join, confirming upstream (HEAD) first when the fetch is another repository's.
+  Result<std::shared_ptr<Fetch>> Acquire(const Match& m, std::string_view repo, const Digest& d);
   void Run(std::shared_ptr<Fetch> f, Match m);
   // Removes `f` from running_ unless a newer fetch took its key. mu_ held.
   void Forget(const std::shared_ptr<Fetch>& f);
@@ -80,8 +87,8 @@ class BlobFetcher {
   std::chrono::milliseconds stall_timeout_;
   mutable std::mutex mu_;
   std::condition_variable idle_;
-  // By repository and digest (a fetch links into its repository, and the upstream repository it
-  // reads from is the one that answers for the client's access). Guarded by mu_.
+  // By upstream and digest: one fetch however many repositories of that upstream ask (each one
+  // but the first after the upstream confirms it has the blob). Guarded by mu_.
   std::map<std::string, std::shared_ptr<Fetch>> running_;
   const size_t max_fetches_;
   const size_t window_chunks_;  // chunks (of 1 MiB) a fetch may hold

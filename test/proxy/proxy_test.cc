@@ -449,13 +449,65 @@ TEST(ProxyFetcher, TheMemoryWindowBoundsHowFarAFetchRunsAheadOfAStalledDisk) {
   std::vector<char> buf(256 << 10);
   Result<size_t> n;
   while ((n = (*r)->Read(buf.data(), buf.size())) && *n > 0) got.append(buf.data(), *n);
-  EXPECT_FALSE(n);
+  EXPECT_FALSE(n);  // the stall limit, not the end
   EXPECT_EQ(got.size(), 2u << 20);
   EXPECT_EQ(got, env.im.layer.substr(0, got.size()));
   // Once the disk moves the fetch completes and caches the blob.
   stalling->Release();
   ASSERT_TRUE(WaitUntil([&] { return fetcher.running() == 0; }));
   EXPECT_TRUE(local->Blobs().Stat("library/app", d));
+}
+
+// Reads `r` to its end; what it returned.
+std::string ReadAll(storage::driver::Reader& r) {
+  std::string got;
+  std::vector<char> buf(256 << 10);
+  while (true) {
+    auto n = r.Read(buf.data(), buf.size());
+    if (!n || *n == 0) break;
+    got.append(buf.data(), *n);
+  }
+  return got;
+}
+
+TEST(ProxyFetcher, OneFetchPerUpstreamAndDigestAcrossRepositoriesEachConfirmedUpstream) {
+  CountedUpstream up;
+  HttpClient uc(up.server->port());
+  Image a = PushBigImage(uc, "library/a", "v1", 3 << 20, 17);
+  Image b = PushBigImage(uc, "library/b", "v1", 3 << 20, 17);  // the same layer
+  PushBigImage(uc, "library/c", "v1", 1000, 18);                 // not that layer
+  ASSERT_EQ(a.layer_digest, b.layer_digest);
+  proxy::ProxyConfig pc;
+  pc.upstreams.push_back({.url = "http://" + up.server->hostport(), .where = "proxy"});
+  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
+  ASSERT_TRUE(ups) << ups.error().ToString();
+  TempDir dir;
+  auto base = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(base);
+  // The disk stalls, so the first fetch is still running when the other repositories ask.
+  auto stalling = std::make_shared<StallingDriver>(*base);
+  storage::NamespacePtr local = storage::NewRegistry(stalling);
+  proxy::BlobFetcher fetcher(*local, stalling, std::chrono::seconds(20));
+  const Digest d = *Digest::Parse(a.layer_digest);
+  up.counts.Reset();
+  auto ra = fetcher.Open((*ups)->Find("library/a"), "library/a", d, 0);
+  ASSERT_TRUE(ra) << ra.error().ToString();
+  auto rb = fetcher.Open((*ups)->Find("library/b"), "library/b", d, 0);
+  ASSERT_TRUE(rb) << rb.error().ToString();
+  // library/c does not have the blob upstream: it does not get it through library/a's fetch.
+  auto rc = fetcher.Open((*ups)->Find("library/c"), "library/c", d, 0);
+  EXPECT_FALSE(rc);
+  EXPECT_EQ(fetcher.running(), 1u);
+  EXPECT_TRUE(ReadAll(**ra) == a.layer);
+  EXPECT_TRUE(ReadAll(**rb) == a.layer);
+  stalling->Release();
+  ASSERT_TRUE(WaitUntil([&] { return fetcher.running() == 0; }));
+  EXPECT_EQ(up.counts.Get("Blobs.Open"), 1) << "upstream blob GETs";
+  EXPECT_EQ((*ups)->all()[0]->blob_fetches.load(), 1u);
+  // Cached for both repositories that were confirmed, not for the other.
+  EXPECT_TRUE(local->Blobs().Stat("library/a", d));
+  EXPECT_TRUE(local->Blobs().Stat("library/b", d));
+  EXPECT_FALSE(local->Blobs().Stat("library/c", d));
 }
 
 TEST(Proxy, UpstreamSendingOtherBytesForADigestCachesNothing) {
