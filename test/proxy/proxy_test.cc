@@ -250,6 +250,29 @@ struct UpstreamAndDisk {
   std::string Path(const std::string& rel) const { return dir.Path(rel); }
 };
 
+// The upstreams of a registry:2-style mirror of `up` (for tests that drive a BlobFetcher).
+std::shared_ptr<proxy::Upstreams> MirrorUpstreams(const TestServer& up) {
+  proxy::ProxyConfig pc;
+  pc.upstreams.push_back({.url = "http://" + up.hostport(), .where = "proxy"});
+  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
+  EXPECT_TRUE(ups) << ups.error().ToString();
+  return ups ? *ups : nullptr;
+}
+
+// A BlobFetcher mirroring `up` over `driver` (the cache's disk), as the proxy builds one.
+struct FetcherRig {
+  std::shared_ptr<proxy::Upstreams> ups;
+  storage::NamespacePtr local;
+  std::unique_ptr<proxy::BlobFetcher> fetcher;
+  FetcherRig(const TestServer& up, const storage::driver::StorageDriverPtr& driver,
+             std::chrono::milliseconds stall, size_t max_fetches = 8,
+             uint64_t window = proxy::BlobFetcher::kDefaultWindowBytes)
+      : ups(MirrorUpstreams(up)),
+        local(storage::NewRegistry(driver)),
+        fetcher(std::make_unique<proxy::BlobFetcher>(*local, driver, stall, max_fetches, window)) {}
+  proxy::Match Find(std::string_view repo) const { return ups ? ups->Find(repo) : proxy::Match{}; }
+};
+
 // Polls `cond` until it holds or `limit` passes; its last value.
 template <typename F>
 bool WaitUntil(F cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
@@ -350,17 +373,14 @@ TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
   for (int i = 0; i < 6; ++i) {
     images.push_back(PushBigImage(uc, "library/app", "v" + std::to_string(i), 2 << 20, 20 + i));
   }
-  proxy::ProxyConfig pc;
-  pc.upstreams.push_back({.url = "http://" + up->hostport(), .where = "proxy"});
-
-  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
-  ASSERT_TRUE(ups) << ups.error().ToString();
+  auto ups = MirrorUpstreams(*up);
+  ASSERT_TRUE(ups);
   TempDir dir;
   auto driver = storage::driver::NewFilesystemDriver(dir.path());
   ASSERT_TRUE(driver);
   storage::NamespacePtr local = storage::NewRegistry(*driver);
   proxy::BlobFetcher fetcher(*local, *driver, std::chrono::seconds(60), /*max_fetches=*/2);
-  proxy::Match m = (*ups)->Find("library/app");
+  proxy::Match m = ups->Find("library/app");
   ASSERT_TRUE(m);
   std::atomic<size_t> most_threads{0};
   std::atomic<int> intact{0};
@@ -386,7 +406,7 @@ TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
   for (auto& t : clients) t.join();
   EXPECT_EQ(intact.load(), 6);
   EXPECT_LE(most_threads.load(), 2u);
-  EXPECT_EQ((*ups)->all()[0]->blob_fetches.load(), 6u);
+  EXPECT_EQ(ups->all()[0]->blob_fetches.load(), 6u);
 }
 
 // A driver that counts readers opened on upload data (the cache's sessions).
@@ -407,22 +427,17 @@ class UploadReadCountingDriver : public storage::driver::DriverWrapper {
 
 TEST(ProxyFetcher, TheCommitVerifiesTheDigestWithoutReadingTheBlobBack) {
   UpstreamAndDisk env(8 << 20, 14);
-  proxy::ProxyConfig pc;
-  pc.upstreams.push_back({.url = "http://" + env.up->hostport(), .where = "proxy"});
-  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
-  ASSERT_TRUE(ups) << ups.error().ToString();
   auto counting = std::make_shared<UploadReadCountingDriver>(env.base);
-  storage::NamespacePtr local = storage::NewRegistry(counting);
-  proxy::BlobFetcher fetcher(*local, counting, std::chrono::seconds(60));
-  proxy::Match m = (*ups)->Find("library/app");
+  FetcherRig rig(*env.up, counting, std::chrono::seconds(60));
+  proxy::Match m = rig.Find("library/app");
   ASSERT_TRUE(m);
   const Digest d = *Digest::Parse(env.im.layer_digest);
   // No client reads along: the fetch writes, hashes as it writes, commits.
-  auto info = fetcher.Stat(m, "library/app", d);
+  auto info = rig.fetcher->Stat(m, "library/app", d);
   ASSERT_TRUE(info) << info.error().ToString();
   EXPECT_EQ(info->size, env.im.layer.size());
-  ASSERT_TRUE(WaitUntil([&] { return fetcher.running() == 0; }));
-  auto cached = local->Blobs().Stat("library/app", d);
+  ASSERT_TRUE(WaitUntil([&] { return rig.fetcher->running() == 0; }));
+  auto cached = rig.local->Blobs().Stat("library/app", d);
   ASSERT_TRUE(cached) << cached.error().ToString();
   EXPECT_EQ(cached->size, env.im.layer.size());
   // The 8 MiB were hashed on their way to the disk, not read back from it at the commit.
@@ -431,18 +446,12 @@ TEST(ProxyFetcher, TheCommitVerifiesTheDigestWithoutReadingTheBlobBack) {
 
 TEST(ProxyFetcher, TheMemoryWindowBoundsHowFarAFetchRunsAheadOfAStalledDisk) {
   UpstreamAndDisk env(6 << 20, 16);
-  proxy::ProxyConfig pc;
-  pc.upstreams.push_back({.url = "http://" + env.up->hostport(), .where = "proxy"});
-  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
-  ASSERT_TRUE(ups) << ups.error().ToString();
   auto stalling = std::make_shared<StallingDriver>(env.base);
-  storage::NamespacePtr local = storage::NewRegistry(stalling);
-  proxy::BlobFetcher fetcher(*local, stalling, std::chrono::milliseconds(500), 8,
-                             /*window_bytes=*/2 << 20);
-  proxy::Match m = (*ups)->Find("library/app");
+  FetcherRig rig(*env.up, stalling, std::chrono::milliseconds(500), 8, /*window=*/2 << 20);
+  proxy::Match m = rig.Find("library/app");
   ASSERT_TRUE(m);
   const Digest d = *Digest::Parse(env.im.layer_digest);
-  auto r = fetcher.Open(m, "library/app", d, 0);
+  auto r = rig.fetcher->Open(m, "library/app", d, 0);
   ASSERT_TRUE(r) << r.error().ToString();
   // Nothing reaches the disk: the client gets the window's 2 MiB, then nothing more comes.
   std::string got;
@@ -454,8 +463,8 @@ TEST(ProxyFetcher, TheMemoryWindowBoundsHowFarAFetchRunsAheadOfAStalledDisk) {
   EXPECT_EQ(got, env.im.layer.substr(0, got.size()));
   // Once the disk moves the fetch completes and caches the blob.
   stalling->Release();
-  ASSERT_TRUE(WaitUntil([&] { return fetcher.running() == 0; }));
-  EXPECT_TRUE(local->Blobs().Stat("library/app", d));
+  ASSERT_TRUE(WaitUntil([&] { return rig.fetcher->running() == 0; }));
+  EXPECT_TRUE(rig.local->Blobs().Stat("library/app", d));
 }
 
 // Reads `r` to its end; what it returned.
@@ -477,37 +486,33 @@ TEST(ProxyFetcher, OneFetchPerUpstreamAndDigestAcrossRepositoriesEachConfirmedUp
   Image b = PushBigImage(uc, "library/b", "v1", 3 << 20, 17);  // the same layer
   PushBigImage(uc, "library/c", "v1", 1000, 18);                 // not that layer
   ASSERT_EQ(a.layer_digest, b.layer_digest);
-  proxy::ProxyConfig pc;
-  pc.upstreams.push_back({.url = "http://" + up.server->hostport(), .where = "proxy"});
-  auto ups = proxy::Upstreams::Create(pc, &SystemClock());
-  ASSERT_TRUE(ups) << ups.error().ToString();
   TempDir dir;
   auto base = storage::driver::NewFilesystemDriver(dir.path());
   ASSERT_TRUE(base);
   // The disk stalls, so the first fetch is still running when the other repositories ask.
   auto stalling = std::make_shared<StallingDriver>(*base);
-  storage::NamespacePtr local = storage::NewRegistry(stalling);
-  proxy::BlobFetcher fetcher(*local, stalling, std::chrono::seconds(20));
+  FetcherRig rig(*up.server, stalling, std::chrono::seconds(20));
+  ASSERT_TRUE(rig.ups);
   const Digest d = *Digest::Parse(a.layer_digest);
   up.counts.Reset();
-  auto ra = fetcher.Open((*ups)->Find("library/a"), "library/a", d, 0);
+  auto ra = rig.fetcher->Open(rig.Find("library/a"), "library/a", d, 0);
   ASSERT_TRUE(ra) << ra.error().ToString();
-  auto rb = fetcher.Open((*ups)->Find("library/b"), "library/b", d, 0);
+  auto rb = rig.fetcher->Open(rig.Find("library/b"), "library/b", d, 0);
   ASSERT_TRUE(rb) << rb.error().ToString();
   // library/c does not have the blob upstream: it does not get it through library/a's fetch.
-  auto rc = fetcher.Open((*ups)->Find("library/c"), "library/c", d, 0);
+  auto rc = rig.fetcher->Open(rig.Find("library/c"), "library/c", d, 0);
   EXPECT_FALSE(rc);
-  EXPECT_EQ(fetcher.running(), 1u);
+  EXPECT_EQ(rig.fetcher->running(), 1u);
   EXPECT_TRUE(ReadAll(**ra) == a.layer);
   EXPECT_TRUE(ReadAll(**rb) == a.layer);
   stalling->Release();
-  ASSERT_TRUE(WaitUntil([&] { return fetcher.running() == 0; }));
+  ASSERT_TRUE(WaitUntil([&] { return rig.fetcher->running() == 0; }));
   EXPECT_EQ(up.counts.Get("Blobs.Open"), 1) << "upstream blob GETs";
-  EXPECT_EQ((*ups)->all()[0]->blob_fetches.load(), 1u);
+  EXPECT_EQ(rig.ups->all()[0]->blob_fetches.load(), 1u);
   // Cached for both repositories that were confirmed, not for the other.
-  EXPECT_TRUE(local->Blobs().Stat("library/a", d));
-  EXPECT_TRUE(local->Blobs().Stat("library/b", d));
-  EXPECT_FALSE(local->Blobs().Stat("library/c", d));
+  EXPECT_TRUE(rig.local->Blobs().Stat("library/a", d));
+  EXPECT_TRUE(rig.local->Blobs().Stat("library/b", d));
+  EXPECT_FALSE(rig.local->Blobs().Stat("library/c", d));
 }
 
 TEST(Proxy, UpstreamSendingOtherBytesForADigestCachesNothing) {
