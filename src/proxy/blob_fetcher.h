@@ -9,7 +9,7 @@
 // repository). Every request for the same digest from the same upstream while the fetch runs
 // joins it instead of fetching again (from another mirrored repository only after the upstream
 // confirms with a HEAD that this repository has the blob; it is then linked there too), and
-// follows it: bytes still in memory come from the chunks (a fetch holds at most its window, 16 MiB
+// follows it: bytes still in memory come from the chunks (a fetch holds at most its window, 8 MiB
 // by default: a disk slower than that holds the fetch back), older ones from the session's file
 // (storage/paths.h's UploadData), and once the fetch commits, from the published blob; a request
 // arriving when every byte is in waits for the commit and is served as a cached blob. So:
@@ -49,9 +49,7 @@ class BlobFetcher {
   BlobFetcher(storage::Namespace& local, storage::driver::StorageDriverPtr driver,
               std::chrono::milliseconds stall_timeout = std::chrono::milliseconds(120'000),
               size_t max_fetches = kDefaultMaxFetches,
-              uint64_t window_bytes = kDefaultWindowBytes);
-  static constexpr size_t kDefaultMaxFetches = 8;
-  static constexpr uint64_t kDefaultWindowBytes = 16 << 20;
+              uint64_t window_bytes = kDefaultFetchWindow);
   // Stops running fetches (they cancel their sessions) and joins their threads.
   ~BlobFetcher();
   BlobFetcher(const BlobFetcher&) = delete;

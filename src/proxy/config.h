@@ -12,7 +12,7 @@
 //     proxy:
 //       maxcachesize: 50GiB                # least-recently-pulled cached blobs evicted beyond it
 //       maxfetches: 8                      # blob fetches running at once (more queue)
-//       fetchwindow: 16MiB                 # per fetch: upstream bytes held in memory ahead of
+//       fetchwindow: 8MiB                  # per fetch: upstream bytes held in memory ahead of
 //                                          # the disk, which waiting clients are served from
 //       upstreams:
 //         - prefix: hub/                   # hub/library/busybox -> library/busybox upstream
@@ -53,12 +53,19 @@ struct UpstreamConfig {
   std::string where;  // the config path it came from, for messages ("proxy", "berth.proxy...")
 };
 
+// Blob fetches running at once, and each one's memory window: 8 MiB lets the fetch run ahead of
+// a disk that stalls briefly while keeping what is left to write and hash when the last byte
+// arrives small (a client pulling right after the first is then served from the cache; on a
+// machine where hashing is the slowest step a larger window only moves that work later).
+inline constexpr size_t kDefaultMaxFetches = 8;
+inline constexpr uint64_t kDefaultFetchWindow = 8 << 20;
+
 struct ProxyConfig {
   std::vector<UpstreamConfig> upstreams;
   uint64_t max_cache_bytes = 0;              // 0: no size limit
   std::chrono::milliseconds content_ttl{0};  // proxy.ttl; 0: no age limit
-  size_t max_fetches = 8;                    // berth.proxy.maxfetches
-  uint64_t fetch_window_bytes = 16 << 20;    // berth.proxy.fetchwindow (whole MiB)
+  size_t max_fetches = kDefaultMaxFetches;            // berth.proxy.maxfetches
+  uint64_t fetch_window_bytes = kDefaultFetchWindow;  // berth.proxy.fetchwindow (whole MiB)
   bool enabled() const { return !upstreams.empty(); }
 };
 

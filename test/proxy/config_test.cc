@@ -19,7 +19,7 @@ TEST(ProxyConfig, FetchLimitsDefaultAndFromBerthProxy) {
   auto defaults = DecodeYaml("proxy:\n  remoteurl: https://registry-1.docker.io\n");
   ASSERT_TRUE(defaults) << defaults.error().ToString();
   EXPECT_EQ(defaults->max_fetches, 8u);
-  EXPECT_EQ(defaults->fetch_window_bytes, 16u << 20);
+  EXPECT_EQ(defaults->fetch_window_bytes, 8u << 20);
 
   auto set = DecodeYaml(
       "proxy:\n  remoteurl: https://registry-1.docker.io\n"

@@ -266,7 +266,7 @@ struct FetcherRig {
   std::unique_ptr<proxy::BlobFetcher> fetcher;
   FetcherRig(const TestServer& up, const storage::driver::StorageDriverPtr& driver,
              std::chrono::milliseconds stall, size_t max_fetches = 8,
-             uint64_t window = proxy::BlobFetcher::kDefaultWindowBytes)
+             uint64_t window = proxy::kDefaultFetchWindow)
       : ups(MirrorUpstreams(up)),
         local(storage::NewRegistry(driver)),
         fetcher(std::make_unique<proxy::BlobFetcher>(*local, driver, stall, max_fetches, window)) {}
