@@ -116,16 +116,16 @@ class TailReader : public storage::driver::Reader {
       }
       if (f_->state == State::kFailed) return std::unexpected(f_->error);
       if (pos_ >= f_->size) return size_t{0};
-      if (f_->state == State::kDone) {
-        lk.unlock();
-        return ReadBlob(buf, cap);
-      }
-      if (pos_ >= f_->MemoryStart()) {
-        // From memory: as the bytes arrive, without waiting for the disk. The copy runs outside
-        // the lock (the reference keeps the chunk); its bytes below `len` no longer change.
+      if (pos_ >= f_->MemoryStart() && pos_ < f_->received) {
+        // From memory: as the bytes arrive, without waiting for the disk (and still after the
+        // commit, for a client behind it by less than the window). The copy runs outside the
+        // lock (the reference keeps the chunk); its bytes below `len` no longer change.
         chunk = f_->ChunkAt(pos_);
         from = static_cast<size_t>(pos_ - chunk->offset);
         n = std::min(cap, chunk->len - from);
+      } else if (f_->state == State::kDone) {
+        lk.unlock();
+        return ReadBlob(buf, cap);
       } else {
         avail = f_->MemoryStart() - pos_;  // in the file: before memory, so written
         data_path = f_->data_path;
