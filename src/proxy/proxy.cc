@@ -61,13 +61,24 @@ struct Shared {
   // local store's reference check on purpose: the blobs it names are fetched when pulled.
   Status EnsureManifest(const Match& m, std::string_view repo, const Digest& d) {
     if (local->Manifests().Resolve(repo, Reference{"", d})) return Ok();
-    auto fetched = m.upstream->client->GetManifest(m.remote, d.str());
+    BERTH_ASSIGN_OR_RETURN(client::RemoteManifest got, FetchManifest(m, d.str()));
+    return StoreManifest(m, repo, got);
+  }
+
+  // GET of a manifest by digest or tag (the client checks the bytes against a digest).
+  Result<client::RemoteManifest> FetchManifest(const Match& m, std::string_view reference) {
+    auto fetched = m.upstream->client->GetManifest(m.remote, reference);
     if (!fetched) {
       m.upstream->NoteFailure(fetched.error());
       return std::unexpected(fetched.error());
     }
-    client::RemoteManifest& got = *fetched;
-    m.upstream->bytes_fetched.fetch_add(got.bytes.size());
+    m.upstream->bytes_fetched.fetch_add(fetched->bytes.size());
+    return fetched;
+  }
+
+  // Stores fetched manifest bytes under their digest in `repo`.
+  Status StoreManifest(const Match& m, std::string_view repo, const client::RemoteManifest& got) {
+    const Digest& d = got.digest;
     auto parsed = storage::ParseManifest(got.bytes, got.media_type);
     if (!parsed) {
       m.upstream->errors.fetch_add(1);
@@ -96,6 +107,15 @@ struct Shared {
     if (cached && now - checked < cfg.tag_ttl) {
       m.upstream->hits.fetch_add(1);
       return *cached;
+    }
+    if (!cached) {
+      // Never cached: one GET by tag brings the digest and the bytes (a HEAD first would only
+      // add a round trip).
+      m.upstream->misses.fetch_add(1);
+      BERTH_ASSIGN_OR_RETURN(client::RemoteManifest got, FetchManifest(m, tag));
+      BERTH_RETURN_IF_ERROR(StoreManifest(m, repo, got));
+      BERTH_RETURN_IF_ERROR(local->Tags().Tag(repo, tag, got.digest));
+      return got.digest;
     }
     auto head = m.upstream->client->HeadManifest(m.remote, tag);
     if (!head) {

@@ -366,6 +366,28 @@ TEST(Proxy, MetricsPerUpstreamOnTheDebugEndpoint) {
   }
 }
 
+TEST(Proxy, AColdTagIsOneManifestRequestUpstreamAndAWarmPullNoBlobRequest) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 300'000, 19);
+  auto proxy = StartServer(WithYaml(
+      "http:\n  debug:\n    addr: 127.0.0.1:0\n    prometheus:\n      enabled: true\n" +
+      Mirror(*up)));
+  HttpClient c(proxy->port());
+  HttpClient debug(proxy->debug_port());
+  auto upstream_requests = [&] {
+    Response r = debug.Request("GET", "/metrics");
+    return Scraped(r.body, "berth_proxy_upstream_requests_total{upstream=\"http://" +
+                               up->hostport() + "\"}");
+  };
+  ASSERT_TRUE(Pull(c, "library/app", "v1", im));
+  // GET /v2/ (the challenge), the manifest by tag (no HEAD before it), the config, the layer.
+  EXPECT_EQ(upstream_requests(), 4);
+  // Warm: only the tag's revalidation (registry:2 checks a tag on every pull), no blob.
+  ASSERT_TRUE(Pull(c, "library/app", "v1", im));
+  EXPECT_EQ(upstream_requests(), 5);
+}
+
 TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
   auto up = StartServer();
   HttpClient uc(up->port());
