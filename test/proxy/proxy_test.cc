@@ -537,6 +537,33 @@ TEST(ProxyFetcher, OneFetchPerUpstreamAndDigestAcrossRepositoriesEachConfirmedUp
   EXPECT_FALSE(rig.local->Blobs().Stat("library/c", d));
 }
 
+TEST(ProxyFetcher, AClientThatGoesAwayDoesNotStopTheFetch) {
+  CountedUpstream up;
+  HttpClient uc(up.server->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 6 << 20, 20);
+  TempDir dir;
+  auto base = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(base);
+  auto stalling = std::make_shared<StallingDriver>(*base);  // keeps the fetch running
+  FetcherRig rig(*up.server, stalling, std::chrono::seconds(20));
+  const Digest d = *Digest::Parse(im.layer_digest);
+  up.counts.Reset();
+  {
+    auto r = rig.fetcher->Open(rig.Find("library/app"), "library/app", d, 0);
+    ASSERT_TRUE(r) << r.error().ToString();
+    std::vector<char> buf(64 << 10);
+    auto n = (*r)->Read(buf.data(), buf.size());
+    ASSERT_TRUE(n && *n > 0);
+  }  // the only client leaves after its first bytes
+  stalling->Release();
+  ASSERT_TRUE(WaitUntil([&] { return rig.fetcher->running() == 0; }));
+  // Cached whole, from the one upstream GET.
+  auto cached = rig.local->Blobs().Open("library/app", d, 0);
+  ASSERT_TRUE(cached) << cached.error().ToString();
+  EXPECT_TRUE(ReadAll(**cached) == im.layer);
+  EXPECT_EQ(up.counts.Get("Blobs.Open"), 1) << "upstream blob GETs";
+}
+
 TEST(Proxy, UpstreamSendingOtherBytesForADigestCachesNothing) {
   CountedUpstream up;
   HttpClient uc(up.server->port());
