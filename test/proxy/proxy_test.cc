@@ -564,6 +564,26 @@ TEST(ProxyFetcher, AClientThatGoesAwayDoesNotStopTheFetch) {
   EXPECT_EQ(up.counts.Get("Blobs.Open"), 1) << "upstream blob GETs";
 }
 
+TEST(ProxyFetcher, ARequestAfterTheLastByteIsServedFromTheCommittedBlobsFile) {
+  UpstreamAndDisk env(6 << 20, 21);
+  auto stalling = std::make_shared<StallingDriver>(env.base);
+  FetcherRig rig(*env.up, stalling, std::chrono::seconds(20));
+  const Digest d = *Digest::Parse(env.im.layer_digest);
+  auto first = rig.fetcher->Open(rig.Find("library/app"), "library/app", d, 0);
+  ASSERT_TRUE(first) << first.error().ToString();
+  // Every byte is in (from memory: the disk stalls), nothing is committed yet.
+  EXPECT_TRUE(ReadAll(**first) == env.im.layer);
+  EXPECT_EQ((*first)->NativeFd(), -1);
+  stalling->Release();
+  // A request now waits for the commit (a few milliseconds of writing and hashing) and gets the
+  // cached blob's file, which the server can send without copying, rather than following the
+  // fetch through copies.
+  auto late = rig.fetcher->Open(rig.Find("library/app"), "library/app", d, 0);
+  ASSERT_TRUE(late) << late.error().ToString();
+  EXPECT_GE((*late)->NativeFd(), 0);
+  EXPECT_TRUE(ReadAll(**late) == env.im.layer);
+}
+
 TEST(Proxy, UpstreamSendingOtherBytesForADigestCachesNothing) {
   CountedUpstream up;
   HttpClient uc(up.server->port());
