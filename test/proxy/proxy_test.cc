@@ -431,25 +431,28 @@ TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
   EXPECT_EQ(ups->all()[0]->blob_fetches.load(), 6u);
 }
 
-// A driver that counts readers opened on upload data (the cache's sessions).
-class UploadReadCountingDriver : public storage::driver::DriverWrapper {
+// A driver that counts readers opened on paths containing `part` (e.g. "/_uploads/": the cache's
+// sessions), over a decorated driver.
+class ReadCountingDriver : public storage::driver::DriverWrapper {
  public:
-  using DriverWrapper::DriverWrapper;
-  int upload_reads() const { return upload_reads_.load(); }
+  ReadCountingDriver(storage::driver::StorageDriverPtr target, std::string part)
+      : DriverWrapper(std::move(target)), part_(std::move(part)) {}
+  int reads() const { return reads_.load(); }
 
  protected:
   Result<storage::driver::ReaderPtr> DoNewReader(std::string_view path, uint64_t offset) override {
-    if (path.find("/_uploads/") != std::string_view::npos) ++upload_reads_;
+    if (path.find(part_) != std::string_view::npos) ++reads_;
     return DriverWrapper::DoNewReader(path, offset);
   }
 
  private:
-  std::atomic<int> upload_reads_{0};
+  std::string part_;
+  std::atomic<int> reads_{0};
 };
 
 TEST(ProxyFetcher, TheCommitVerifiesTheDigestWithoutReadingTheBlobBack) {
   UpstreamAndDisk env(8 << 20, 14);
-  auto counting = std::make_shared<UploadReadCountingDriver>(env.base);
+  auto counting = std::make_shared<ReadCountingDriver>(env.base, "/_uploads/");
   FetcherRig rig(*env.up, counting, std::chrono::seconds(60));
   proxy::Match m = rig.Find("library/app");
   ASSERT_TRUE(m);
@@ -463,7 +466,7 @@ TEST(ProxyFetcher, TheCommitVerifiesTheDigestWithoutReadingTheBlobBack) {
   ASSERT_TRUE(cached) << cached.error().ToString();
   EXPECT_EQ(cached->size, env.im.layer.size());
   // The 8 MiB were hashed on their way to the disk, not read back from it at the commit.
-  EXPECT_EQ(counting->upload_reads(), 0);
+  EXPECT_EQ(counting->reads(), 0);
 }
 
 TEST(ProxyFetcher, TheMemoryWindowBoundsHowFarAFetchRunsAheadOfAStalledDisk) {
@@ -582,6 +585,22 @@ TEST(ProxyFetcher, ARequestAfterTheLastByteIsServedFromTheCommittedBlobsFile) {
   ASSERT_TRUE(late) << late.error().ToString();
   EXPECT_GE((*late)->NativeFd(), 0);
   EXPECT_TRUE(ReadAll(**late) == env.im.layer);
+}
+
+TEST(ProxyFetcher, AFollowerStillReadsTheFetchsMemoryAfterTheCommit) {
+  UpstreamAndDisk env(6 << 20, 22);
+  auto stalling = std::make_shared<StallingDriver>(env.base);
+  auto counting = std::make_shared<ReadCountingDriver>(stalling, "/blobs/");
+  FetcherRig rig(*env.up, counting, std::chrono::seconds(20));
+  const Digest d = *Digest::Parse(env.im.layer_digest);
+  auto r = rig.fetcher->Open(rig.Find("library/app"), "library/app", d, 0);
+  ASSERT_TRUE(r) << r.error().ToString();
+  // The fetch commits before this client reads anything: the bytes are still in the fetch's
+  // memory (6 MiB, within the window), so they come from there, not from the blob's file.
+  stalling->Release();
+  ASSERT_TRUE(WaitUntil([&] { return rig.fetcher->running() == 0; }));
+  EXPECT_TRUE(ReadAll(**r) == env.im.layer);
+  EXPECT_EQ(counting->reads(), 0);
 }
 
 TEST(Proxy, UpstreamSendingOtherBytesForADigestCachesNothing) {
