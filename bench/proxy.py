@@ -13,7 +13,7 @@ Starts an upstream registry on loopback (Berth by default, or Debian's docker-re
   warm_ratio     warm_s / normal_s      (the issue asks for about 1)
 
   python3 bench/proxy.py --berth build/berth [--upstream distribution] [--layer-mib 256]
-                         [--upstream-mbps 1000]
+                         [--upstream-mbps 1000] [--tagttl 1m]
 
 --upstream-mbps N puts the upstream behind a link of N Mbit/s (a mirror's upstream is remote by
 definition): a relay on 127.0.0.1, in a process of its own, paces the bytes of every connection
@@ -21,6 +21,10 @@ to the upstream, in both directions, through one shared budget per direction (on
 direct pull and the mirror's fetches go through it; the normal pull (a local registry) does not.
 Without it everything runs on loopback, where a cold pull through any cache that writes and
 verifies what it serves is bound by the machine's CPU rather than by the transfer.
+
+--tagttl D sets the mirror's berth.proxy.tagttl: without it the mirror asks the upstream about the
+tag (one HEAD, through the link) on every pull as registry:2 does, so a warm pull costs that round
+trip more than a normal one.
 
 Prints one JSON object; --out also writes it to a file. Each pull reads every body to the end
 (no hashing: only the transfer is timed; the first pull of each kind is verified by digest).
@@ -42,7 +46,7 @@ import tempfile
 import time
 
 
-def start(cmd, config_text, workdir, name):
+def start(cmd, config_text, workdir, name, fixed_port=0):
     cfg = os.path.join(workdir, name + ".yml")
     with open(cfg, "w") as f:
         f.write(config_text)
@@ -52,6 +56,12 @@ def start(cmd, config_text, workdir, name):
     deadline = time.time() + 20
     while time.time() < deadline:
         log.seek(0)
+        if fixed_port:  # Distribution at warn level does not log where it listens: ask it
+            try:
+                request(fixed_port, "GET", "/v2/")
+                return p, fixed_port
+            except OSError:
+                pass
         m = re.search(r"listening on 127\.0\.0\.1:(\d+)", log.read())
         if m and m.group(1) != "0":
             return p, int(m.group(1))
@@ -120,10 +130,18 @@ def start_relay(target_port, mbps):
     return p, port
 
 
-def config(root, extra=""):
+def free_port():
+    """A port nobody listens on now (for Distribution, which does not log the port it got for :0)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(root, extra="", port=0):
     return (f"version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\n"
             f"storage:\n  filesystem:\n    rootdirectory: {root}\n"
-            f"http:\n  addr: 127.0.0.1:0\n{extra}")
+            f"http:\n  addr: 127.0.0.1:{port}\n{extra}")
 
 
 def request(port, method, path, body=None, headers=None):
@@ -196,13 +214,18 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--upstream-mbps", type=float, default=0,
                     help="put the upstream behind a link of this many Mbit/s (0: loopback)")
+    ap.add_argument("--tagttl", default="",
+                    help="berth.proxy.tagttl of the mirror (default: none, a HEAD upstream per pull "
+                         "as registry:2 does)")
     ap.add_argument("--out")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="berth-proxy-bench-")
     procs = []
     try:
         up_cmd = [a.berth] if a.upstream == "berth" else [a.distribution]
-        up, up_port = start(up_cmd, config(os.path.join(work, "up")), work, "upstream")
+        fixed = 0 if a.upstream == "berth" else free_port()
+        up, up_port = start(up_cmd, config(os.path.join(work, "up"), port=fixed), work, "upstream",
+                            fixed_port=fixed)
         procs.append(up)
         push(up_port, "library/bench", a.layer_mib)
         plain = up_port
@@ -221,7 +244,9 @@ def main():
         for i in range(a.runs):
             root = os.path.join(work, f"mirror{i}")
             p, port = start([a.berth],
-                            config(root, f"proxy:\n  remoteurl: http://127.0.0.1:{remote}\n"),
+                            config(root, f"proxy:\n  remoteurl: http://127.0.0.1:{remote}\n" +
+                                   (f"berth:\n  proxy:\n    tagttl: {a.tagttl}\n"
+                                    if a.tagttl else "")),
                             work, f"mirror{i}")
             cold.append(pull(port, "library/bench", verify=(i == 0)))
             warm.append(pull(port, "library/bench"))
@@ -233,6 +258,7 @@ def main():
             "upstream": a.upstream,
             "layer_mib": a.layer_mib,
             "upstream_mbps": a.upstream_mbps or None,
+            "tagttl": a.tagttl or None,
             "runs": a.runs,
             "direct_s": round(med(direct), 4),
             "cold_s": round(med(cold), 4),

@@ -180,7 +180,7 @@ Schema BuildSchema() {
                Section("audit", {Leaf("enabled"), Leaf("path"), Leaf("maxsize"),
                                  Leaf("maxbackups")}),
                Section("proxy", {Leaf("maxcachesize"), Leaf("maxfetches"), Leaf("fetchwindow"),
-                                 List("upstreams")}),
+                                 Leaf("tagttl"), List("upstreams")}),
                // Decoded by replicate/config.cc (berth.replication.rules.N keys are checked there).
                Section("replication", {Leaf("directory"), Leaf("maxbackoff"), Opaque("rules")})}),
       Section("proxy", {Leaf("remoteurl"), Leaf("username"), Leaf("password"), Leaf("ttl")}),

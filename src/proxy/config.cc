@@ -151,6 +151,18 @@ Result<ProxyConfig> Decode(const config::Config& cfg) {
       return Bad("berth.proxy", e.what());
     }
     if (n.IsMap()) BERTH_RETURN_IF_ERROR(DecodeFetchLimits(n, out));
+    // berth.proxy.tagttl: how long proxy.remoteurl's tags are trusted (registry:2 asks on every
+    // pull, the default here too). Each of berth.proxy.upstreams has its own tagttl.
+    BERTH_ASSIGN_OR_RETURN(auto tag_ttl,
+                           n.IsMap() ? Duration(n, "tagttl", "berth.proxy")
+                                     : Result<std::optional<std::chrono::milliseconds>>());
+    if (tag_ttl) {
+      if (out.upstreams.empty()) {
+        return Bad("berth.proxy.tagttl",
+                   "applies to proxy.remoteurl; each of berth.proxy.upstreams has its own tagttl");
+      }
+      out.upstreams.front().tag_ttl = *tag_ttl;
+    }
     YAML::Node list = n.IsMap() ? n["upstreams"] : YAML::Node();
     if (list.IsDefined() && !list.IsNull()) {
       if (!list.IsSequence()) return Bad("berth.proxy.upstreams", "must be a list");

@@ -44,5 +44,30 @@ TEST(ProxyConfig, WrongFetchLimitsNameTheKey) {
   }
 }
 
+// proxy.remoteurl's tags are rechecked on every pull as registry:2 does, unless berth.proxy.tagttl
+// says how long to trust them; the key means nothing beside berth.proxy.upstreams, which have
+// their own.
+TEST(ProxyConfig, TagTtlOfTheRegistry2Form) {
+  const std::string up = "proxy:\n  remoteurl: https://registry-1.docker.io\n";
+  auto plain = DecodeYaml(up);
+  ASSERT_TRUE(plain) << plain.error().ToString();
+  ASSERT_EQ(plain->upstreams.size(), 1u);
+  EXPECT_EQ(plain->upstreams[0].tag_ttl.count(), 0);
+
+  auto set = DecodeYaml(up + "berth:\n  proxy:\n    tagttl: 90s\n");
+  ASSERT_TRUE(set) << set.error().ToString();
+  EXPECT_EQ(set->upstreams[0].tag_ttl.count(), 90'000);
+
+  auto bad = DecodeYaml(up + "berth:\n  proxy:\n    tagttl: soon\n");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("berth.proxy.tagttl:"), std::string::npos);
+
+  auto lists = DecodeYaml(
+      "berth:\n  proxy:\n    tagttl: 1m\n    upstreams:\n"
+      "      - prefix: hub\n        url: https://registry-1.docker.io\n");
+  ASSERT_FALSE(lists);
+  EXPECT_NE(lists.error().message.find("berth.proxy.tagttl:"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace berth::testing

@@ -388,6 +388,28 @@ TEST(Proxy, AColdTagIsOneManifestRequestUpstreamAndAWarmPullNoBlobRequest) {
   EXPECT_EQ(upstream_requests(), 5);
 }
 
+// With berth.proxy.tagttl, the registry:2 form trusts a cached tag for that long: a warm pull asks
+// the upstream nothing at all.
+TEST(Proxy, TagTtlSparesTheRegistry2FormsRevalidation) {
+  auto up = StartServer();
+  HttpClient uc(up->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 300'000, 23);
+  auto proxy = StartServer(WithYaml(
+      "http:\n  debug:\n    addr: 127.0.0.1:0\n    prometheus:\n      enabled: true\n" +
+      Mirror(*up) + "berth:\n  proxy:\n    tagttl: 1h\n"));
+  HttpClient c(proxy->port());
+  HttpClient debug(proxy->debug_port());
+  auto upstream_requests = [&] {
+    Response r = debug.Request("GET", "/metrics");
+    return Scraped(r.body, "berth_proxy_upstream_requests_total{upstream=\"http://" +
+                               up->hostport() + "\"}");
+  };
+  ASSERT_TRUE(Pull(c, "library/app", "v1", im));
+  EXPECT_EQ(upstream_requests(), 4);
+  ASSERT_TRUE(Pull(c, "library/app", "v1", im));
+  EXPECT_EQ(upstream_requests(), 4);
+}
+
 TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
   auto up = StartServer();
   HttpClient uc(up->port());
