@@ -35,6 +35,8 @@ namespace berth::http {
 
 // Streamed file bodies from this size on are sent from mappings (ServerOptions::map_files).
 inline constexpr uint64_t kMapFrom = 256 << 10;
+// The most a response body from a source without a file waits to gather before it is sent.
+inline constexpr uint64_t kStreamBuffer = 256 << 10;
 
 template <class Conn>
 Task<bool> CopyStream(Conn& c, BodySource& source, uint64_t length, uint64_t& sent) {
@@ -42,10 +44,13 @@ Task<bool> CopyStream(Conn& c, BodySource& source, uint64_t length, uint64_t& se
     std::array<asio::const_buffer, 1> b{asio::buffer(c.head())};
     co_return co_await c.WriteAll(b);
   }
-  const BufferLease lease(c.core(), length);
+  const bool file_backed = source.NativeFd() >= 0;
+  // A source without a file may deliver bytes as they arrive (a pull-through fetch, an object
+  // store's stream): a smaller buffer passes them on sooner, where a large one would hold each
+  // byte until megabytes more came.
+  const BufferLease lease(c.core(), file_backed ? length : std::min(length, kStreamBuffer));
   const size_t cap = lease.size();
   auto chunk = std::make_unique_for_overwrite<char[]>(cap);
-  const bool file_backed = source.NativeFd() >= 0;
   bool first = true;
   while (sent < length) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(cap, length - sent));

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "http/body_sender.h"
 #include "http/server_test_util.h"
 
 namespace berth::http {
@@ -119,6 +120,9 @@ TEST(Server, LargeBuffersComeFromABudget) {
   o.small_buffer = 64 << 10;
   o.large_buffer = 1 << 20;
   o.large_buffer_budget = 1 << 20;  // one large buffer at a time
+  // Sources without a file never gather more than kStreamBuffer: that is their large buffer.
+  constexpr size_t kLarge = kStreamBuffer;
+  o.large_buffer_budget = kLarge;
   std::map<std::string, std::pair<std::atomic<size_t>, std::atomic<int>>> seen;
   for (const char* p : {"/a", "/b", "/c", "/tiny"}) seen[p];
   TestServer ts(
@@ -136,7 +140,7 @@ TEST(Server, LargeBuffersComeFromABudget) {
   for (int i = 0; i < 500 && seen.at("/a").second.load() == 0; ++i)
     std::this_thread::sleep_for(10ms);
   ASSERT_GT(seen.at("/a").second.load(), 0);
-  EXPECT_EQ(seen.at("/a").first.load(), size_t{1} << 20);
+  EXPECT_EQ(seen.at("/a").first.load(), kLarge);
 
   Client b(ts.port());
   auto rb = b.Exchange("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -153,7 +157,57 @@ TEST(Server, LargeBuffersComeFromABudget) {
   EXPECT_EQ(ra->body.size(), size_t{64} << 20);
   auto rc = b.Exchange("GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(rc);
-  EXPECT_EQ(seen.at("/c").first.load(), size_t{1} << 20);
+  EXPECT_EQ(seen.at("/c").first.load(), kLarge);
+}
+
+// Hands out 64 KiB per read until 320 KiB, then blocks until released.
+class TrickleSource : public BodySource {
+ public:
+  explicit TrickleSource(std::atomic<bool>* release) : release_(release) {}
+  Result<size_t> Read(char* buf, size_t cap) override {
+    if (given_ >= (320u << 10)) {
+      for (int i = 0; i < 1000 && !release_->load(); ++i) std::this_thread::sleep_for(10ms);
+    }
+    size_t n = std::min<size_t>(cap, 64 << 10);
+    memset(buf, 'x', n);
+    given_ += n;
+    return n;
+  }
+
+ private:
+  std::atomic<bool>* release_;
+  size_t given_ = 0;
+};
+
+// A source without a file (a pull-through fetch, an object store) delivers bytes as they come:
+// they reach the client without waiting for a large buffer to fill.
+TEST(Server, StreamedBytesLeaveBeforeALargeBufferFills) {
+  ServerOptions o = TestOptions();
+  o.large_buffer = 4 << 20;
+  o.large_buffer_budget = 64 << 20;
+  std::atomic<bool> release{false};
+  TestServer ts(
+      [&](Request&) {
+        Response r;
+        r.content_length = 8 << 20;
+        r.stream = std::make_unique<TrickleSource>(&release);
+        return Dispatch::Respond(std::move(r));
+      },
+      o);
+  Client c(ts.port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  // While the source is stalled at 320 KiB, at least the first buffer's worth has arrived.
+  size_t got = 0;
+  char buf[64 << 10];
+  const auto deadline = Clock::now() + 5s;
+  while (got < (256u << 10) && Clock::now() < deadline) {
+    ssize_t n = recv(c.fd(), buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  EXPECT_GE(got, 256u << 10);
+  EXPECT_FALSE(release.load());
+  release = true;
 }
 
 class FailingSource : public BodySource {
