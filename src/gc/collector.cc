@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -544,12 +544,12 @@ class Run {
   Progress& progress_;
   std::function<bool()> stop_;
   const SystemTime young_after_;
-  DigestSet leased_;    // read-only after LoadLeases
-  std::mutex mu_;       // for the workers of ForEach
-  DigestSet marked_;    // Guarded by mu_ while marking; read-only after.
+  DigestSet leased_;                    // read-only after LoadLeases
+  std::mutex mu_;                       // for the workers of ForEach
+  DigestSet marked_;                    // Guarded by mu_ while marking; read-only after.
   std::vector<DigestKey> young_links_;  // Guarded by mu_: marks found while marked_ is read.
-  DigestSet deleted_;   // Guarded by mu_ while sweeping; read-only after.
-  CollectStats stats_;  // Guarded by mu_ while workers run.
+  DigestSet deleted_;                   // Guarded by mu_ while sweeping; read-only after.
+  CollectStats stats_;                  // Guarded by mu_ while workers run.
 };
 
 }  // namespace

@@ -218,8 +218,7 @@ TEST_F(CollectorTest, YoungUntaggedManifestsAreKept) {
   EXPECT_TRUE(HasRevision("app", index));
   ExpectImageKept("app", child);
   for (const Digest& d : {young_img.manifest, index, child.manifest}) {
-    EXPECT_EQ(std::count(moved.begin(), moved.end(), paths::RevisionLink("app", d)), 0)
-        << d.str();
+    EXPECT_EQ(std::count(moved.begin(), moved.end(), paths::RevisionLink("app", d)), 0) << d.str();
   }
 }
 
