@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,6 +70,11 @@ class Run {
     stats_.repositories = repos.size();
 
     ForEach("mark", repos.size(), [&](size_t i) { MarkRepository(repos[i]); });
+    marked_.Seal();
+    // Only links to digests nothing marked can keep a blob by their age: stat just those.
+    ForEach("young links", repos.size(), [&](size_t i) { MarkYoungLinks(repos[i]); });
+    for (const DigestKey& k : young_links_) marked_.Add(k);
+    young_links_ = {};
     marked_.Seal();
     stats_.blobs_marked = marked_.size();
 
@@ -166,28 +174,36 @@ class Run {
     return repos;
   }
 
-  // Stats `live`; an object left aside by an interrupted run is put back first. nullopt when
-  // absent (or unreadable: counted).
-  std::optional<FileInfo> StatOrRestore(const std::string& live) {
-    auto fi = driver_.Stat(live);
-    if (fi) return *fi;
-    if (!IsMissing(fi.error())) {
-      Failed("reading " + live, fi.error());
-      return std::nullopt;
+  // Puts back what an interrupted run left aside in `dir` (a listing of digest directories, each
+  // holding one `leaf` file), and returns the digests listed, restored ones included. Asides are
+  // siblings of the digest directories (gc/quarantine.h), so this reads nothing below them.
+  std::vector<std::string> ListDigestDirs(const std::string& dir, std::string_view leaf,
+                                          std::vector<std::string>&& entries) {
+    std::vector<std::string> names;
+    std::vector<std::string> asides;
+    names.reserve(entries.size());
+    for (const std::string& e : entries) {
+      std::string_view base = BaseName(e);
+      if (auto hex = AsideOf(base)) {
+        asides.push_back(std::move(*hex));
+      } else {
+        names.emplace_back(base);
+      }
     }
-    if (!driver_.Stat(AsidePath(live))) return std::nullopt;
-    if (auto r = RestoreAside(driver_, live); !r) {
-      Failed("restoring " + live, r.error());
-      return std::nullopt;
+    for (const std::string& hex : asides) {
+      const std::string live = dir + "/" + hex + "/" + std::string(leaf);
+      if (auto r = RestoreAside(driver_, live); !r) {
+        Failed("restoring " + live, r.error());
+      } else if (std::find(names.begin(), names.end(), hex) == names.end()) {
+        names.push_back(hex);
+      }
     }
-    fi = driver_.Stat(live);
-    if (!fi) return std::nullopt;
-    return *fi;
+    return names;
   }
 
-  // Link files `<alg>/<hex>/link` under `dir` (one List per algorithm, one Stat per link unless
-  // `stat` is false: then mtime is unset and no link left aside is restored).
-  std::vector<LinkFile> ListLinks(const std::string& dir, bool stat = true) {
+  // Link files `<alg>/<hex>/link` under `dir`, from one List per algorithm (no Stat: mtime is
+  // unset); links left aside by an interrupted run are put back first.
+  std::vector<LinkFile> ListLinks(const std::string& dir) {
     std::vector<LinkFile> links;
     auto algs = driver_.List(dir);
     if (!algs) {
@@ -198,18 +214,23 @@ class Run {
       auto hexes = driver_.List(alg_dir);
       if (!hexes) continue;
       const std::string alg(BaseName(alg_dir));
-      for (const std::string& hex_dir : *hexes) {
-        auto d = DigestOf(alg, BaseName(hex_dir));
-        if (!d) continue;
-        std::string live = hex_dir + "/link";
-        if (!stat) {
-          links.push_back({*d, std::move(live), SystemTime{}});
-        } else if (auto fi = StatOrRestore(live)) {
-          links.push_back({*d, std::move(live), fi->mod_time});
+      for (const std::string& hex : ListDigestDirs(alg_dir, "link", std::move(*hexes))) {
+        if (auto d = DigestOf(alg, hex)) {
+          links.push_back({*d, alg_dir + "/" + hex + "/link", SystemTime{}});
         }
       }
     }
     return links;
+  }
+
+  // The modification time of a link; nullopt when it is gone. A storage error reads as "now"
+  // (young: keep), and is counted.
+  std::optional<SystemTime> LinkTime(const std::string& path) {
+    auto fi = driver_.Stat(path);
+    if (fi) return fi->mod_time;
+    if (IsMissing(fi.error())) return std::nullopt;
+    Failed("reading " + path, fi.error());
+    return SystemTime::max();
   }
 
   // The references of a stored manifest; empty when its content is gone, too large or junk (it is
@@ -231,7 +252,7 @@ class Run {
     std::vector<ManifestNode> nodes(revisions.size());
     for (size_t i = 0; i < revisions.size(); ++i) {
       nodes[i].digest = revisions[i].digest;
-      nodes[i].young = revisions[i].mtime > young_after_ || leased_.Contains(revisions[i].digest);
+      nodes[i].young = leased_.Contains(revisions[i].digest);
       nodes[i].refs = ReadReferences(revisions[i].digest);
     }
     std::vector<std::string> tags;
@@ -258,8 +279,20 @@ class Run {
       }
     }
 
-    std::vector<bool> kept = KeptManifests(nodes, {.delete_untagged = options_.delete_untagged});
-    if (options_.delete_untagged) DeleteUntagged(repo, tags, nodes, revisions, kept);
+    const KeepRules keep{.delete_untagged = options_.delete_untagged};
+    std::vector<bool> kept = KeptManifests(nodes, keep);
+    if (options_.delete_untagged) {
+      // A revision's age matters only when nothing else keeps it: stat just those. Youth only
+      // adds to what is kept, and whatever it adds was not kept before, so was stat'ed here.
+      bool young = false;
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        if (kept[i] || nodes[i].young) continue;
+        auto t = LinkTime(revisions[i].path);
+        if (t && *t > young_after_) young = nodes[i].young = true;
+      }
+      if (young) kept = KeptManifests(nodes, keep);
+      DeleteUntagged(repo, tags, nodes, revisions, kept);
+    }
     std::vector<DigestKey> marks;
     for (size_t i = 0; i < nodes.size(); ++i) {
       if (!kept[i]) continue;
@@ -267,11 +300,22 @@ class Run {
       for (const Digest& b : nodes[i].refs.blobs) marks.push_back(KeyOf(b));
       for (const Digest& c : nodes[i].refs.children) marks.push_back(KeyOf(c));
     }
-    for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
-      if (l.mtime > young_after_) marks.push_back(KeyOf(l.digest));
-    }
     std::lock_guard lock(mu_);
     for (const DigestKey& k : marks) marked_.Add(k);
+  }
+
+  // After marking: a repository link changed within the grace period keeps its blob. Links to
+  // marked digests need no look (kept anyway), so only the others are stat'ed; their directories
+  // are the ones the link phase reads again to remove them.
+  void MarkYoungLinks(const std::string& repo) {
+    std::vector<DigestKey> marks;
+    for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
+      if (marked_.Contains(l.digest)) continue;
+      auto t = LinkTime(l.path);
+      if (t && *t > young_after_) marks.push_back(KeyOf(l.digest));
+    }
+    std::lock_guard lock(mu_);
+    young_links_.insert(young_links_.end(), marks.begin(), marks.end());
   }
 
   // Deletes the revisions not kept; a revision found in use during its re-check is kept with
@@ -301,6 +345,7 @@ class Run {
       }
     };
 
+    HistoryEntries history(*this);
     for (size_t i : order) {
       if (kept[i]) continue;
       const Digest& d = nodes[i].digest;
@@ -328,11 +373,43 @@ class Run {
       }
       for (const std::string& tag : tags) {
         std::string link = paths::TagIndexLink(repo, tag, d);
-        auto st = driver_.Delete(link.substr(0, link.rfind('/')));
+        std::string entry = link.substr(0, link.rfind('/'));  // .../index/<alg>/<hex>
+        if (!history.Has(entry)) continue;
+        auto st = driver_.Delete(entry);
         if (!st && !IsMissing(st.error())) Failed("deleting tag history " + what, st.error());
       }
     }
   }
+
+  // The entries of tags' history directories (`<tag>/index/<alg>/`), each listed once, on first
+  // asking: a repository's deleted revisions are looked up in every tag's history, and most are in
+  // none.
+  class HistoryEntries {
+   public:
+    explicit HistoryEntries(Run& run) : run_(run) {}
+    // Whether `entry` (`.../index/<alg>/<hex>`) is listed; a directory that cannot be listed for
+    // another reason than absence answers yes (the delete then says what is wrong).
+    bool Has(const std::string& entry) {
+      const std::string dir = entry.substr(0, entry.rfind('/'));
+      auto it = dirs_.find(dir);
+      if (it == dirs_.end()) {
+        std::optional<std::set<std::string>> names;
+        auto listed = run_.driver_.List(dir);
+        if (listed) {
+          names.emplace(std::make_move_iterator(listed->begin()),
+                        std::make_move_iterator(listed->end()));
+        } else if (IsMissing(listed.error())) {
+          names.emplace();
+        }
+        it = dirs_.emplace(dir, std::move(names)).first;
+      }
+      return !it->second || it->second->contains(entry);
+    }
+
+   private:
+    Run& run_;
+    std::map<std::string, std::optional<std::set<std::string>>> dirs_;
+  };
 
   void ManifestDeleted(const std::string& what) {
     std::lock_guard lock(mu_);
@@ -357,22 +434,34 @@ class Run {
     return Ok();
   }
 
+  // One blob prefix directory (`blobs/<alg>/<2 hex>`). Marked digests cost nothing past the
+  // prefix's listing (what an interrupted run left aside shows in it, and is put back first);
+  // each other blob is stat'ed and, when neither young nor leased, deleted by the aside protocol.
   void SweepPrefix(const std::string& prefix) {
     const std::string alg(Tail(prefix, 2).front());
-    auto hexes = driver_.List(prefix);  // <prefix>/<hex> directories
-    if (!hexes) {
-      if (!IsMissing(hexes.error())) Failed("listing " + prefix, hexes.error());
+    auto entries = driver_.List(prefix);  // <prefix>/<hex> directories and their asides
+    if (!entries) {
+      if (!IsMissing(entries.error())) Failed("listing " + prefix, entries.error());
       return;
     }
-    std::sort(hexes->begin(), hexes->end());
-    for (const std::string& hex_dir : *hexes) {
-      auto d = DigestOf(alg, BaseName(hex_dir));
+    std::vector<std::string> hexes = ListDigestDirs(prefix, "data", std::move(*entries));
+    std::sort(hexes.begin(), hexes.end());
+    size_t seen = 0;
+    for (const std::string& hex : hexes) {
+      auto d = DigestOf(alg, hex);
       if (!d) continue;
-      const std::string data = paths::BlobData(*d);
-      auto fi = StatOrRestore(data);
-      if (!fi) continue;  // an empty directory left by an earlier deletion
-      Count(&CollectStats::blobs);
-      if (marked_.Contains(*d)) continue;
+      if (marked_.Contains(*d)) {
+        ++seen;
+        continue;
+      }
+      const std::string data = prefix + "/" + hex + "/data";
+      auto fi = driver_.Stat(data);
+      if (!fi) {
+        // An empty directory left by an earlier deletion, or unreadable (counted, kept).
+        if (!IsMissing(fi.error())) Failed("reading " + data, fi.error());
+        continue;
+      }
+      ++seen;
       if (fi->mod_time > young_after_ || leased_.Contains(*d)) {
         Count(&CollectStats::blobs_young);
         continue;
@@ -392,13 +481,14 @@ class Run {
       stats_.bytes_freed += fi->size;
       progress_.Deleted("blob", d->str(), fi->size);
     }
+    Count(&CollectStats::blobs, seen);
   }
 
   // Repository links to blobs that are gone (deleted by this run, or earlier: Distribution's
-  // collector leaves them). Marking stat'ed these links and restored any left aside; what the
-  // sweep needs is the digests (SweepOne re-checks the one it removes).
+  // collector leaves them). What the sweep needs is the digests (SweepOne re-checks the one it
+  // removes).
   void SweepLinks(const std::string& repo) {
-    for (const LinkFile& l : ListLinks(paths::LayersDir(repo), /*stat=*/false)) {
+    for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
       if (marked_.Contains(l.digest)) continue;
       const std::string data = paths::BlobData(l.digest);
       if (!deleted_.Contains(l.digest)) {
@@ -454,11 +544,12 @@ class Run {
   Progress& progress_;
   std::function<bool()> stop_;
   const SystemTime young_after_;
-  DigestSet leased_;    // read-only after LoadLeases
-  std::mutex mu_;       // for the workers of ForEach
-  DigestSet marked_;    // Guarded by mu_ while marking; read-only after.
-  DigestSet deleted_;   // Guarded by mu_ while sweeping; read-only after.
-  CollectStats stats_;  // Guarded by mu_ while workers run.
+  DigestSet leased_;                    // read-only after LoadLeases
+  std::mutex mu_;                       // for the workers of ForEach
+  DigestSet marked_;                    // Guarded by mu_ while marking; read-only after.
+  std::vector<DigestKey> young_links_;  // Guarded by mu_: marks found while marked_ is read.
+  DigestSet deleted_;                   // Guarded by mu_ while sweeping; read-only after.
+  CollectStats stats_;                  // Guarded by mu_ while workers run.
 };
 
 }  // namespace

@@ -10,17 +10,20 @@
 //
 // Phases:
 //   1. leases: which digests were used within the grace period (gc/lease.h);
-//   2. mark, per repository: tags, revisions (and their content), referrers, young links; with
+//   2. mark, per repository: tags, revisions (and their content), referrers; with
 //      delete_untagged, revisions not kept (gc/reachability.h) are deleted, each by the aside
 //      protocol (gc/quarantine.h): its revision link, referrers-index entry and tag-history
 //      entries;
-//   3. sweep blobs: data neither marked, nor younger than the grace period, nor leased is deleted
-//      by the aside protocol, re-checking the lease after the rename;
-//   4. repository links (`_layers`) to blobs deleted now or before are removed the same way;
-//   5. leases older than the grace period are removed.
-// Empty directories are left, as Distribution leaves them. Upload sessions are not touched (the
-// upload-purge job owns them); an upload needs no stored blob until its commit, which takes a
-// lease.
+//   3. young links: per repository, the age of each link to a digest nothing marked (a link
+//      written within the grace period marks its blob); links to marked digests are not read;
+//   4. sweep blobs: data neither marked, nor younger than the grace period, nor leased is deleted
+//      by the aside protocol, re-checking the lease after the rename; a marked blob costs nothing
+//      past its prefix directory's listing (which also shows anything an interrupted run left
+//      aside: gc/quarantine.h);
+//   5. repository links (`_layers`) to blobs deleted now or before are removed the same way;
+//   6. leases older than the grace period are removed.
+// Empty directories are left. Upload sessions are not touched (the upload-purge job owns them); an
+// upload needs no stored blob until its commit, which takes a lease.
 //
 // Thread-safe: concurrent runs (another process's included) are safe with each other; one may then
 // keep what the other would have deleted.
@@ -48,12 +51,13 @@ struct CollectStats {
   size_t repositories = 0;
   size_t manifests = 0;          // revisions seen
   size_t manifests_deleted = 0;  // (dry run: that would be)
-  size_t blobs = 0;              // blob data objects seen (layers, configs and manifests)
-  size_t blobs_marked = 0;       // distinct digests a kept manifest needs
-  size_t blobs_young = 0;        // unmarked but kept: younger than the grace period, or leased
-  size_t blobs_deleted = 0;      // (dry run: that would be)
-  uint64_t bytes_freed = 0;      // (dry run: that would be)
-  size_t links_deleted = 0;      // repository links to deleted blobs
+  size_t blobs =
+      0;  // blobs seen (layers, configs, manifests): marked digests listed, others stored
+  size_t blobs_marked = 0;   // distinct digests a kept manifest needs
+  size_t blobs_young = 0;    // unmarked but kept: younger than the grace period, or leased
+  size_t blobs_deleted = 0;  // (dry run: that would be)
+  uint64_t bytes_freed = 0;  // (dry run: that would be)
+  size_t links_deleted = 0;  // repository links to deleted blobs
   size_t leases_deleted = 0;
   size_t errors = 0;  // objects skipped after a storage error (logged, kept)
   std::chrono::nanoseconds duration{0};

@@ -179,6 +179,66 @@ TEST_F(CollectorTest, YoungBlobsAreKeptOldGarbageGoes) {
   EXPECT_EQ(s.links_deleted, 1u);
 }
 
+// A repository link written within the grace period keeps an otherwise unreferenced old blob (a
+// writer that takes no lease, e.g. Distribution sharing the storage, just linked it).
+TEST_F(CollectorTest, YoungLinkKeepsAnOldUnreferencedBlob) {
+  BlobInfo b = PushBlob(*ns_, "app", "old but just linked");
+  BlobInfo gone = PushBlob(*ns_, "app", "old and not linked since");
+  driver_->Age();
+  ASSERT_TRUE(plain_->Blobs().Link("other", b.digest).has_value());  // no lease: plain_
+  CollectStats s = gc::Collect(*driver_, SystemClock(), {.grace_period = 1h}).value();
+  EXPECT_TRUE(Stored(b.digest));
+  EXPECT_TRUE(Linked("app", b.digest));
+  EXPECT_TRUE(Linked("other", b.digest));
+  EXPECT_FALSE(Stored(gone.digest));
+  EXPECT_EQ(s.blobs_deleted, 1u);
+}
+
+// Under --delete-untagged, an untagged manifest whose revision link is younger than the grace
+// period stays, with its content, and so does the child of a young untagged index.
+TEST_F(CollectorTest, YoungUntaggedManifestsAreKept) {
+  Image old_img = Push("app", "", "old");
+  Image child = Push("app", "", "child");
+  driver_->Age();
+  Image young_img = Push("app", "", "young");
+  const Digest index = PushIndex("app", "tmp", {child.manifest});
+  ASSERT_TRUE(ns_->Tags().Untag("app", "tmp").has_value());  // untagged, young
+  // Nothing is leased: only the revision links' ages keep these, and a young revision is never
+  // even moved aside (a GET of it must not see a 404 while the collector re-checks it).
+  ASSERT_TRUE(driver_->Delete(LeasesRoot()).has_value());
+  std::vector<std::string> moved;
+  driver_->before_move = [&](std::string_view src) { moved.emplace_back(src); };
+  CollectStats s =
+      gc::Collect(*driver_, SystemClock(), {.delete_untagged = true, .grace_period = 1h}).value();
+  EXPECT_FALSE(HasRevision("app", old_img.manifest));
+  EXPECT_FALSE(Stored(old_img.layer.digest));
+  EXPECT_EQ(s.manifests_deleted, 1u);
+  EXPECT_TRUE(HasRevision("app", young_img.manifest));
+  EXPECT_TRUE(Stored(young_img.layer.digest));
+  EXPECT_TRUE(HasRevision("app", index));
+  ExpectImageKept("app", child);
+  for (const Digest& d : {young_img.manifest, index, child.manifest}) {
+    EXPECT_EQ(std::count(moved.begin(), moved.end(), paths::RevisionLink("app", d)), 0) << d.str();
+  }
+}
+
+// An untagged manifest loses its tags' history entries (the tags that once pointed at it), and
+// only those: the history of its replacement stays.
+TEST_F(CollectorTest, DeletedManifestLeavesTheTagsHistory) {
+  Image first = Push("app", "v1", "first");
+  Image second = Push("app", "v1", "second");  // v1 moves on: first is untagged
+  Image other = Push("app", "v2", "other");
+  const std::string first_entry = paths::TagIndexLink("app", "v1", first.manifest);
+  const std::string second_entry = paths::TagIndexLink("app", "v1", second.manifest);
+  ASSERT_TRUE(driver_->Stat(first_entry).has_value());
+  Collect(/*delete_untagged=*/true);
+  EXPECT_FALSE(HasRevision("app", first.manifest));
+  EXPECT_FALSE(driver_->Stat(first_entry).has_value());
+  EXPECT_TRUE(driver_->Stat(second_entry).has_value());
+  EXPECT_TRUE(driver_->Stat(paths::TagIndexLink("app", "v2", other.manifest)).has_value());
+  ExpectImageKept("app", second);
+}
+
 TEST_F(CollectorTest, DryRunDeletesNothing) {
   Image stray = Push("app", "", "stray");
   CollectStats s = Collect(/*delete_untagged=*/true, /*dry_run=*/true);

@@ -10,8 +10,16 @@ constexpr std::string_view kAside = "gc-quarantine";
 std::string AsidePath(const std::string& live) {
   auto slash = live.rfind('/');
   std::string_view base = std::string_view(live).substr(slash + 1);
-  if (base == "data" || base == "link") return live.substr(0, slash + 1) + std::string(kAside);
+  if ((base == "data" || base == "link") && slash != std::string::npos && slash > 0) {
+    return live.substr(0, slash) + "." + std::string(kAside);
+  }
   return live + "." + std::string(kAside);
+}
+
+std::optional<std::string> AsideOf(std::string_view name) {
+  const std::string suffix = "." + std::string(kAside);
+  if (name.size() <= suffix.size() || !name.ends_with(suffix)) return std::nullopt;
+  return std::string(name.substr(0, name.size() - suffix.size()));
 }
 
 bool IsAsideName(std::string_view basename) {

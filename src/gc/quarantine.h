@@ -10,6 +10,7 @@
 // Thread-safe (driver calls only).
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "common/error.h"
@@ -18,10 +19,16 @@
 
 namespace berth::gc {
 
-// The name an object is renamed to while it is checked: "<dir>/gc-quarantine" for `data` and
-// `link` files (one per directory in the layout), "<path>.gc-quarantine" otherwise.
+// The name an object is renamed to while it is checked. A `data` or `link` file is alone in a
+// directory named after its digest (`.../<hex>/data`); its aside is that directory's name plus
+// ".gc-quarantine", one level up (`.../<hex>.gc-quarantine`), so the listing of the digests that
+// the collector reads anyway shows every object left aside, and nothing under a digest directory
+// has to be read to find one. Anything else: "<path>.gc-quarantine".
 std::string AsidePath(const std::string& live);
 bool IsAsideName(std::string_view basename);
+// The directory (digest) name an aside stands for: "<hex>" for "<hex>.gc-quarantine"; nullopt for
+// any other name.
+std::optional<std::string> AsideOf(std::string_view name);
 
 // A driver error meaning the path is absent.
 inline bool IsMissing(const Error& e) { return e.code == ErrorCode::kNotFound; }
