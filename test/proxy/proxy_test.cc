@@ -98,6 +98,20 @@ struct CountedUpstream {
   }
 };
 
+// Polls `cond` until it holds or `limit` passes; its last value.
+template <typename F>
+bool WaitUntil(F cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!cond() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return cond();
+}
+
+bool EmptyOrAbsent(const std::string& dir) {
+  return !std::filesystem::exists(dir) || std::filesystem::is_empty(dir);
+}
+
 TEST(Proxy, TwentyClientsPullingOneColdImageFetchEachBlobOnce) {
   CountedUpstream up;
   HttpClient uc(up.server->port());
@@ -174,17 +188,14 @@ TEST(Proxy, UpstreamBreakingMidBlobCachesNothingAndTheNextPullCompletes) {
   std::filesystem::path uploads =
       std::filesystem::path(proxy->root()) / "docker/registry/v2/repositories/library/big/_uploads";
   // The fetch ends on its own thread just after the client saw the break: wait for it (bounded).
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline && std::filesystem::exists(uploads) &&
-         !std::filesystem::is_empty(uploads)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  EXPECT_TRUE(WaitUntil([&] { return EmptyOrAbsent(uploads); }, std::chrono::seconds(10)));
   EXPECT_FALSE(std::filesystem::exists(data));
-  EXPECT_TRUE(!std::filesystem::exists(uploads) || std::filesystem::is_empty(uploads));
   plan.Clear();
   HttpClient fresh(proxy->port(), std::chrono::seconds(30));
   EXPECT_TRUE(Pull(fresh, "library/big", "latest", im));
-  EXPECT_TRUE(std::filesystem::exists(data));
+  // The client has every byte before the fetch commits (it is served from the fetch's memory):
+  // the blob appears in the cache a moment later.
+  EXPECT_TRUE(WaitUntil([&] { return std::filesystem::exists(data); }, std::chrono::seconds(10)));
 }
 
 // A driver whose writers under _uploads/ block in Write until released: a disk that stalls.
@@ -272,20 +283,6 @@ struct FetcherRig {
         fetcher(std::make_unique<proxy::BlobFetcher>(*local, driver, stall, max_fetches, window)) {}
   proxy::Match Find(std::string_view repo) const { return ups ? ups->Find(repo) : proxy::Match{}; }
 };
-
-// Polls `cond` until it holds or `limit` passes; its last value.
-template <typename F>
-bool WaitUntil(F cond, std::chrono::seconds limit = std::chrono::seconds(20)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!cond() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
-}
-
-bool EmptyOrAbsent(const std::string& dir) {
-  return !std::filesystem::exists(dir) || std::filesystem::is_empty(dir);
-}
 
 TEST(Proxy, ClientsGetTheBytesWhileTheCacheDiskStalls) {
   UpstreamAndDisk env(6 << 20, 11);
