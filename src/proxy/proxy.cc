@@ -5,6 +5,7 @@
 #include <array>
 #include <functional>
 #include <mutex>
+#include <unordered_map>
 
 #include "common/strings.h"
 #include "jobs/scheduler.h"
@@ -38,8 +39,32 @@ struct Shared {
   // upstream exchange instead of one each.
   std::array<std::mutex, 64> fill_locks;
 
+  // When each cached tag was last confirmed by the upstream, if later than its current link's
+  // modification time (the persistent record, which survives restarts). Rewriting the link
+  // (a new file and a rename over the old one) on every revalidation was most of what a warm pull
+  // of the registry:2 form cost more than a normal pull (about 1.5 ms of 27 on ext4): the link is
+  // now rewritten only when its time is older than kPersistChecks. A restart, or another instance
+  // on the same storage, sees a check time at most that much older: it revalidates sooner and
+  // stops serving stale sooner, both on the safe side. Cleared when it outgrows kMaxChecks
+  // (the links' times remain).
+  static constexpr std::chrono::minutes kPersistChecks{1};
+  static constexpr size_t kMaxChecks = 100'000;
+  std::mutex checks_mu;
+  std::unordered_map<std::string, SystemTime> checks;
+
   std::mutex& FillLock(std::string_view key) {
     return fill_locks[std::hash<std::string_view>{}(key) % fill_locks.size()];
+  }
+
+  SystemTime LastCheck(const std::string& key, SystemTime on_disk) {
+    std::lock_guard l(checks_mu);
+    auto it = checks.find(key);
+    return it == checks.end() ? on_disk : std::max(on_disk, it->second);
+  }
+  void NoteCheck(const std::string& key, SystemTime at) {
+    std::lock_guard l(checks_mu);
+    if (checks.size() >= kMaxChecks) checks.clear();
+    checks[key] = at;
   }
 
   // Links a blob the local store already holds into `repo` once the upstream confirms that the
@@ -96,11 +121,14 @@ struct Shared {
   }
 
   Result<Digest> ResolveTag(const Match& m, std::string_view repo, std::string_view tag) {
-    std::lock_guard fill(FillLock(std::string(repo) + ":" + std::string(tag)));
+    const std::string key = std::string(repo) + ":" + std::string(tag);
+    std::lock_guard fill(FillLock(key));
     auto cached = local->Tags().Resolve(repo, tag);
+    SystemTime on_disk{};
     SystemTime checked{};
     if (cached) {
-      if (auto st = driver->Stat(storage::paths::TagCurrentLink(repo, tag))) checked = st->mod_time;
+      if (auto st = driver->Stat(storage::paths::TagCurrentLink(repo, tag))) on_disk = st->mod_time;
+      checked = LastCheck(key, on_disk);
     }
     const UpstreamConfig& cfg = m.upstream->cfg;
     const SystemTime now = clock->Now();
@@ -115,6 +143,7 @@ struct Shared {
       BERTH_ASSIGN_OR_RETURN(client::RemoteManifest got, FetchManifest(m, tag));
       BERTH_RETURN_IF_ERROR(StoreManifest(m, repo, got));
       BERTH_RETURN_IF_ERROR(local->Tags().Tag(repo, tag, got.digest));
+      NoteCheck(key, now);
       return got.digest;
     }
     auto head = m.upstream->client->HeadManifest(m.remote, tag);
@@ -130,15 +159,20 @@ struct Shared {
       return std::unexpected(head.error());
     }
     if (cached && head->digest == *cached) {
-      // Unchanged: renew the check time (the current link's modification time).
-      BERTH_RETURN_IF_ERROR(
-          driver->PutContent(storage::paths::TagCurrentLink(repo, tag), cached->str()));
+      // Unchanged: renew the check time (in memory; on disk, the current link's modification
+      // time, when that is older than kPersistChecks).
+      if (now - on_disk >= kPersistChecks) {
+        BERTH_RETURN_IF_ERROR(
+            driver->PutContent(storage::paths::TagCurrentLink(repo, tag), cached->str()));
+      }
+      NoteCheck(key, now);
       m.upstream->hits.fetch_add(1);
       return *cached;
     }
     m.upstream->misses.fetch_add(1);
     BERTH_RETURN_IF_ERROR(EnsureManifest(m, repo, head->digest));
     BERTH_RETURN_IF_ERROR(local->Tags().Tag(repo, tag, head->digest));
+    NoteCheck(key, now);
     return head->digest;
   }
 };

@@ -458,28 +458,71 @@ TEST(ProxyFetcher, ColdBlobsBeyondTheCapQueueAndAllComplete) {
   EXPECT_EQ(ups->all()[0]->blob_fetches.load(), 6u);
 }
 
-// A driver that counts readers opened on paths containing `part` (e.g. "/_uploads/": the cache's
-// sessions), over a decorated driver.
-class ReadCountingDriver : public storage::driver::DriverWrapper {
+// A driver that counts readers opened on, and small files written to, paths containing `part`
+// (e.g. "/_uploads/": the cache's sessions), over a decorated driver.
+class PathCountingDriver : public storage::driver::DriverWrapper {
  public:
-  ReadCountingDriver(storage::driver::StorageDriverPtr target, std::string part)
+  PathCountingDriver(storage::driver::StorageDriverPtr target, std::string part)
       : DriverWrapper(std::move(target)), part_(std::move(part)) {}
   int reads() const { return reads_.load(); }
+  int puts() const { return puts_.load(); }
 
  protected:
   Result<storage::driver::ReaderPtr> DoNewReader(std::string_view path, uint64_t offset) override {
     if (path.find(part_) != std::string_view::npos) ++reads_;
     return DriverWrapper::DoNewReader(path, offset);
   }
+  Status DoPutContent(std::string_view path, std::string_view content) override {
+    if (path.find(part_) != std::string_view::npos) ++puts_;
+    return DriverWrapper::DoPutContent(path, content);
+  }
 
  private:
   std::string part_;
   std::atomic<int> reads_{0};
+  std::atomic<int> puts_{0};
 };
+
+// The registry:2 form revalidates a tag on every pull, but rewrites the tag's link (its check time
+// on disk) only when that time is older than a minute: the rewrite was most of what a warm pull
+// cost more than a normal one.
+TEST(Proxy, RevalidatingAnUnchangedTagRewritesItsLinkOnlyWhenItsTimeIsOld) {
+  CountedUpstream up;
+  HttpClient uc(up.server->port());
+  Image im = PushBigImage(uc, "library/app", "v1", 1000, 29);
+  TempDir dir;
+  auto base = storage::driver::NewFilesystemDriver(dir.path());
+  ASSERT_TRUE(base);
+  auto counting = std::make_shared<PathCountingDriver>(*base, "/_manifests/tags/v1/current/");
+  TestServerOptions o = WithYaml(Mirror(*up.server));
+  o.root = dir.path();
+  o.deps.driver = counting;
+  auto proxy = StartServer(o);
+  HttpClient c(proxy->port());
+  ASSERT_TRUE(Pull(c, "library/app", "v1", im));
+  up.counts.Reset();
+  const int after_cold = counting->puts();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Pull(c, "library/app", "v1", im));
+  EXPECT_EQ(up.counts.Get("Manifests.Resolve"), 3);  // still checked upstream on every pull
+  EXPECT_EQ(counting->puts(), after_cold);           // but the link was not rewritten
+  // A link whose time is older than a minute (a restart: nothing in memory is newer) is renewed.
+  const std::filesystem::path link =
+      std::filesystem::path(dir.path()) /
+      "docker/registry/v2/repositories/library/app/_manifests/tags/v1/current/link";
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(10);
+  std::filesystem::last_write_time(link, old);
+  auto restarted_o = o;
+  proxy.reset();
+  proxy = StartServer(restarted_o);
+  HttpClient c2(proxy->port());
+  ASSERT_TRUE(Pull(c2, "library/app", "v1", im));
+  EXPECT_EQ(counting->puts(), after_cold + 1);
+  EXPECT_GT(std::filesystem::last_write_time(link), old + std::chrono::minutes(9));
+}
 
 TEST(ProxyFetcher, TheCommitVerifiesTheDigestWithoutReadingTheBlobBack) {
   UpstreamAndDisk env(8 << 20, 14);
-  auto counting = std::make_shared<ReadCountingDriver>(env.base, "/_uploads/");
+  auto counting = std::make_shared<PathCountingDriver>(env.base, "/_uploads/");
   FetcherRig rig(*env.up, counting, std::chrono::seconds(60));
   proxy::Match m = rig.Find("library/app");
   ASSERT_TRUE(m);
@@ -617,7 +660,7 @@ TEST(ProxyFetcher, ARequestAfterTheLastByteIsServedFromTheCommittedBlobsFile) {
 TEST(ProxyFetcher, AFollowerStillReadsTheFetchsMemoryAfterTheCommit) {
   UpstreamAndDisk env(6 << 20, 22);
   auto stalling = std::make_shared<StallingDriver>(env.base);
-  auto counting = std::make_shared<ReadCountingDriver>(stalling, "/blobs/");
+  auto counting = std::make_shared<PathCountingDriver>(stalling, "/blobs/");
   FetcherRig rig(*env.up, counting, std::chrono::seconds(20));
   const Digest d = *Digest::Parse(env.im.layer_digest);
   auto r = rig.fetcher->Open(rig.Find("library/app"), "library/app", d, 0);
