@@ -511,9 +511,8 @@ TEST(Proxy, RevalidatingAnUnchangedTagRewritesItsLinkOnlyWhenItsTimeIsOld) {
       "docker/registry/v2/repositories/library/app/_manifests/tags/v1/current/link";
   const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(10);
   std::filesystem::last_write_time(link, old);
-  auto restarted_o = o;
   proxy.reset();
-  proxy = StartServer(restarted_o);
+  proxy = StartServer(o);
   HttpClient c2(proxy->port());
   ASSERT_TRUE(Pull(c2, "library/app", "v1", im));
   EXPECT_EQ(counting->puts(), after_cold + 1);
