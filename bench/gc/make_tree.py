@@ -8,7 +8,7 @@ Per repository (default 1000 of them), files dated --age seconds back (default a
    2 untagged signatures whose subject is a tagged image / an index child       needed (same)
   10 untagged images, each an old push whose tag moved on                       garbage (--delete-untagged)
   55 layers uploaded and linked but never referenced                            garbage
-About 207 000 blobs, half of them garbage. Blob contents are small random bytes (the collectors'
+About 207 000 blobs, half of them garbage. Files and directories are dated alike. Blob contents are small random bytes (the collectors'
 cost is metadata, not data). Writes needed.txt and garbage.txt (one digest per line) beside the
 tree.
 
@@ -133,6 +133,15 @@ def main():
             t.link(repo, "layer", b["digest"])
             garbage.add(b["digest"])
     garbage = {"sha256:" + h for h in t.stored} - needed  # unused base layers too
+    aged = set()
+    if t.mtime is not None:
+        # Directories as old as their files, as in a registry that has run for a while (creating
+        # the files just now made every directory's time "now").
+        for d in sorted(t.dirs | {os.path.dirname(x) for x in t.dirs}, key=len, reverse=True):
+            while d.startswith(t.v2) and d not in aged:
+                aged.add(d)
+                os.utime(d, (t.mtime, t.mtime))
+                d = os.path.dirname(d)
     with open(os.path.join(a.out, "needed.txt"), "w") as f:
         f.write("\n".join(sorted(needed)) + "\n")
     with open(os.path.join(a.out, "garbage.txt"), "w") as f:

@@ -71,17 +71,19 @@ class Run {
 
     ForEach("mark", repos.size(), [&](size_t i) { MarkRepository(repos[i]); });
     marked_.Seal();
-    // Only links to digests nothing marked can keep a blob by their age: stat just those.
-    ForEach("young links", repos.size(), [&](size_t i) { MarkYoungLinks(repos[i]); });
-    for (const DigestKey& k : young_links_) marked_.Add(k);
-    young_links_ = {};
-    marked_.Seal();
     stats_.blobs_marked = marked_.size();
+    // Which repositories link each digest nothing marked: the sweep reads the age of those links
+    // only for a blob it is about to delete (a young link keeps it).
+    ForEach("links", repos.size(), [&](size_t i) { ListUnmarkedLinks(repos, i); });
+    std::sort(unmarked_links_.begin(), unmarked_links_.end());
 
-    if (!Stopped()) BERTH_RETURN_IF_ERROR(SweepBlobs());
+    if (!Stopped()) BERTH_RETURN_IF_ERROR(SweepBlobs(repos));
     deleted_.Seal();
+    unmarked_links_ = {};
 
-    ForEach("links", repos.size(), [&](size_t i) { SweepLinks(repos[i]); });
+    if (options_.remove_links) {
+      ForEach("dangling links", repos.size(), [&](size_t i) { SweepLinks(repos[i]); });
+    }
     if (!options_.dry_run && !Stopped()) SweepLeases();
     stats_.duration = std::chrono::steady_clock::now() - started;
     return stats_;
@@ -304,18 +306,28 @@ class Run {
     for (const DigestKey& k : marks) marked_.Add(k);
   }
 
-  // After marking: a repository link changed within the grace period keeps its blob. Links to
-  // marked digests need no look (kept anyway), so only the others are stat'ed; their directories
-  // are the ones the link phase reads again to remove them.
-  void MarkYoungLinks(const std::string& repo) {
-    std::vector<DigestKey> marks;
-    for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
-      if (marked_.Contains(l.digest)) continue;
-      auto t = LinkTime(l.path);
-      if (t && *t > young_after_) marks.push_back(KeyOf(l.digest));
+  // After marking: the repository links to digests nothing marked (links to marked digests need
+  // no look, their blobs are kept anyway). Listing only: an age is read in the sweep, and only for a
+  // blob about to be deleted, so links left dangling by earlier runs cost nothing but their names.
+  void ListUnmarkedLinks(const std::vector<std::string>& repos, size_t i) {
+    std::vector<LinkRef> mine;
+    for (const LinkFile& l : ListLinks(paths::LayersDir(repos[i]))) {
+      if (!marked_.Contains(l.digest)) mine.push_back({KeyOf(l.digest), static_cast<uint32_t>(i)});
     }
     std::lock_guard lock(mu_);
-    young_links_.insert(young_links_.end(), marks.begin(), marks.end());
+    unmarked_links_.insert(unmarked_links_.end(), mine.begin(), mine.end());
+  }
+
+  // Whether a repository link to `d` changed within the grace period (it keeps the blob: a push or
+  // mount by a process that takes no leases). A link that cannot be read counts as young.
+  bool LinkedRecently(const std::vector<std::string>& repos, const Digest& d) {
+    const LinkRef lo{KeyOf(d), 0};
+    for (auto it = std::lower_bound(unmarked_links_.begin(), unmarked_links_.end(), lo);
+         it != unmarked_links_.end() && it->key == lo.key; ++it) {
+      auto t = LinkTime(paths::LayerLink(repos[it->repo], d));
+      if (t && *t > young_after_) return true;
+    }
+    return false;
   }
 
   // Deletes the revisions not kept; a revision found in use during its re-check is kept with
@@ -417,7 +429,7 @@ class Run {
     progress_.Deleted("manifest", what, 0);
   }
 
-  Status SweepBlobs() {
+  Status SweepBlobs(const std::vector<std::string>& repos) {
     auto algs = driver_.List(paths::BlobsRoot());
     if (!algs) return IsMissing(algs.error()) ? Ok() : Status(std::unexpected(algs.error()));
     std::vector<std::string> prefixes;
@@ -430,14 +442,15 @@ class Run {
       prefixes.insert(prefixes.end(), p->begin(), p->end());
     }
     std::sort(prefixes.begin(), prefixes.end());
-    ForEach("sweep", prefixes.size(), [&](size_t i) { SweepPrefix(prefixes[i]); });
+    ForEach("sweep", prefixes.size(), [&](size_t i) { SweepPrefix(repos, prefixes[i]); });
     return Ok();
   }
 
   // One blob prefix directory (`blobs/<alg>/<2 hex>`). Marked digests cost nothing past the
   // prefix's listing (what an interrupted run left aside shows in it, and is put back first);
-  // each other blob is stat'ed and, when neither young nor leased, deleted by the aside protocol.
-  void SweepPrefix(const std::string& prefix) {
+  // each other blob is stat'ed and, when neither young, nor leased, nor linked within the grace
+  // period, deleted by the aside protocol.
+  void SweepPrefix(const std::vector<std::string>& repos, const std::string& prefix) {
     const std::string alg(Tail(prefix, 2).front());
     auto entries = driver_.List(prefix);  // <prefix>/<hex> directories and their asides
     if (!entries) {
@@ -462,7 +475,7 @@ class Run {
         continue;
       }
       ++seen;
-      if (fi->mod_time > young_after_ || leased_.Contains(*d)) {
+      if (fi->mod_time > young_after_ || leased_.Contains(*d) || LinkedRecently(repos, *d)) {
         Count(&CollectStats::blobs_young);
         continue;
       }
@@ -484,8 +497,8 @@ class Run {
     Count(&CollectStats::blobs, seen);
   }
 
-  // Repository links to blobs that are gone (deleted by this run, or earlier: Distribution's
-  // collector leaves them). What the sweep needs is the digests (SweepOne re-checks the one it
+  // With remove_links: repository links to blobs that are gone (deleted by this run, or earlier;
+  // Distribution's collector leaves them, and so does Berth's by default). What the sweep needs is the digests (SweepOne re-checks the one it
   // removes).
   void SweepLinks(const std::string& repo) {
     for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
@@ -547,7 +560,13 @@ class Run {
   DigestSet leased_;                    // read-only after LoadLeases
   std::mutex mu_;                       // for the workers of ForEach
   DigestSet marked_;                    // Guarded by mu_ while marking; read-only after.
-  std::vector<DigestKey> young_links_;  // Guarded by mu_: marks found while marked_ is read.
+  // (digest, index of a repository linking it) for digests nothing marked, sorted after listing.
+  struct LinkRef {
+    DigestKey key;
+    uint32_t repo;
+    auto operator<=>(const LinkRef&) const = default;
+  };
+  std::vector<LinkRef> unmarked_links_;  // Guarded by mu_ while listing; read-only after.
   DigestSet deleted_;                   // Guarded by mu_ while sweeping; read-only after.
   CollectStats stats_;                  // Guarded by mu_ while workers run.
 };

@@ -14,13 +14,15 @@
 //      delete_untagged, revisions not kept (gc/reachability.h) are deleted, each by the aside
 //      protocol (gc/quarantine.h): its revision link, referrers-index entry and tag-history
 //      entries;
-//   3. young links: per repository, the age of each link to a digest nothing marked (a link
-//      written within the grace period marks its blob); links to marked digests are not read;
-//   4. sweep blobs: data neither marked, nor younger than the grace period, nor leased is deleted
+//   3. links: per repository, a listing of the links (`_layers`) to digests nothing marked;
+//   4. sweep blobs: data neither marked, nor younger than the grace period, nor leased, nor linked
+//      within the grace period (the age of its links is read now, for these blobs only) is deleted
 //      by the aside protocol, re-checking the lease after the rename; a marked blob costs nothing
 //      past its prefix directory's listing (which also shows anything an interrupted run left
 //      aside: gc/quarantine.h);
-//   5. repository links (`_layers`) to blobs deleted now or before are removed the same way;
+//   5. with remove_links: repository links to blobs deleted now or before are removed the same
+//      way (by default they stay, as Distribution leaves them: a read through a link checks the
+//      blob data, and each removal frees one more file);
 //   6. leases older than the grace period are removed.
 // Empty directories are left. Upload sessions are not touched (the upload-purge job owns them); an
 // upload needs no stored blob until its commit, which takes a lease.
@@ -45,6 +47,8 @@ struct CollectOptions {
   std::chrono::nanoseconds grace_period = std::chrono::hours(1);
   // Threads marking repositories and sweeping blob prefixes at once (1: all on the caller's).
   size_t parallelism = 8;
+  // Also remove the repository links (`_layers/<alg>/<hex>/link`) of blobs that are gone.
+  bool remove_links = false;
 };
 
 struct CollectStats {
@@ -57,7 +61,7 @@ struct CollectStats {
   size_t blobs_young = 0;    // unmarked but kept: younger than the grace period, or leased
   size_t blobs_deleted = 0;  // (dry run: that would be)
   uint64_t bytes_freed = 0;  // (dry run: that would be)
-  size_t links_deleted = 0;  // repository links to deleted blobs
+  size_t links_deleted = 0;  // repository links to deleted blobs (remove_links only)
   size_t leases_deleted = 0;
   size_t errors = 0;  // objects skipped after a storage error (logged, kept)
   std::chrono::nanoseconds duration{0};
@@ -68,8 +72,8 @@ struct CollectStats {
 class Progress {
  public:
   virtual ~Progress() = default;
-  // A phase starts: "mark" (total = repositories), "sweep" (total = blob prefix directories),
-  // "links" (total = repositories).
+  // A phase starts: "mark", "links" (total = repositories), "sweep" (total = blob prefix
+  // directories), "dangling links" (remove_links only; total = repositories).
   virtual void Phase(std::string_view name, size_t total) {}
   virtual void Step(size_t done) {}
   // `kind` is "manifest" (what = "repo@digest") or "blob" (what = digest, bytes = its size).

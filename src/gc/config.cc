@@ -54,6 +54,9 @@ Result<GcConfig> DecodeConfig(const config::Config& cfg) {
   if (auto n = root["deleteuntagged"]; n.IsDefined() && !n.IsNull()) {
     BERTH_ASSIGN_OR_RETURN(out.deleteuntagged, Bool(n, "deleteuntagged"));
   }
+  if (auto n = root["removelinks"]; n.IsDefined() && !n.IsNull()) {
+    BERTH_ASSIGN_OR_RETURN(out.removelinks, Bool(n, "removelinks"));
+  }
   if (auto n = root["interval"]; n.IsDefined() && !n.IsNull()) {
     BERTH_ASSIGN_OR_RETURN(out.interval, Duration(n, "interval"));
     if (out.interval <= std::chrono::nanoseconds(0)) return Bad("interval", "must be positive");

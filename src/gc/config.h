@@ -9,6 +9,7 @@
 //         interval: 24h        # between the end of one run and the start of the next
 //         graceperiod: 1h      # default 1h; at least 1s
 //         deleteuntagged: false
+//         removelinks: false   # also remove repository links of deleted blobs (Berth's)
 //
 // REGISTRY_STORAGE_MAINTENANCE_GC_ENABLED=true and friends set the same keys. config/ keeps the
 // section as YAML text (Config::raw_sections["storage.maintenance.gc"]); it is decoded here.
@@ -26,6 +27,7 @@ struct GcConfig {
   std::chrono::nanoseconds interval = std::chrono::hours(24);
   std::chrono::nanoseconds graceperiod = std::chrono::hours(1);
   bool deleteuntagged = false;
+  bool removelinks = false;
 };
 
 // kInvalidArgument naming the key ("storage.maintenance.gc.graceperiod: ...").

@@ -16,6 +16,7 @@ TEST(GcConfig, Defaults) {
   EXPECT_FALSE(c.enabled);
   EXPECT_EQ(c.graceperiod, std::chrono::hours(1));
   EXPECT_FALSE(c.deleteuntagged);
+  EXPECT_FALSE(c.removelinks);
 }
 
 TEST(GcConfig, FromYamlAndEnvironment) {
@@ -29,6 +30,12 @@ TEST(GcConfig, FromYamlAndEnvironment) {
   EXPECT_EQ(c.interval, std::chrono::minutes(30));
   EXPECT_EQ(c.graceperiod, std::chrono::hours(2));
   EXPECT_TRUE(Decode("", {"REGISTRY_STORAGE_MAINTENANCE_GC_ENABLED=true"})->enabled);
+  EXPECT_TRUE(Decode("version: 0.1\nstorage:\n  maintenance:\n    gc:\n      removelinks: true\n")
+                  ->removelinks);
+  EXPECT_TRUE(Decode("", {"REGISTRY_STORAGE_MAINTENANCE_GC_REMOVELINKS=true"})->removelinks);
+  auto bad = Decode("version: 0.1\nstorage:\n  maintenance:\n    gc:\n      removelinks: 2\n");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("storage.maintenance.gc.removelinks"), std::string::npos);
 }
 
 TEST(GcConfig, WrongValuesNameTheKey) {

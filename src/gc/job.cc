@@ -34,8 +34,10 @@ Result<Installed> Install(const config::Config& cfg, storage::driver::StorageDri
   out.registry = WithLeases(std::move(registry), std::move(leases));
   if (!gc.enabled) return out;
 
-  CollectOptions options{
-      .dry_run = false, .delete_untagged = gc.deleteuntagged, .grace_period = gc.graceperiod};
+  CollectOptions options{.dry_run = false,
+                         .delete_untagged = gc.deleteuntagged,
+                         .grace_period = gc.graceperiod,
+                         .remove_links = gc.removelinks};
   jobs::JobSpec spec{
       .name = "garbage-collect",
       .interval = gc.interval,

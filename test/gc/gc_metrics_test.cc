@@ -27,7 +27,7 @@ TEST(GcMetrics, ScrapeShowsRunsDeletedObjectsAndBytesFreed) {
   auto srv = StartServer(
       WithYaml("http:\n  debug:\n    addr: 127.0.0.1:0\n    prometheus:\n      enabled: true\n"
                "storage:\n  maintenance:\n    gc:\n      enabled: true\n      interval: 50ms\n"
-               "      graceperiod: 1s\n"));
+               "      graceperiod: 1s\n      removelinks: true\n"));
   ASSERT_TRUE(srv);
   ASSERT_NE(srv->debug_port(), 0);
   HttpClient c(srv->port());
