@@ -22,7 +22,7 @@ struct GcArgs {
   bool delete_untagged = false;
   bool quiet = false;
   bool remove_links = false;  // Berth's: or storage.maintenance.gc.removelinks
-  std::string grace;  // Berth's: overrides storage.maintenance.gc.graceperiod
+  std::string grace;          // Berth's: overrides storage.maintenance.gc.graceperiod
   // More threads than the online job's default: a run of this command has the machine to itself,
   // and on a device that serves requests one after another (a VM's disk) 32 waiting threads keep
   // it busier than 8 (docs/performance.md).

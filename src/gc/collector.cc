@@ -307,8 +307,9 @@ class Run {
   }
 
   // After marking: the repository links to digests nothing marked (links to marked digests need
-  // no look, their blobs are kept anyway). Listing only: an age is read in the sweep, and only for a
-  // blob about to be deleted, so links left dangling by earlier runs cost nothing but their names.
+  // no look, their blobs are kept anyway). Listing only: an age is read in the sweep, and only for
+  // a blob about to be deleted, so links left dangling by earlier runs cost nothing but their
+  // names.
   void ListUnmarkedLinks(const std::vector<std::string>& repos, size_t i) {
     std::vector<LinkRef> mine;
     for (const LinkFile& l : ListLinks(paths::LayersDir(repos[i]))) {
@@ -498,8 +499,8 @@ class Run {
   }
 
   // With remove_links: repository links to blobs that are gone (deleted by this run, or earlier;
-  // Distribution's collector leaves them, and so does Berth's by default). What the sweep needs is the digests (SweepOne re-checks the one it
-  // removes).
+  // Distribution's collector leaves them, and so does Berth's by default). What the sweep needs is
+  // the digests (SweepOne re-checks the one it removes).
   void SweepLinks(const std::string& repo) {
     for (const LinkFile& l : ListLinks(paths::LayersDir(repo))) {
       if (marked_.Contains(l.digest)) continue;
@@ -557,9 +558,9 @@ class Run {
   Progress& progress_;
   std::function<bool()> stop_;
   const SystemTime young_after_;
-  DigestSet leased_;                    // read-only after LoadLeases
-  std::mutex mu_;                       // for the workers of ForEach
-  DigestSet marked_;                    // Guarded by mu_ while marking; read-only after.
+  DigestSet leased_;  // read-only after LoadLeases
+  std::mutex mu_;     // for the workers of ForEach
+  DigestSet marked_;  // Guarded by mu_ while marking; read-only after.
   // (digest, index of a repository linking it) for digests nothing marked, sorted after listing.
   struct LinkRef {
     DigestKey key;
@@ -567,8 +568,8 @@ class Run {
     auto operator<=>(const LinkRef&) const = default;
   };
   std::vector<LinkRef> unmarked_links_;  // Guarded by mu_ while listing; read-only after.
-  DigestSet deleted_;                   // Guarded by mu_ while sweeping; read-only after.
-  CollectStats stats_;                  // Guarded by mu_ while workers run.
+  DigestSet deleted_;                    // Guarded by mu_ while sweeping; read-only after.
+  CollectStats stats_;                   // Guarded by mu_ while workers run.
 };
 
 }  // namespace
