@@ -8,9 +8,9 @@ Per repository (default 1000 of them), files dated --age seconds back (default a
    2 untagged signatures whose subject is a tagged image / an index child       needed (same)
   10 untagged images, each an old push whose tag moved on                       garbage (--delete-untagged)
   55 layers uploaded and linked but never referenced                            garbage
-About 207 000 blobs, half of them garbage. Files and directories are dated alike. Blob contents are small random bytes (the collectors'
-cost is metadata, not data). Writes needed.txt and garbage.txt (one digest per line) beside the
-tree.
+About 207 000 blobs, half of them garbage. Files and directories are dated alike. Blob contents are
+small random bytes (the collectors' cost is metadata, not data). Writes needed.txt and garbage.txt
+(one digest per line) beside the tree.
 
 usage: make_tree.py OUT_DIR [--repos N] [--seed S] [--age SECONDS]
 """

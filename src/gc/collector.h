@@ -58,7 +58,7 @@ struct CollectStats {
   size_t blobs =
       0;  // blobs seen (layers, configs, manifests): marked digests listed, others stored
   size_t blobs_marked = 0;   // distinct digests a kept manifest needs
-  size_t blobs_young = 0;    // unmarked but kept: younger than the grace period, or leased
+  size_t blobs_young = 0;    // unmarked but kept: young, leased, or linked within the grace period
   size_t blobs_deleted = 0;  // (dry run: that would be)
   uint64_t bytes_freed = 0;  // (dry run: that would be)
   size_t links_deleted = 0;  // repository links to deleted blobs (remove_links only)
