@@ -133,11 +133,12 @@ def main():
             t.link(repo, "layer", b["digest"])
             garbage.add(b["digest"])
     garbage = {"sha256:" + h for h in t.stored} - needed  # unused base layers too
-    aged = set()
     if t.mtime is not None:
         # Directories as old as their files, as in a registry that has run for a while (creating
-        # the files just now made every directory's time "now").
-        for d in sorted(t.dirs | {os.path.dirname(x) for x in t.dirs}, key=len, reverse=True):
+        # the files just now made every directory's time "now"): each file's directory and its
+        # parents up to v2/, once each.
+        aged = set()
+        for d in t.dirs:
             while d.startswith(t.v2) and d not in aged:
                 aged.add(d)
                 os.utime(d, (t.mtime, t.mtime))
